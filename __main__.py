@@ -1,0 +1,23 @@
+"""llm-platform: read the stack config once, validate it, then declare the platform."""
+
+import pulumi
+from pulumi.runtime import config as runtime_config
+
+from components.platform import LlmPlatform
+from models import ConfigError, config_from_pulumi_values, parse_config
+
+
+def load() -> "object":
+    values = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    try:
+        return parse_config(config_from_pulumi_values(values))
+    except ConfigError as exc:
+        # RunError prints the message alone: no traceback, and nothing has been declared yet.
+        raise pulumi.RunError(str(exc)) from None
+
+
+platform = LlmPlatform("llm-platform", load())
+pulumi.export("gatewayUrl", platform.gateway_url)
+pulumi.export("masterKey", platform.master_key)
+pulumi.export("modelEndpoints", platform.model_endpoints)
+pulumi.export("gpusRequested", platform.gpus_requested)

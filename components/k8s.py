@@ -1,0 +1,43 @@
+"""Turn a manifest dict from components/build into the matching pulumi-kubernetes resource."""
+
+import re
+from typing import Any, Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+_CLASSES = {
+    ("v1", "Namespace"): k8s.core.v1.Namespace,
+    ("v1", "ConfigMap"): k8s.core.v1.ConfigMap,
+    ("v1", "Secret"): k8s.core.v1.Secret,
+    ("v1", "Service"): k8s.core.v1.Service,
+    ("v1", "PersistentVolumeClaim"): k8s.core.v1.PersistentVolumeClaim,
+    ("v1", "ServiceAccount"): k8s.core.v1.ServiceAccount,
+    ("apps/v1", "Deployment"): k8s.apps.v1.Deployment,
+    ("batch/v1", "Job"): k8s.batch.v1.Job,
+    ("policy/v1", "PodDisruptionBudget"): k8s.policy.v1.PodDisruptionBudget,
+    ("networking.k8s.io/v1", "NetworkPolicy"): k8s.networking.v1.NetworkPolicy,
+    ("rbac.authorization.k8s.io/v1", "Role"): k8s.rbac.v1.Role,
+    ("rbac.authorization.k8s.io/v1", "RoleBinding"): k8s.rbac.v1.RoleBinding,
+}
+
+
+def _snake(key: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
+
+
+def apply(name: str, manifest: dict[str, Any], opts: pulumi.ResourceOptions,
+          **overrides: Any) -> pulumi.CustomResource:
+    """Declare `manifest` as a Pulumi resource named `name`. Nested keys stay camelCase."""
+    api, kind = manifest["apiVersion"], manifest["kind"]
+    body = {_snake(k): v for k, v in manifest.items() if k not in ("apiVersion", "kind")}
+    body.update(overrides)
+    cls = _CLASSES.get((api, kind))
+    if cls is None:
+        return k8s.apiextensions.CustomResource(name, api_version=api, kind=kind, opts=opts, **body)
+    return cls(name, opts=opts, **body)
+
+
+def child(parent: pulumi.Resource, depends_on: Optional[list[pulumi.Resource]] = None,
+          **kwargs: Any) -> pulumi.ResourceOptions:
+    return pulumi.ResourceOptions(parent=parent, depends_on=depends_on or [], **kwargs)

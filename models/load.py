@@ -1,0 +1,117 @@
+"""Stack config in, frozen PlatformConfig out, or a ConfigError that names each bad key."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from .platform import PlatformConfig
+
+NAMESPACE = "llm-platform"
+ENGINES = ("vllm", "llamacpp", "external")
+
+_HINTS = {
+    "missing": "is required; add it",
+    "extra_forbidden": "is not a known key; remove it or fix its spelling",
+}
+
+
+class ConfigError(Exception):
+    """Bad stack config. `str()` is the user-facing message: one 'key: problem; fix' per line."""
+
+    def __init__(self, lines: list[str]):
+        self.lines = lines
+        super().__init__("invalid llm-platform stack config:\n" + "\n".join(f"  - {ln}" for ln in lines))
+
+
+def _path(loc: tuple) -> str:
+    out, prev = "", None
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif (isinstance(prev, int) and part in ENGINES) or str(part).startswith("function-"):
+            pass  # the union's tag after a list index, and validator wrappers, are not user keys
+        else:
+            out += ("." if out else "") + str(part)
+        prev = part
+    return out
+
+
+def _describe(err: dict) -> str:
+    kind, msg = err["type"], err["msg"]
+    if kind in _HINTS:
+        return _HINTS[kind]
+    if kind == "value_error":
+        return msg.removeprefix("Value error, ")
+    got = json.dumps(err.get("input"), default=str)
+    if kind == "literal_error":
+        return f"must be one of {msg.removeprefix('Input should be ')}; got {got}"
+    if kind == "union_tag_invalid":
+        return f"is not a supported engine; use one of {err['ctx']['expected_tags']}"
+    if kind == "union_tag_not_found":
+        return "has no 'engine'; add one, e.g. engine: vllm"
+    return f"{msg[0].lower()}{msg[1:]}; got {got}"
+
+
+def _is_keyed(line: str) -> bool:
+    """Rule messages start with the key they blame: 'maxNodes: ...' or 'models[1].pool: ...'."""
+    head, sep, _ = line.partition(": ")
+    return bool(sep) and " " not in head
+
+
+def format_validation_error(exc: ValidationError) -> list[str]:
+    lines: list[str] = []
+    for err in exc.errors():
+        where = _path(err["loc"])
+        if err["type"] == "union_tag_invalid":
+            where += ".engine"
+        for line in _describe(err).splitlines():
+            if not where:
+                lines.append(line)
+            elif _is_keyed(line):
+                lines.append(f"{where}.{line}")
+            else:
+                lines.append(f"{where}: {line}")
+    return lines
+
+
+def parse_config(raw: dict[str, Any]) -> PlatformConfig:
+    """Validate the `llm-platform:` keys (namespace already stripped)."""
+    if not isinstance(raw, dict):
+        raise ConfigError([f"stack config must be a mapping of llm-platform:* keys; got {type(raw).__name__}"])
+    try:
+        return PlatformConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc)) from None
+
+
+def config_from_pulumi_values(values: dict[str, Any]) -> dict[str, Any]:
+    """Pick `llm-platform:*` keys from a Pulumi config map; objects arrive JSON-encoded."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        ns, _, name = key.partition(":")
+        if ns != NAMESPACE or not name:
+            continue
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                pass  # a plain string value
+        out[name] = value
+    return out
+
+
+def read_stack_file(path: str | Path) -> dict[str, Any]:
+    """The `config:` map of a Pulumi.<stack>.yaml, keys as written (namespaced)."""
+    try:
+        doc = yaml.safe_load(Path(path).read_text()) or {}
+    except FileNotFoundError:
+        raise ConfigError([f"stack file {path} does not exist; pass an existing Pulumi.<stack>.yaml"]) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError([f"stack file {path} is not valid YAML: {exc}"]) from None
+    config = doc.get("config", {}) if isinstance(doc, dict) else None
+    if not isinstance(config, dict):
+        raise ConfigError([f"stack file {path} has no 'config:' mapping; add one with llm-platform:* keys"])
+    return config

@@ -1,0 +1,125 @@
+"""The whole stack config (namespace `llm-platform:`), parsed once and frozen."""
+
+from collections import defaultdict
+from typing import Optional
+
+from pydantic import Field, model_validator
+
+from .base import Spec
+from .cluster import ClusterSpec, NodePoolSpec
+from .common import DnsName, ImageRef, Problems, duplicates
+from .gateway import GatewaySpec
+from .images import DEFAULT_IMAGES
+from .machines import L4_VRAM_GIB
+from .serving import VllmModelSpec
+
+ModelSpec = VllmModelSpec
+
+
+class NamespacesSpec(Spec):
+    serving: DnsName = "serving"
+    gateway: DnsName = "litellm"
+    frontends: DnsName = "experience"
+
+
+class ImagesSpec(Spec):
+    vllm: ImageRef = DEFAULT_IMAGES["vllm"]
+    litellm: ImageRef = DEFAULT_IMAGES["litellm"]
+
+
+class PlatformConfig(Spec):
+    cluster: ClusterSpec
+    scale_to_zero: bool = False
+    node_pools: list[NodePoolSpec] = Field(default_factory=list)
+    models: list[ModelSpec] = Field(default_factory=list)
+    gateway: GatewaySpec = GatewaySpec()
+    namespaces: NamespacesSpec = NamespacesSpec()
+    images: ImagesSpec = ImagesSpec()
+    storage_class: Optional[str] = None
+    # Optional Secret (key HF_TOKEN) the weight pre-stage uses for gated repos.
+    hf_token_secret: DnsName = "hf-token"
+
+    @model_validator(mode="after")
+    def _names_are_unique(self) -> "PlatformConfig":
+        p = Problems()
+        for field, values in (
+            ("nodePools[].name", [n.name for n in self.node_pools]),
+            ("nodePools[].role", [n.role for n in self.node_pools]),
+            ("models[].name", [m.name for m in self.models]),
+            ("models[].servedModelName", [m.served_name for m in self.models]),
+        ):
+            for dup in duplicates(values):
+                idx = [i for i, v in enumerate(values) if v == dup]
+                where = ", ".join(field.replace("[]", f"[{i}]") for i in idx)
+                p.add(where, f"'{dup}' is used more than once; each must be unique, rename all but one")
+        p.raise_if_any()
+        return self
+
+    @model_validator(mode="after")
+    def _pools_exist(self) -> "PlatformConfig":
+        p = Problems()
+        pools = {n.name for n in self.node_pools}
+        for i, m in enumerate(self.models):
+            if m.pool not in pools:
+                known = ", ".join(sorted(pools)) or "none declared"
+                p.add(f"models[{i}].pool", f"'{m.pool}' is not a declared node pool (known: {known}); "
+                      "use one of nodePools[].name or add the pool")
+        p.raise_if_any()
+        return self
+
+    @model_validator(mode="after")
+    def _sizing_traps(self) -> "PlatformConfig":
+        p = Problems()
+        pools = {n.name: n for n in self.node_pools}
+        for i, m in enumerate(self.models):
+            pool = pools[m.pool]
+            shape, key = pool.shape, f"models[{i}]"
+            if m.tensor_parallel_size > shape.gpus:
+                p.add(f"{key}.tensorParallelSize",
+                      f"{m.tensor_parallel_size} is more than the {shape.gpus} GPU(s) of a {pool.machine_type} "
+                      f"node in pool '{pool.name}'; lower it or use a machine type with more GPUs "
+                      "(g2-standard-24: 2, g2-standard-48: 4, g2-standard-96: 8)")
+            ram = shape.allocatable_ram_gib
+            if m.weights_gib > ram:
+                p.add(f"{key}.weightsGiB",
+                      f"{m.weights_gib} GiB of weights exceeds the {ram} GiB of host RAM a pod gets on "
+                      f"{pool.machine_type} (pool '{pool.name}'); vLLM stages weights through host RAM and "
+                      "would OOM-load. Use a bigger machine type or a smaller/quantized model")
+            vram = L4_VRAM_GIB * m.gpu_memory_utilization * m.tensor_parallel_size + m.cpu_offload_gb * 0.931
+            if m.weights_gib > vram:
+                p.add(f"{key}.weightsGiB",
+                      f"{m.weights_gib} GiB of weights does not fit {round(vram, 2)} GiB of VRAM "
+                      f"(L4 {L4_VRAM_GIB} GiB x gpuMemoryUtilization {m.gpu_memory_utilization} x "
+                      f"tensorParallelSize {m.tensor_parallel_size}); raise tensorParallelSize, "
+                      "quantize, or set cpuOffloadGB")
+        p.raise_if_any()
+        return self
+
+    @model_validator(mode="after")
+    def _gpu_budget(self) -> "PlatformConfig":
+        p = Problems()
+        demand: dict[str, list[str]] = defaultdict(list)
+        used: dict[str, int] = defaultdict(int)
+        for m in self.models:
+            if m.replicas:
+                used[m.pool] += m.replicas * m.tensor_parallel_size
+                demand[m.pool].append(f"{m.name}={m.replicas}x{m.tensor_parallel_size}")
+        for j, pool in enumerate(self.node_pools):
+            if used[pool.name] > pool.gpu_capacity:
+                p.add(f"nodePools[{j}].maxNodes",
+                      f"pool '{pool.name}' would need {used[pool.name]} GPUs ({', '.join(demand[pool.name])} "
+                      f"replicas x TP) but has at most {pool.gpu_capacity} ({pool.max_nodes} node(s) x "
+                      f"{pool.shape.gpus} GPU); one L4 runs one model at a time. Scale a model to "
+                      "replicas: 0 or raise maxNodes")
+        p.raise_if_any()
+        return self
+
+    def effective_replicas(self, model: ModelSpec) -> int:
+        """What a Deployment gets: scaleToZero overrides every GPU model without editing it."""
+        return 0 if self.scale_to_zero else model.replicas
+
+    def effective_min_nodes(self, pool: NodePoolSpec) -> int:
+        return 0 if self.scale_to_zero else pool.min_nodes
+
+    def pool(self, name: str) -> NodePoolSpec:
+        return next(n for n in self.node_pools if n.name == name)

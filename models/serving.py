@@ -1,0 +1,121 @@
+"""Model blocks: *what* to serve. The vLLM fields keep the VLLMModel CRD names (seed 001)."""
+
+import math
+from typing import Literal, Optional
+
+from pydantic import Field, model_validator
+
+from .base import Spec
+from .common import DnsName, PositiveGiB, TokenPrice
+
+Dtype = Literal["auto", "half", "float16", "bfloat16", "float", "float32"]
+ToolCallParser = Literal["", "hermes", "mistral", "llama3_json", "internlm2", "qwen3_coder", "granite"]
+ReasoningParser = Literal["", "deepseek_r1"]
+Quantization = Literal[
+    "awq", "awq_marlin", "gptq", "gptq_marlin", "fp8", "bitsandbytes", "compressed-tensors",
+    "gguf", "marlin", "squeezellm", "experts_int8", "modelopt", "mxfp4",
+]
+# What the gateway registers: chat -> /v1/chat/completions, completion (FIM) -> /v1/completions.
+Mode = Literal["chat", "completion", "embedding"]
+
+
+class GatewayEntry(Spec):
+    """Fields every engine shares: the tenant alias, replicas, and gateway pricing."""
+
+    name: str
+    replicas: int = Field(default=0, ge=0, le=64)
+    mode: Mode = "chat"
+    register_in_gateway: bool = True
+    input_cost_per_token: Optional[TokenPrice] = None
+    output_cost_per_token: Optional[TokenPrice] = None
+    rpm: Optional[int] = Field(default=None, ge=1)
+    tpm: Optional[int] = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _priced_when_registered(self) -> "GatewayEntry":
+        if not self.register_in_gateway:
+            return self
+        missing = [k for k, v in (("inputCostPerToken", self.input_cost_per_token),
+                                  ("outputCostPerToken", self.output_cost_per_token)) if v is None]
+        if missing:
+            raise ValueError(
+                f"{missing[0]}: model '{self.name}' is registered in the gateway without {' and '.join(missing)}; "
+                "without a per-token price every call costs $0 and budgets never bind. Set illustrative "
+                "prices or your GPU amortisation (e.g. inputCostPerToken: 0.0000005, "
+                "outputCostPerToken: 0.0000015), or set registerInGateway: false"
+            )
+        if self.input_cost_per_token == 0 and self.output_cost_per_token == 0:
+            raise ValueError(
+                f"inputCostPerToken: model '{self.name}' has both prices at 0, so budgets never bind; set a non-zero "
+                "inputCostPerToken or outputCostPerToken"
+            )
+        return self
+
+
+class VllmModelSpec(GatewayEntry):
+    """One vLLM endpoint: a PVC weight cache, a Deployment and a Service."""
+
+    name: DnsName
+    engine: Literal["vllm"]
+    pool: DnsName
+    weights_gib: PositiveGiB = Field(alias="weightsGiB")
+    cache_gib: Optional[int] = Field(default=None, alias="cacheGiB", ge=1, le=65536)
+
+    model_name: str = Field(min_length=1)
+    served_model_name: Optional[str] = Field(default=None, min_length=1)
+    revision: Optional[str] = None
+    quantization: Optional[Quantization] = None
+    dtype: Dtype = "auto"
+    max_model_len: Optional[int] = Field(default=None, ge=512)
+    gpu_memory_utilization: float = Field(default=0.9, ge=0.1, le=1.0)
+    tensor_parallel_size: int = Field(default=1, ge=1)
+    enable_chunked_prefill: Optional[bool] = None
+    max_num_batched_tokens: Optional[int] = Field(default=None, ge=1)
+    max_num_seqs: Optional[int] = Field(default=None, ge=1)
+    enable_prefix_caching: Optional[bool] = None
+    disable_custom_all_reduce: bool = False
+    cpu_offload_gb: float = Field(default=0, alias="cpuOffloadGB", ge=0)
+    tool_call_parser: ToolCallParser = ""
+    reasoning_parser: ReasoningParser = ""
+    enable_auto_tool_choice: bool = False
+    chat_template: Optional[str] = Field(default=None, min_length=1)
+    extra_args: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _tool_choice_needs_parser(self) -> "VllmModelSpec":
+        if self.enable_auto_tool_choice and not self.tool_call_parser:
+            raise ValueError(
+                "enableAutoToolChoice: is true but toolCallParser is empty; vLLM refuses to start. "
+                "Set toolCallParser (e.g. hermes for Qwen2.5) or set enableAutoToolChoice: false"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _cache_holds_weights(self) -> "VllmModelSpec":
+        if self.cache_gib is not None and self.cache_gib < self.weights_gib:
+            raise ValueError(
+                f"cacheGiB: {self.cache_gib} is smaller than weightsGiB ({self.weights_gib}); the "
+                f"weights cannot be staged. Set cacheGiB to at least {math.ceil(self.weights_gib)} "
+                "(a bound PVC can grow but never shrink)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _extra_args_are_flags(self) -> "VllmModelSpec":
+        owned = {"--model", "--served-model-name", "--port", "--host", "--api-key"}
+        for arg in self.extra_args:
+            if arg.split("=", 1)[0] in owned:
+                raise ValueError(
+                    f"extraArgs: sets {arg.split('=', 1)[0]}, which the platform owns; "
+                    "use the matching model field instead"
+                )
+        return self
+
+    @property
+    def served_name(self) -> str:
+        return self.served_model_name or self.model_name.rsplit("/", 1)[-1].lower()
+
+    @property
+    def cache_size_gib(self) -> int:
+        """Default PVC: weights plus half again for revisions and the HF download temp files."""
+        return self.cache_gib or max(10, math.ceil(self.weights_gib * 1.5))

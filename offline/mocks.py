@@ -1,0 +1,99 @@
+"""Mocks that record every resource's inputs and fill the computed outputs the program reads."""
+
+import hashlib
+import json
+import os
+import runpy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import pulumi
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET_SIG = "4dabf18193072939515e22adb298388d"  # Pulumi's wire marker for a secret value
+MASK = "<secret>"
+
+
+@dataclass
+class Resource:
+    type: str
+    name: str
+    inputs: dict[str, Any]
+
+
+@dataclass
+class PlanCapture:
+    resources: list[Resource] = field(default_factory=list)
+    generated_secrets: set[str] = field(default_factory=set)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+
+def _fake(name: str, length: int) -> str:
+    return hashlib.sha256(name.encode()).hexdigest()[:length]
+
+
+class PlatformMocks(pulumi.runtime.Mocks):
+    def __init__(self, capture: PlanCapture):
+        self.capture = capture
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[Optional[str], dict]:
+        self.capture.resources.append(Resource(args.typ, args.name, dict(args.inputs)))
+        state = dict(args.inputs)
+        if args.typ == "random:index/randomPassword:RandomPassword":
+            state["result"] = _fake(args.name, int(args.inputs.get("length", 16)))
+            self.capture.generated_secrets.add(state["result"])
+        elif args.typ == "gcp:container/cluster:Cluster":
+            state.update(endpoint="10.0.0.1", masterAuth={"clusterCaCertificate": "LS0tbW9jaw=="})
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, Optional[list]]:
+        if args.token == "gcp:container/getCluster:getCluster":
+            return {"name": args.args.get("name"), "location": args.args.get("location"),
+                    "endpoint": "10.0.0.1", "masterAuths": [{"clusterCaCertificate": "LS0tbW9jaw=="}]}, []
+        return {}, []
+
+
+def pulumi_config_values(stack_config: dict[str, Any]) -> dict[str, str]:
+    """Stack-file values as the CLI hands them to a program: objects JSON-encoded."""
+    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in stack_config.items()}
+
+
+def run_program(stack_config: dict[str, Any], stack: str = "dev", program: Path = ROOT / "__main__.py") -> PlanCapture:
+    """Run the program once under mocks and return what it declared. Raises what the program raises."""
+    capture = PlanCapture()
+    pulumi.runtime.settings.ROOT.set(None)  # a fresh root stack per run, so exports never leak between runs
+    pulumi.runtime.set_mocks(PlatformMocks(capture), project="llm-platform", stack=stack, preview=False)
+    pulumi.runtime.set_all_config(pulumi_config_values(stack_config))
+    os.environ.pop("PULUMI_CONFIG", None)
+    _sync_await(run_pulumi_func(lambda: runpy.run_path(str(program), run_name="__main__")))
+    root = pulumi.runtime.settings.get_root_resource()
+    for key, value in getattr(root, "outputs", {}).items():
+        out = pulumi.Output.from_input(value)
+        secret = _sync_await(out.is_secret())
+        capture.outputs[key] = MASK if secret else _sync_await(out.future())
+    return capture
+
+
+def mask(value: Any) -> Any:
+    """Keep a secret's shape (map keys, list length) and hide every leaf."""
+    if isinstance(value, dict):
+        return {k: mask(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask(v) for v in value]
+    return MASK
+
+
+def unwrap(value: Any) -> Any:
+    """Plain data for writing: integral floats back to ints, secret markers masked."""
+    if isinstance(value, dict):
+        if value.get(SECRET_SIG) == "1b47061264138c4ac30d75fd1eb44270":
+            return mask(value.get("value"))
+        return {k: unwrap(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unwrap(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value

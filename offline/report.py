@@ -1,0 +1,86 @@
+"""Write a rendered plan to disk and summarise it."""
+
+import shutil
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+
+from models import ConfigError, config_from_pulumi_values, parse_config, read_stack_file
+from offline.mocks import run_program
+from offline.plan import Plan, requested_gpus, to_plan
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value else None  # embedded files stay readable in diffs
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+
+def dump(doc: Any) -> str:
+    return yaml.dump(doc, Dumper=_Dumper, sort_keys=True, default_flow_style=False)
+
+
+class RenderError(Exception):
+    """A config the program rejects; the message is the program's own."""
+
+
+def render_plan(stack_file: Path, stack: str = "dev") -> Plan:
+    try:
+        values = read_stack_file(stack_file)
+        parse_config(config_from_pulumi_values(values))  # same check the program runs first
+        return to_plan(run_program(values, stack))
+    except (ConfigError, pulumi.RunError) as exc:
+        raise RenderError(str(exc)) from None
+
+
+def _file_name(manifest: dict[str, Any]) -> str:
+    meta = manifest["metadata"]
+    return f"{meta.get('namespace', '_cluster')}--{manifest['kind'].lower()}--{meta['name']}.yaml"
+
+
+def write_plan(plan: Plan, out: Path) -> None:
+    for sub in ("k8s", "gcp"):
+        shutil.rmtree(out / sub, ignore_errors=True)
+        (out / sub).mkdir(parents=True)
+    for manifest in plan.k8s:
+        (out / "k8s" / _file_name(manifest)).write_text(dump(manifest))
+    for typ, name, inputs in plan.gcp:
+        short = typ.split(":")[-1].lower()
+        (out / "gcp" / f"{short}--{name}.yaml").write_text(
+            dump({"type": typ, "name": name, "inputs": inputs}))
+    (out / "outputs.yaml").write_text(dump(plan.outputs))
+    leaked = [p.name for p in out.rglob("*.yaml") if any(s in p.read_text() for s in plan.generated_secrets)]
+    if leaked:
+        raise RuntimeError(f"refusing to keep a render that contains a generated secret: {leaked}")
+
+
+def summary(plan: Plan, out: Path) -> str:
+    lines = [f"rendered to {out}/ (k8s/, gcp/, outputs.yaml)", "models:"]
+    for d in plan.find("Deployment"):
+        comp = d["metadata"]["labels"].get("app.kubernetes.io/component")
+        if comp == "model":
+            lines.append(f"  {d['metadata']['name']:<28} replicas={d['spec']['replicas']}")
+    lines.append("GPUs requested (pool: stack output; role: rendered pods):")
+    for pool, n in (plan.outputs.get("gpusRequested") or {}).items():
+        lines.append(f"  pool {pool:<23} {n}")
+    for role, n in requested_gpus(plan.k8s).items():
+        lines.append(f"  role {role:<23} {n}")
+    counts = Counter(m["kind"] for m in plan.k8s)
+    lines.append("resources: " + ", ".join(f"{k}={v}" for k, v in sorted(counts.items()))
+                 + f"; GCP={len(plan.gcp)}")
+    return "\n".join(lines)
+
+
+def render(stack_file: Path, out: Path, stack: str = "dev") -> str:
+    plan = render_plan(stack_file, stack)
+    write_plan(plan, out)
+    return summary(plan, out)

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The test command: install everything the tests need (pinned), then run every tier,
+# including the real consumers (LiteLLM proxy, llama-server). A missing consumer fails, not skips.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bash scripts/setup.sh requirements-dev.txt
+export LLAMA_SERVER_BIN="$(bash .ci/install_llama_server.sh)"
+bash .ci/install_litellm.sh >&2
+export LLM_PLATFORM_REQUIRE_CONSUMERS=1
+.venv/bin/python render.py --stack-file Pulumi.dev.yaml --out build/dev
+.venv/bin/python -m pytest -q -rs "$@"

@@ -1,0 +1,397 @@
+"""Real-consumer harness for the LiteLLM proxy.
+
+The proxy lives in its own venv (``.ci/install_litellm.sh`` creates
+``.venv-litellm``) because litellm's pins clash with pulumi's. Tests import
+this module from the project's own interpreter and drive the ``litellm`` CLI
+as a subprocess, so nothing here imports litellm.
+
+Only loopback addresses are ever used: the proxy binds 127.0.0.1 and the stub
+upstream binds 127.0.0.1.
+
+Usage::
+
+    with run_stub_openai(free_port(), "qwen2.5-coder-7b-instruct", api_key="up") as stub, \\
+         run_litellm_proxy(cfg, free_port(), {"LITELLM_MASTER_KEY": "sk-master",
+                                              "UPSTREAM_API_KEY": "up"}) as proxy:
+        status, headers, body = http_json("GET", proxy.base_url + "/v1/models",
+                                          key="sk-master")
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_VENV = ".venv-litellm"
+
+# Fixed token accounting returned by the stub for every generation request, so
+# cost assertions are exact: cost = 11 * input_cost + 7 * output_cost.
+STUB_PROMPT_TOKENS = 11
+STUB_COMPLETION_TOKENS = 7
+STUB_USAGE = {
+    "prompt_tokens": STUB_PROMPT_TOKENS,
+    "completion_tokens": STUB_COMPLETION_TOKENS,
+    "total_tokens": STUB_PROMPT_TOKENS + STUB_COMPLETION_TOKENS,
+}
+STUB_REPLY = "stub reply"
+
+
+# --------------------------------------------------------------------------- #
+# helpers
+# --------------------------------------------------------------------------- #
+def find_litellm() -> Path | None:
+    """Path of the ``litellm`` CLI, or None when it is not installed.
+
+    ``$LITELLM_BIN`` wins; otherwise ``$LITELLM_VENV`` (default
+    ``.venv-litellm`` at the repo root) ``/bin/litellm``.
+    """
+    env_bin = os.environ.get("LITELLM_BIN")
+    if env_bin:
+        p = Path(env_bin)
+        return p if p.is_file() and os.access(p, os.X_OK) else None
+    venv = Path(os.environ.get("LITELLM_VENV", DEFAULT_VENV))
+    if not venv.is_absolute():
+        venv = REPO_ROOT / venv
+    p = venv / "bin" / "litellm"
+    return p if p.is_file() and os.access(p, os.X_OK) else None
+
+
+def free_port() -> int:
+    """An unused TCP port on 127.0.0.1 (racy but fine for tests)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_json(
+    method: str,
+    url: str,
+    body: Any = None,
+    key: str | None = None,
+    timeout: float = 60.0,
+    headers: Mapping[str, str] | None = None,
+) -> tuple[int, dict[str, str], Any]:
+    """Tiny stdlib HTTP client: returns (status, lower-cased headers, json-or-text).
+
+    Never raises on HTTP error statuses; only on connection failure/timeouts.
+    """
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    if key is not None:
+        req.add_header("Authorization", f"Bearer {key}")
+    for k, v in (headers or {}).items():
+        req.add_header(k, v)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            status, hdrs, raw = resp.status, resp.headers, resp.read()
+    except urllib.error.HTTPError as e:
+        status, hdrs, raw = e.code, e.headers, e.read()
+    text = raw.decode("utf-8", "replace")
+    try:
+        parsed: Any = json.loads(text) if text else None
+    except ValueError:
+        parsed = text
+    return status, {k.lower(): v for k, v in hdrs.items()}, parsed
+
+
+# --------------------------------------------------------------------------- #
+# LiteLLM proxy process
+# --------------------------------------------------------------------------- #
+@dataclass
+class LiteLLMProxy:
+    base_url: str
+    proc: subprocess.Popen
+    log_path: Path
+    port: int
+
+    def log(self) -> str:
+        """Everything the proxy has written to stdout/stderr so far."""
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def log_tail(self, n: int = 60) -> str:
+        return "\n".join(self.log().splitlines()[-n:])
+
+
+class LiteLLMProxyError(RuntimeError):
+    pass
+
+
+def _get_status(url: str, timeout: float = 5.0) -> int | None:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+    except (OSError, urllib.error.URLError):
+        return None
+
+
+def _stop(proc: subprocess.Popen, grace: float = 10.0) -> None:
+    """Stop the proxy's own process group (uvicorn may fork workers)."""
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def run_litellm_proxy(
+    config_path: str | os.PathLike,
+    port: int,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 120.0,
+    extra_args: tuple[str, ...] | list[str] = (),
+    litellm_bin: str | os.PathLike | None = None,
+) -> Iterator[LiteLLMProxy]:
+    """Start ``litellm --config <path> --port <port> --host 127.0.0.1``.
+
+    Waits until ``/health/liveliness`` and then ``/health/readiness`` return
+    200, yields a :class:`LiteLLMProxy`, and kills the process group on exit.
+    ``env`` is layered over ``os.environ`` plus
+    ``LITELLM_LOCAL_MODEL_COST_MAP=True`` (no network fetch of the cost map).
+    Raises :class:`LiteLLMProxyError` with the log tail if it does not come up.
+    """
+    binary = Path(litellm_bin) if litellm_bin else find_litellm()
+    if binary is None:
+        raise LiteLLMProxyError(
+            "litellm CLI not found: run .ci/install_litellm.sh or set LITELLM_BIN"
+        )
+    full_env = dict(os.environ)
+    full_env.update(
+        {
+            "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+            "PYTHONUNBUFFERED": "1",
+            "NO_COLOR": "1",
+        }
+    )
+    full_env.update(env or {})
+
+    log_fd, log_name = tempfile.mkstemp(prefix=f"litellm-{port}-", suffix=".log")
+    log_path = Path(log_name)
+    cmd = [
+        str(binary),
+        "--config", str(config_path),
+        "--port", str(port),
+        "--host", "127.0.0.1",
+        *extra_args,
+    ]
+    with os.fdopen(log_fd, "wb") as log_file:
+        proc = subprocess.Popen(
+            cmd,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=full_env,
+            cwd=str(Path(config_path).resolve().parent),
+            start_new_session=True,  # own process group -> clean kill
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    handle = LiteLLMProxy(base_url=base_url, proc=proc, log_path=log_path, port=port)
+    try:
+        deadline = time.monotonic() + timeout
+        for path in ("/health/liveliness", "/health/readiness"):
+            while True:
+                if proc.poll() is not None:
+                    raise LiteLLMProxyError(
+                        f"litellm exited with code {proc.returncode} before "
+                        f"{path} was ready.\ncmd: {' '.join(cmd)}\n"
+                        f"--- log tail ---\n{handle.log_tail()}"
+                    )
+                if _get_status(base_url + path) == 200:
+                    break
+                if time.monotonic() > deadline:
+                    raise LiteLLMProxyError(
+                        f"litellm did not answer 200 on {path} within {timeout}s.\n"
+                        f"cmd: {' '.join(cmd)}\n--- log tail ---\n{handle.log_tail()}"
+                    )
+                time.sleep(0.25)
+        yield handle
+    finally:
+        _stop(proc)
+        if os.environ.get("LITELLM_KEEP_LOGS") != "1":
+            with contextlib.suppress(OSError):
+                log_path.unlink()
+
+
+# --------------------------------------------------------------------------- #
+# stub OpenAI-compatible upstream (stands in for vLLM / llama.cpp server)
+# --------------------------------------------------------------------------- #
+@dataclass
+class StubOpenAI:
+    base_url: str  # ends in /v1, ready to use as litellm api_base
+    port: int
+    served_name: str
+    api_key: str | None
+    # every request seen: method, path, headers (lower-cased keys), body
+    requests: list[dict] = field(default_factory=list)
+    server: ThreadingHTTPServer | None = None
+
+
+def _make_handler(stub: StubOpenAI):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):  # keep pytest output clean
+            pass
+
+        def _send(self, status: int, payload: Any) -> None:
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _error(self, status: int, message: str, etype: str) -> None:
+            self._send(status, {"error": {"message": message, "type": etype,
+                                          "param": None, "code": status}})
+
+        def _authorized(self) -> bool:
+            if stub.api_key is None:
+                return True
+            if self.headers.get("Authorization", "") == f"Bearer {stub.api_key}":
+                return True
+            self._error(401, "invalid upstream api key", "authentication_error")
+            return False
+
+        def _record(self, body: Any) -> None:
+            stub.requests.append(
+                {"method": self.command, "path": self.path,
+                 "headers": {k.lower(): v for k, v in self.headers.items()},
+                 "body": body}
+            )
+
+        def do_GET(self):  # noqa: N802
+            self._record(None)
+            if self.path.rstrip("/") == "/health":
+                return self._send(200, {})
+            if not self._authorized():
+                return
+            if self.path.rstrip("/") == "/v1/models":
+                return self._send(200, {"object": "list", "data": [{
+                    "id": stub.served_name, "object": "model",
+                    "created": 0, "owned_by": "stub"}]})
+            self._error(404, f"no route {self.path}", "not_found_error")
+
+        def do_POST(self):  # noqa: N802
+            n = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(n) if n else b""
+            try:
+                body = json.loads(raw) if raw else {}
+            except ValueError:
+                body = None
+            self._record(body)
+            if not self._authorized():
+                return
+            if not isinstance(body, dict):
+                return self._error(400, "body must be a JSON object", "invalid_request_error")
+            model = body.get("model")
+            if model != stub.served_name:
+                return self._error(
+                    404, f"The model `{model}` does not exist.", "NotFoundError")
+            path = self.path.rstrip("/")
+            now = int(time.time())
+            if path == "/v1/chat/completions":
+                if body.get("stream"):
+                    return self._stream_chat(model, now)
+                return self._send(200, {
+                    "id": "chatcmpl-stub", "object": "chat.completion",
+                    "created": now, "model": model,
+                    "choices": [{"index": 0, "finish_reason": "stop",
+                                 "message": {"role": "assistant", "content": STUB_REPLY}}],
+                    "usage": dict(STUB_USAGE)})
+            if path == "/v1/completions":
+                return self._send(200, {
+                    "id": "cmpl-stub", "object": "text_completion",
+                    "created": now, "model": model,
+                    "choices": [{"index": 0, "text": STUB_REPLY,
+                                 "finish_reason": "stop", "logprobs": None}],
+                    "usage": dict(STUB_USAGE)})
+            if path == "/v1/embeddings":
+                inp = body.get("input")
+                items = inp if isinstance(inp, list) else [inp]
+                return self._send(200, {
+                    "object": "list", "model": model,
+                    "data": [{"object": "embedding", "index": i,
+                              "embedding": [0.1, 0.2, 0.3, 0.4]}
+                             for i in range(len(items))],
+                    "usage": {"prompt_tokens": STUB_PROMPT_TOKENS,
+                              "total_tokens": STUB_PROMPT_TOKENS}})
+            self._error(404, f"no route {self.path}", "not_found_error")
+
+        def _stream_chat(self, model: str, now: int) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            base = {"id": "chatcmpl-stub", "object": "chat.completion.chunk",
+                    "created": now, "model": model}
+            chunks = [
+                {**base, "choices": [{"index": 0, "delta": {"role": "assistant",
+                                                            "content": STUB_REPLY},
+                                      "finish_reason": None}]},
+                {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+                 "usage": dict(STUB_USAGE)},
+            ]
+            for c in chunks:
+                self.wfile.write(f"data: {json.dumps(c)}\n\n".encode())
+            self.wfile.write(b"data: [DONE]\n\n")
+            self.wfile.flush()
+            self.close_connection = True
+
+    return Handler
+
+
+@contextlib.contextmanager
+def run_stub_openai(
+    port: int, served_name: str, api_key: str | None = None
+) -> Iterator[StubOpenAI]:
+    """OpenAI-compatible stub on 127.0.0.1:<port> serving one model name.
+
+    Answers GET /v1/models, POST /v1/chat/completions (incl. stream),
+    /v1/completions and /v1/embeddings with a fixed ``usage`` block
+    (:data:`STUB_USAGE`). Returns 401 when ``api_key`` is set and the bearer
+    token differs, 404 for an unknown model. Received requests are recorded in
+    ``stub.requests``.
+    """
+    stub = StubOpenAI(base_url=f"http://127.0.0.1:{port}/v1", port=port,
+                      served_name=served_name, api_key=api_key)
+    server = ThreadingHTTPServer(("127.0.0.1", port), _make_handler(stub))
+    server.daemon_threads = True
+    stub.server = server
+    t = threading.Thread(target=server.serve_forever, name=f"stub-openai-{port}",
+                         daemon=True)
+    t.start()
+    try:
+        yield stub
+    finally:
+        server.shutdown()
+        server.server_close()
+        t.join(timeout=5)
