@@ -5,8 +5,10 @@ import pulumi
 from components.build.common import metadata
 from components.cluster import GkeCluster
 from components.gateway import LiteLLMGateway
+from components.gateway_database import GatewayDatabase
 from components.gpu_node_pool import GpuNodePool
 from components.k8s import apply
+from components.key_minter import KeyMinter
 from components.vllm_model import VllmModel
 from models.platform import PlatformConfig
 
@@ -33,15 +35,19 @@ class LlmPlatform(pulumi.ComponentResource):
                         opts=pulumi.ResourceOptions(parent=self))
 
         k8s_opts = pulumi.ResourceOptions(parent=self, providers={"kubernetes": cluster.provider})
-        # vLLM's image runs as root, so the serving namespace enforces baseline, not restricted.
         namespaces = [
             apply(f"{name}-ns-{ns}", namespace_manifest(ns, enforce), k8s_opts)
-            for ns, enforce in ((spec.namespaces.serving, "baseline"), (spec.namespaces.gateway, "baseline"))
+            for ns, enforce in platform_namespaces(spec)
         ]
         in_ns = pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=namespaces))
 
         models = {m.name: VllmModel(f"{name}-{m.name}", m, platform=spec, opts=in_ns) for m in spec.models}
-        gateway = LiteLLMGateway(f"{name}-gateway", spec, opts=in_ns)
+        database = GatewayDatabase(f"{name}-db", spec, opts=in_ns)
+        gateway = LiteLLMGateway(f"{name}-gateway", spec,
+                                 opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[database])))
+        if spec.gateway.keys:
+            KeyMinter(f"{name}-keys", spec,
+                      opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[gateway])))
 
         self.gateway_url = gateway.url
         self.master_key = gateway.master_key
@@ -49,6 +55,15 @@ class LlmPlatform(pulumi.ComponentResource):
         self.gpus_requested = pulumi.Output.from_input(gpus_requested(spec))
         self.register_outputs({"gateway_url": self.gateway_url, "master_key": self.master_key,
                                "model_endpoints": self.model_endpoints, "gpus_requested": self.gpus_requested})
+
+
+def platform_namespaces(spec: PlatformConfig) -> list[tuple[str, str]]:
+    """(namespace, pod-security level). vLLM's image runs as root, so serving enforces baseline."""
+    ns = spec.namespaces
+    out = [(ns.serving, "baseline"), (ns.gateway, "baseline")]
+    if spec.gateway.keys:
+        out.append((ns.frontends, "baseline"))
+    return out
 
 
 def gpus_requested(spec: PlatformConfig) -> dict[str, int]:

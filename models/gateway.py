@@ -1,10 +1,13 @@
-"""The LiteLLM gateway block: what a platform engineer tunes on the proxy."""
+"""The LiteLLM gateway block: proxy tuning, its database, and the virtual keys it mints."""
 
-from typing import Literal
+from typing import Literal, Optional
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from .base import Spec
+from .common import DnsName
+
+BudgetDuration = Field(default=None, pattern=r"^[1-9][0-9]*(s|m|h|d|mo)$")
 
 
 class ResourcesSpec(Spec):
@@ -12,6 +15,58 @@ class ResourcesSpec(Spec):
     memory: str = "1Gi"
     cpu_limit: str = "2"
     memory_limit: str = "2Gi"
+
+
+class SecretRef(Spec):
+    """A key of an existing Kubernetes Secret (never the value itself)."""
+
+    name: DnsName
+    key: str = Field(min_length=1, pattern=r"^[-._a-zA-Z0-9]+$")
+
+
+class DatabaseSpec(Spec):
+    """Postgres for keys, budgets and spend. `cnpg`: a CloudNativePG cluster; `existing`: a URL in a Secret."""
+
+    mode: Literal["cnpg", "existing", "none"] = "cnpg"
+    url_secret: Optional[SecretRef] = None
+    instances: int = Field(default=1, ge=1, le=5)
+    storage_gib: int = Field(default=10, alias="storageGiB", ge=1, le=4096)
+    postgres_image: str = "ghcr.io/cloudnative-pg/postgresql:16.4"
+    operator_chart_version: str = "0.26.1"
+
+    @model_validator(mode="after")
+    def _url_secret_for_existing(self) -> "DatabaseSpec":
+        if self.mode == "existing" and self.url_secret is None:
+            raise ValueError("urlSecret: is required when mode is 'existing'; set {name, key} of a Secret in the "
+                             "gateway namespace that holds the postgresql:// URL")
+        if self.mode != "existing" and self.url_secret is not None:
+            raise ValueError(f"urlSecret: is only read when mode is 'existing' (mode is '{self.mode}'); remove it "
+                             "or set mode: existing")
+        return self
+
+
+class KeySpec(Spec):
+    """A virtual key minted in-cluster and stored in Secret `litellm-key-<alias>`."""
+
+    alias: DnsName
+    models: list[str] = Field(min_length=1)
+    max_budget: Optional[float] = Field(default=None, gt=0)
+    budget_duration: Optional[str] = BudgetDuration
+    rpm_limit: Optional[int] = Field(default=None, ge=1)
+    tpm_limit: Optional[int] = Field(default=None, ge=1)
+    # Namespace the key's Secret is written to; defaults to the front-ends namespace.
+    namespace: Optional[DnsName] = None
+
+    @model_validator(mode="after")
+    def _duration_needs_budget(self) -> "KeySpec":
+        if self.budget_duration and self.max_budget is None:
+            raise ValueError("budgetDuration: resets a budget, but maxBudget is not set; set maxBudget or remove "
+                             "budgetDuration")
+        return self
+
+    @property
+    def secret_name(self) -> str:
+        return f"litellm-key-{self.alias}"
 
 
 class GatewaySpec(Spec):
@@ -24,3 +79,19 @@ class GatewaySpec(Spec):
     num_workers: int = Field(default=1, ge=1, le=16)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     drop_params: bool = True
+    database: DatabaseSpec = DatabaseSpec()
+    # Lets `POST /model/new` register models at run time (seed 002 section 4b); needs the database.
+    store_model_in_db: bool = False
+    keys: list[KeySpec] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _db_backed_features(self) -> "GatewaySpec":
+        if self.database.mode != "none":
+            return self
+        if self.store_model_in_db:
+            raise ValueError("storeModelInDb: needs a database, but database.mode is 'none'; set database.mode "
+                             "to cnpg or existing, or set storeModelInDb: false")
+        if self.keys:
+            raise ValueError("keys: virtual keys and budgets live in the gateway database, but database.mode is "
+                             "'none'; set database.mode to cnpg or existing, or remove keys")
+        return self

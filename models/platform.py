@@ -114,6 +114,27 @@ class PlatformConfig(Spec):
         p.raise_if_any()
         return self
 
+    @model_validator(mode="after")
+    def _keys_reference_models(self) -> "PlatformConfig":
+        p = Problems()
+        routed = {m.name: m for m in self.models if m.register_in_gateway}
+        for dup in duplicates([k.alias for k in self.gateway.keys]):
+            p.add("gateway.keys[].alias", f"'{dup}' is used more than once; each key needs its own alias")
+        for i, key in enumerate(self.gateway.keys):
+            for j, name in enumerate(key.models):
+                model = routed.get(name)
+                if model is None:
+                    p.add(f"gateway.keys[{i}].models[{j}]",
+                          f"'{name}' is not a model registered in the gateway (known: {', '.join(routed) or 'none'}); "
+                          "use a declared models[].name")
+                elif key.max_budget is not None and (model.input_cost_per_token is None
+                                                     or model.output_cost_per_token is None):
+                    p.add(f"gateway.keys[{i}].maxBudget",
+                          f"key '{key.alias}' has a budget but model '{name}' has no price, so the budget never "
+                          "binds; price the model or drop it from this key")
+        p.raise_if_any()
+        return self
+
     def effective_replicas(self, model: ModelSpec) -> int:
         """What a Deployment gets: scaleToZero overrides every GPU model without editing it."""
         return 0 if self.scale_to_zero else model.replicas

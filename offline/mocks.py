@@ -29,6 +29,12 @@ class PlanCapture:
     resources: list[Resource] = field(default_factory=list)
     generated_secrets: set[str] = field(default_factory=set)
     outputs: dict[str, Any] = field(default_factory=dict)
+    # pulumi name -> resource options that matter for state: {"protect": bool, "retain_on_delete": bool}
+    options: dict[str, dict[str, bool]] = field(default_factory=dict)
+
+    def record_options(self, args: "pulumi.ResourceTransformationArgs") -> None:
+        opts = args.opts
+        self.options[args.name] = {"protect": bool(opts.protect), "retain_on_delete": bool(opts.retain_on_delete)}
 
 
 def _fake(name: str, length: int) -> str:
@@ -68,6 +74,7 @@ def run_program(stack_config: dict[str, Any], stack: str = "dev", program: Path 
     pulumi.runtime.set_mocks(PlatformMocks(capture), project="llm-platform", stack=stack, preview=False)
     pulumi.runtime.set_all_config(pulumi_config_values(stack_config))
     os.environ.pop("PULUMI_CONFIG", None)
+    pulumi.runtime.register_stack_transformation(lambda a: capture.record_options(a))
     _sync_await(run_pulumi_func(lambda: runpy.run_path(str(program), run_name="__main__")))
     root = pulumi.runtime.settings.get_root_resource()
     for key, value in getattr(root, "outputs", {}).items():

@@ -1,6 +1,6 @@
 """Read a rendered plan: the Kubernetes manifests and GCP inputs the program declared."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from offline.mocks import PlanCapture, unwrap
@@ -15,6 +15,9 @@ class Plan:
     gcp: list[tuple[str, str, dict[str, Any]]]  # (type, pulumi name, inputs)
     outputs: dict[str, Any]
     generated_secrets: set[str]
+    helm: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (pulumi name, Release inputs)
+    options: dict[str, dict[str, bool]] = field(default_factory=dict)  # pulumi name -> protect/retain
+    names: list[str] = field(default_factory=list)  # pulumi name of each k8s manifest, same order
 
     def find(self, kind: str, name: str | None = None, namespace: str | None = None) -> list[dict[str, Any]]:
         return [m for m in self.k8s if m["kind"] == kind
@@ -28,13 +31,22 @@ class Plan:
 
 
 def to_plan(capture: PlanCapture) -> Plan:
-    k8s, gcp = [], []
+    k8s, gcp, helm, names = [], [], [], []
     for r in capture.resources:
-        if r.type.startswith("kubernetes:") and not r.type.startswith("pulumi:providers"):
+        if r.type.startswith("kubernetes:helm.sh/"):
+            helm.append((r.name, unwrap(r.inputs)))
+        elif r.type.startswith("kubernetes:"):
             k8s.append(unwrap(r.inputs))
+            names.append(r.name)
         elif r.type.startswith("gcp:"):
             gcp.append((r.type, r.name, unwrap(r.inputs)))
-    return Plan(k8s, gcp, capture.outputs, capture.generated_secrets)
+    return Plan(k8s, gcp, capture.outputs, capture.generated_secrets, helm, capture.options, names)
+
+
+def is_kept(plan: Plan, manifest: dict[str, Any]) -> bool:
+    """Whether a stack destroy or replacement leaves the object in the cluster."""
+    opts = plan.options.get(plan.names[plan.k8s.index(manifest)], {})
+    return bool(opts.get("protect") or opts.get("retain_on_delete"))
 
 
 def pod_spec(manifest: dict[str, Any]) -> dict[str, Any] | None:

@@ -48,7 +48,7 @@ def _file_name(manifest: dict[str, Any]) -> str:
 
 
 def write_plan(plan: Plan, out: Path) -> None:
-    for sub in ("k8s", "gcp"):
+    for sub in ("k8s", "gcp", "helm"):
         shutil.rmtree(out / sub, ignore_errors=True)
         (out / sub).mkdir(parents=True)
     for manifest in plan.k8s:
@@ -57,6 +57,8 @@ def write_plan(plan: Plan, out: Path) -> None:
         short = typ.split(":")[-1].lower()
         (out / "gcp" / f"{short}--{name}.yaml").write_text(
             dump({"type": typ, "name": name, "inputs": inputs}))
+    for name, inputs in plan.helm:
+        (out / "helm" / f"release--{name}.yaml").write_text(dump(inputs))
     (out / "outputs.yaml").write_text(dump(plan.outputs))
     leaked = [p.name for p in out.rglob("*.yaml") if any(s in p.read_text() for s in plan.generated_secrets)]
     if leaked:

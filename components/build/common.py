@@ -1,0 +1,107 @@
+"""Labels, probes and security contexts every workload shares."""
+
+import hashlib
+import json
+from typing import Any, Optional
+
+PART_OF = "llm-platform"
+ROLE_LABEL = "ai.llm.role"
+
+
+def labels(name: str, component: str) -> dict[str, str]:
+    return {
+        "app.kubernetes.io/name": name,
+        "app.kubernetes.io/component": component,
+        "app.kubernetes.io/part-of": PART_OF,
+        "app.kubernetes.io/managed-by": "pulumi",
+    }
+
+
+def selector(name: str) -> dict[str, str]:
+    return {"app.kubernetes.io/name": name}
+
+
+def metadata(name: str, namespace: Optional[str], component: str, **extra: Any) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name, "labels": labels(name, component), **extra}
+    if namespace:
+        meta["namespace"] = namespace
+    return meta
+
+
+def checksum(*docs: Any) -> str:
+    """Stable hash of config a pod reads at start, so a config change rolls the pods."""
+    blob = json.dumps(docs, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def container_security(run_as_root: bool = False, read_only_root: bool = True) -> dict[str, Any]:
+    ctx: dict[str, Any] = {
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+        "readOnlyRootFilesystem": read_only_root,
+    }
+    if not run_as_root:
+        ctx["runAsNonRoot"] = True
+    return ctx
+
+
+def http_probe(path: str, port: str, period: int, failures: int, timeout: int = 5,
+               initial_delay: int = 0) -> dict[str, Any]:
+    probe: dict[str, Any] = {
+        "httpGet": {"path": path, "port": port},
+        "periodSeconds": period,
+        "failureThreshold": failures,
+        "timeoutSeconds": timeout,
+    }
+    if initial_delay:
+        probe["initialDelaySeconds"] = initial_delay
+    return probe
+
+
+def secret_env(name: str, secret: str, key: str, optional: bool = False) -> dict[str, Any]:
+    ref: dict[str, Any] = {"name": secret, "key": key}
+    if optional:
+        ref["optional"] = True
+    return {"name": name, "valueFrom": {"secretKeyRef": ref}}
+
+
+def env(**values: str) -> list[dict[str, str]]:
+    return [{"name": k, "value": v} for k, v in values.items()]
+
+
+def gib(value: float) -> str:
+    return f"{int(value)}Gi"
+
+
+def service(name: str, namespace: str, component: str, port: int, target: str = "http") -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": metadata(name, namespace, component),
+        "spec": {
+            "type": "ClusterIP",
+            "selector": selector(name),
+            "ports": [{"name": "http", "port": port, "targetPort": target, "protocol": "TCP"}],
+        },
+    }
+
+
+# A GPU pod may wait many minutes for a node, and a PVC binds only with its first pod:
+# neither should hold `pulumi up` until it times out.
+SKIP_AWAIT = {"pulumi.com/skipAwait": "true"}
+
+
+def pvc(name: str, namespace: str, component: str, size_gib: int, storage_class: Optional[str]) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "accessModes": ["ReadWriteOnce"],
+        "resources": {"requests": {"storage": gib(size_gib)}},
+    }
+    if storage_class:
+        spec["storageClassName"] = storage_class
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": metadata(name, namespace, component, annotations=dict(SKIP_AWAIT)),
+        "spec": spec,
+    }

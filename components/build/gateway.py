@@ -1,0 +1,127 @@
+"""LiteLLM gateway: its config.yaml (model_list) and its Deployment, as plain dicts."""
+
+from typing import Any
+
+import yaml
+
+from models.platform import ModelSpec, PlatformConfig
+
+from . import database, vllm
+from .common import checksum, container_security, http_probe, labels, metadata, secret_env, selector, service
+
+PORT = 4000
+NAME = "litellm"
+SECRET = "litellm-secrets"
+CONFIGMAP = "litellm-config"
+CONFIG_DIR = "/etc/litellm"
+MASTER_KEY_ENV = "LITELLM_MASTER_KEY"
+UPSTREAM_KEY_ENV = "UPSTREAM_API_KEY"
+
+
+def route(model: ModelSpec, cfg: PlatformConfig) -> dict[str, Any]:
+    """One model_list entry: tenant alias -> served name on the model's in-cluster Service."""
+    params: dict[str, Any] = {
+        "model": f"openai/{model.served_name}",
+        "api_base": vllm.endpoint(model, cfg.namespaces.serving),
+        "api_key": f"os.environ/{UPSTREAM_KEY_ENV}",
+        "input_cost_per_token": model.input_cost_per_token,
+        "output_cost_per_token": model.output_cost_per_token,
+    }
+    if model.rpm:
+        params["rpm"] = model.rpm
+    if model.tpm:
+        params["tpm"] = model.tpm
+    return {"model_name": model.name, "litellm_params": params, "model_info": {"mode": model.mode}}
+
+
+def litellm_config(cfg: PlatformConfig) -> dict[str, Any]:
+    gw = cfg.gateway
+    return {
+        "model_list": [route(m, cfg) for m in cfg.models if m.register_in_gateway],
+        "litellm_settings": {
+            "drop_params": gw.drop_params,
+            "num_retries": gw.num_retries,
+            "request_timeout": gw.request_timeout,
+            "json_logs": True,
+        },
+        "router_settings": {"num_retries": gw.num_retries, "timeout": gw.request_timeout},
+        "general_settings": general_settings(cfg),
+    }
+
+
+def general_settings(cfg: PlatformConfig) -> dict[str, Any]:
+    settings: dict[str, Any] = {"master_key": f"os.environ/{MASTER_KEY_ENV}"}
+    if database.url_secret_ref(cfg.gateway.database):
+        settings["database_url"] = "os.environ/DATABASE_URL"
+        settings["store_model_in_db"] = cfg.gateway.store_model_in_db
+    return settings
+
+
+def config_yaml(cfg: PlatformConfig) -> str:
+    return yaml.safe_dump(litellm_config(cfg), sort_keys=False)
+
+
+def configmap(cfg: PlatformConfig) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": metadata(CONFIGMAP, cfg.namespaces.gateway, "gateway"),
+        "data": {"config.yaml": config_yaml(cfg)},
+    }
+
+
+def database_env(cfg: PlatformConfig) -> list[dict[str, Any]]:
+    ref = database.url_secret_ref(cfg.gateway.database)
+    return [secret_env("DATABASE_URL", ref["name"], ref["key"])] if ref else []
+
+
+def deployment(cfg: PlatformConfig) -> dict[str, Any]:
+    gw = cfg.gateway
+    res = gw.resources
+    container = {
+        "name": NAME,
+        "image": cfg.images.litellm,
+        "args": ["--config", f"{CONFIG_DIR}/config.yaml", "--port", str(PORT),
+                 "--num_workers", str(gw.num_workers)],
+        "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
+        "env": [
+            secret_env(MASTER_KEY_ENV, SECRET, MASTER_KEY_ENV),
+            secret_env(UPSTREAM_KEY_ENV, SECRET, UPSTREAM_KEY_ENV),
+            {"name": "LITELLM_LOG", "value": gw.log_level},
+            {"name": "LITELLM_LOCAL_MODEL_COST_MAP", "value": "True"},
+            *database_env(cfg),
+        ],
+        "resources": {"requests": {"cpu": res.cpu, "memory": res.memory},
+                      "limits": {"cpu": res.cpu_limit, "memory": res.memory_limit}},
+        "startupProbe": http_probe("/health/liveliness", "http", period=5, failures=60),
+        "livenessProbe": http_probe("/health/liveliness", "http", period=15, failures=3),
+        "readinessProbe": http_probe("/health/readiness", "http", period=10, failures=3),
+        "securityContext": container_security(run_as_root=True, read_only_root=False),
+        "volumeMounts": [{"name": "config", "mountPath": CONFIG_DIR, "readOnly": True}],
+    }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": metadata(NAME, cfg.namespaces.gateway, "gateway"),
+        "spec": {
+            "replicas": gw.replicas,
+            "selector": {"matchLabels": selector(NAME)},
+            "template": {
+                "metadata": {"labels": labels(NAME, "gateway"),
+                             "annotations": {"llm-platform/config-checksum": checksum(litellm_config(cfg))}},
+                "spec": {
+                    "automountServiceAccountToken": False,
+                    "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+                    "containers": [container],
+                    "volumes": [{"name": "config", "configMap": {"name": CONFIGMAP}}],
+                },
+            },
+        },
+    }
+
+
+def gateway_service(cfg: PlatformConfig) -> dict[str, Any]:
+    return service(NAME, cfg.namespaces.gateway, "gateway", PORT)
+
+
+def url(cfg: PlatformConfig) -> str:
+    return f"http://{NAME}.{cfg.namespaces.gateway}.svc.cluster.local:{PORT}"

@@ -1,0 +1,206 @@
+"""vLLM endpoint: engine args, pod spec and manifests from a VllmModelSpec (seed-000 contract)."""
+
+import math
+from pathlib import Path
+from typing import Any, Optional
+
+from models.machines import MachineShape
+from models.serving import VllmModelSpec
+
+from .common import (
+    ROLE_LABEL, SKIP_AWAIT, checksum, container_security, env, gib, http_probe, labels, metadata, pvc,
+    secret_env, selector, service,
+)
+
+PORT = 8000
+CACHE_MOUNT = "/models"
+HF_HOME = f"{CACHE_MOUNT}/hf"
+SCRIPTS_MOUNT = "/opt/llm-platform"
+TEMPLATE_MOUNT = "/etc/vllm"
+TEMPLATE_FILE = "chat-template.jinja"
+UPSTREAM_SECRET, UPSTREAM_KEY = "vllm-api-key", "api-key"
+PRESTAGE_SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "prestage_weights.py"
+# Readiness = really serving: /v1/models answers with this model, using the key from the pod env.
+READY_PROBE = (
+    "import json,os,sys,urllib.request as u\n"
+    "r=u.Request('http://127.0.0.1:%d/v1/models',headers={'Authorization':'Bearer '+os.environ['VLLM_API_KEY']})\n"
+    "ids=[m['id'] for m in json.load(u.urlopen(r,timeout=4))['data']]\n"
+    "sys.exit(0 if os.environ['SERVED_MODEL_NAME'] in ids else 1)\n" % PORT
+)
+
+_FLAGS = [  # (spec attribute, vLLM flag)
+    ("quantization", "--quantization"),
+    ("max_model_len", "--max-model-len"),
+    ("max_num_batched_tokens", "--max-num-batched-tokens"),
+    ("max_num_seqs", "--max-num-seqs"),
+    ("revision", "--revision"),
+]
+_TOGGLES = [  # tri-state: None leaves vLLM's default
+    ("enable_chunked_prefill", "--enable-chunked-prefill", "--no-enable-chunked-prefill"),
+    ("enable_prefix_caching", "--enable-prefix-caching", "--no-enable-prefix-caching"),
+]
+
+
+def vllm_args(spec: VllmModelSpec) -> list[str]:
+    """`vllm serve` arguments; the model id is positional, everything else a --flag=value."""
+    args = [spec.model_name, f"--served-model-name={spec.served_name}", f"--port={PORT}",
+            f"--dtype={spec.dtype}", f"--gpu-memory-utilization={spec.gpu_memory_utilization}",
+            f"--tensor-parallel-size={spec.tensor_parallel_size}"]
+    for attr, flag in _FLAGS:
+        value = getattr(spec, attr)
+        if value is not None:
+            args.append(f"{flag}={value}")
+    for attr, on, off in _TOGGLES:
+        value = getattr(spec, attr)
+        if value is not None:
+            args.append(on if value else off)
+    if spec.disable_custom_all_reduce:
+        args.append("--disable-custom-all-reduce")
+    if spec.cpu_offload_gb:
+        args.append(f"--cpu-offload-gb={spec.cpu_offload_gb:g}")
+    if spec.tool_call_parser:
+        args.append(f"--tool-call-parser={spec.tool_call_parser}")
+    if spec.enable_auto_tool_choice:
+        args.append("--enable-auto-tool-choice")
+    if spec.reasoning_parser:
+        args.append(f"--reasoning-parser={spec.reasoning_parser}")
+    if spec.chat_template:
+        args.append(f"--chat-template={TEMPLATE_MOUNT}/{TEMPLATE_FILE}")
+    if spec.mode == "embedding":
+        args.append("--task=embed")
+    return args + list(spec.extra_args)
+
+
+def pod_resources(spec: VllmModelSpec, shape: MachineShape, gpu_resource: str) -> dict[str, Any]:
+    """Memory sized to stage the weights, capped below what the node can allocate."""
+    alloc = math.floor(shape.allocatable_ram_gib)
+    mem_request = min(alloc - 2, max(math.ceil(spec.weights_gib) + 4, 8))
+    cpu = max(1, shape.vcpus // 4)
+    gpus = str(spec.tensor_parallel_size)
+    return {
+        "requests": {"cpu": str(cpu), "memory": gib(mem_request), gpu_resource: gpus},
+        "limits": {"cpu": str(shape.vcpus - 1), "memory": gib(alloc - 1), gpu_resource: gpus},
+    }
+
+
+def names(spec: VllmModelSpec) -> dict[str, str]:
+    return {
+        "pvc": f"{spec.name}-model-cache",
+        "scripts": f"{spec.name}-prestage",
+        "template": f"{spec.name}-chat-template",
+    }
+
+
+def scripts_configmap(spec: VllmModelSpec, namespace: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": metadata(names(spec)["scripts"], namespace, "model"),
+        "data": {"prestage_weights.py": PRESTAGE_SCRIPT.read_text()},
+    }
+
+
+def template_configmap(spec: VllmModelSpec, namespace: str) -> Optional[dict[str, Any]]:
+    if not spec.chat_template:
+        return None
+    return {
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": metadata(names(spec)["template"], namespace, "model"),
+        "data": {TEMPLATE_FILE: spec.chat_template},
+    }
+
+
+def cache_pvc(spec: VllmModelSpec, namespace: str, storage_class: Optional[str]) -> dict[str, Any]:
+    return pvc(names(spec)["pvc"], namespace, "model", spec.cache_size_gib, storage_class)
+
+
+def _prestage_container(spec: VllmModelSpec, image: str, hf_token_secret: str) -> dict[str, Any]:
+    values = {"MODEL_ID": spec.model_name, "HF_HOME": HF_HOME, "HF_HUB_DISABLE_TELEMETRY": "1",
+              "IGNORE_PATTERNS": "original/*,*.pth"}
+    if spec.revision:
+        values["MODEL_REVISION"] = spec.revision
+    return {
+        "name": "prestage-weights",
+        "image": image,
+        "command": ["python3", f"{SCRIPTS_MOUNT}/prestage_weights.py"],
+        "env": env(**values) + [secret_env("HF_TOKEN", hf_token_secret, "HF_TOKEN", optional=True)],
+        "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "4Gi"}},
+        "securityContext": container_security(run_as_root=True, read_only_root=False),
+        "volumeMounts": [{"name": "model-cache", "mountPath": CACHE_MOUNT},
+                         {"name": "scripts", "mountPath": SCRIPTS_MOUNT, "readOnly": True}],
+    }
+
+
+def _server_container(spec: VllmModelSpec, image: str, shape: MachineShape, gpu_resource: str) -> dict[str, Any]:
+    mounts = [{"name": "model-cache", "mountPath": CACHE_MOUNT}, {"name": "shm", "mountPath": "/dev/shm"}]
+    if spec.chat_template:
+        mounts.append({"name": "chat-template", "mountPath": TEMPLATE_MOUNT, "readOnly": True})
+    return {
+        "name": "vllm",
+        "image": image,
+        "command": ["vllm", "serve"],
+        "args": vllm_args(spec),
+        "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
+        "env": env(HF_HOME=HF_HOME, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", VLLM_NO_USAGE_STATS="1",
+                   DO_NOT_TRACK="1", SERVED_MODEL_NAME=spec.served_name)
+        + [secret_env("VLLM_API_KEY", UPSTREAM_SECRET, UPSTREAM_KEY)],
+        "resources": pod_resources(spec, shape, gpu_resource),
+        # First boot compiles CUDA graphs: allow up to 30 min before liveness applies.
+        "startupProbe": http_probe("/health", "http", period=10, failures=180),
+        "readinessProbe": {"exec": {"command": ["python3", "-c", READY_PROBE]},
+                           "periodSeconds": 15, "timeoutSeconds": 10, "failureThreshold": 3},
+        "livenessProbe": http_probe("/health", "http", period=20, failures=3, timeout=10),
+        # vLLM writes caches under $HOME and /tmp and its image runs as root: see README exceptions.
+        "securityContext": container_security(run_as_root=True, read_only_root=False),
+        "volumeMounts": mounts,
+    }
+
+
+def deployment(spec: VllmModelSpec, *, namespace: str, replicas: int, image: str, shape: MachineShape,
+               role: str, gpu_resource: str, hf_token_secret: str) -> dict[str, Any]:
+    n = names(spec)
+    volumes: list[dict[str, Any]] = [
+        {"name": "model-cache", "persistentVolumeClaim": {"claimName": n["pvc"]}},
+        {"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": gib(max(2, 2 * spec.tensor_parallel_size))}},
+        {"name": "scripts", "configMap": {"name": n["scripts"], "defaultMode": 0o555}},
+    ]
+    if spec.chat_template:
+        volumes.append({"name": "chat-template", "configMap": {"name": n["template"]}})
+    pod_labels = labels(spec.name, "model")
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": metadata(spec.name, namespace, "model", annotations=dict(SKIP_AWAIT)),
+        "spec": {
+            "replicas": replicas,
+            # One GPU, no surge slot: the old pod must go before the new one can schedule.
+            "strategy": {"type": "Recreate"},
+            "selector": {"matchLabels": selector(spec.name)},
+            "template": {
+                "metadata": {
+                    "labels": pod_labels,
+                    "annotations": {"llm-platform/config-checksum": checksum(
+                        vllm_args(spec), PRESTAGE_SCRIPT.read_text(), spec.chat_template)},
+                },
+                "spec": {
+                    # A Service named vllm* would inject VLLM_PORT and crash vLLM.
+                    "enableServiceLinks": False,
+                    "automountServiceAccountToken": False,
+                    "terminationGracePeriodSeconds": 60,
+                    "nodeSelector": {ROLE_LABEL: role},
+                    "tolerations": [{"key": gpu_resource, "operator": "Exists", "effect": "NoSchedule"}],
+                    "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+                    "initContainers": [_prestage_container(spec, image, hf_token_secret)],
+                    "containers": [_server_container(spec, image, shape, gpu_resource)],
+                    "volumes": volumes,
+                },
+            },
+        },
+    }
+
+
+def vllm_service(spec: VllmModelSpec, namespace: str) -> dict[str, Any]:
+    return service(spec.name, namespace, "model", PORT)
+
+
+def endpoint(spec: VllmModelSpec, namespace: str) -> str:
+    return f"http://{spec.name}.{namespace}.svc.cluster.local:{PORT}/v1"

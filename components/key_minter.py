@@ -1,0 +1,27 @@
+"""KeyMinter: the in-cluster Job that mints the declared virtual keys into Secrets (seed 002 litellm-keys)."""
+
+import pulumi
+
+from components.build import gateway as gw
+from components.build import keys
+from components.k8s import apply, child
+from models.platform import PlatformConfig
+
+
+class KeyMinter(pulumi.ComponentResource):
+    job_name: pulumi.Output[str]
+    secrets: pulumi.Output[dict]
+
+    def __init__(self, name: str, spec: PlatformConfig, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("llm-platform:gateway:KeyMinter", name, None, opts)
+        deps = [apply(f"{name}-config", keys.configmap(spec), child(self)),
+                apply(f"{name}-sa", keys.service_account(spec), child(self))]
+        for ns in keys.target_namespaces(spec):
+            deps.append(apply(f"{name}-role-{ns}", keys.role(ns), child(self)))
+            deps.append(apply(f"{name}-binding-{ns}", keys.role_binding(spec, ns), child(self)))
+        apply(f"{name}-job", keys.job(spec, gw.url(spec), gw.SECRET, gw.MASTER_KEY_ENV),
+              child(self, depends_on=deps, delete_before_replace=True))
+        self.job_name = pulumi.Output.from_input(keys.job_name(spec))
+        self.secrets = pulumi.Output.from_input(
+            {k["key_alias"]: f"{k['namespace']}/{k['secret_name']}" for k in keys.declared_keys(spec)})
+        self.register_outputs({"job_name": self.job_name, "secrets": self.secrets})
