@@ -5,6 +5,7 @@ from pulumi.runtime import config as runtime_config
 
 from components.platform import LlmPlatform
 from models import ConfigError, config_from_pulumi_values, parse_config
+from models.cost import cost_plan
 
 
 def load() -> "object":
@@ -16,8 +17,10 @@ def load() -> "object":
         raise pulumi.RunError(str(exc)) from None
 
 
-platform = LlmPlatform("llm-platform", load())
+config = load()
+platform = LlmPlatform("llm-platform", config)
 pulumi.export("gatewayUrl", platform.gateway_url)
 pulumi.export("masterKey", platform.master_key)
 pulumi.export("modelEndpoints", platform.model_endpoints)
 pulumi.export("gpusRequested", platform.gpus_requested)
+pulumi.export("costPlan", cost_plan(config))

@@ -1,4 +1,8 @@
-"""GkeCluster: the cluster the pools join (looked up, or declared with `create: true`) and its provider."""
+"""The cluster the platform runs on and its Kubernetes provider.
+
+GkeCluster: a GKE cluster the GPU pools join (looked up, or declared with `create: true`).
+KubeconfigCluster: any existing Kubernetes context (kind, minikube, ...): no GCP resource at all.
+"""
 
 import pulumi
 import pulumi_gcp as gcp
@@ -76,3 +80,24 @@ class GkeCluster(pulumi.ComponentResource):
         config = pulumi.Output.all(self.endpoint, ca).apply(lambda v: kubeconfig(spec.name, v[0], v[1]))
         self.provider = k8s.Provider(f"{name}-k8s", kubeconfig=config, opts=child)
         self.register_outputs({"cluster_name": self.cluster_name, "endpoint": self.endpoint})
+
+
+class KubeconfigCluster(pulumi.ComponentResource):
+    """`cluster.target: kubeconfig`: a provider for an existing context of the local kubeconfig."""
+
+    cluster_name: pulumi.Output[str]
+    endpoint: pulumi.Output[str]
+    provider: k8s.Provider
+
+    def __init__(self, name: str, spec: ClusterSpec, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("llm-platform:cluster:KubeconfigCluster", name, None, opts)
+        self.cluster_name = pulumi.Output.from_input(spec.name)
+        self.endpoint = pulumi.Output.from_input(spec.context or "(current context)")
+        self.provider = k8s.Provider(f"{name}-k8s", context=spec.context, opts=pulumi.ResourceOptions(parent=self))
+        self.register_outputs({"cluster_name": self.cluster_name, "endpoint": self.endpoint})
+
+
+def platform_cluster(name: str, spec: ClusterSpec,
+                     opts: pulumi.ResourceOptions | None = None) -> "GkeCluster | KubeconfigCluster":
+    """The cluster component for `spec.target`."""
+    return (GkeCluster if spec.is_gke else KubeconfigCluster)(name, spec, opts=opts)

@@ -3,13 +3,17 @@
 import pulumi
 
 from components.build.common import metadata
-from components.cluster import GkeCluster
+from components.cluster import platform_cluster
+from components.frontends import declare_frontends
 from components.gateway import LiteLLMGateway
 from components.gateway_database import GatewayDatabase
 from components.gpu_node_pool import GpuNodePool
 from components.k8s import apply
 from components.key_minter import KeyMinter
+from components.smoke_test import SmokeTest
+from components.llama_backends import llama_backends
 from components.vllm_model import VllmModel
+from models.llama_rules import gpu_demands
 from models.platform import PlatformConfig
 
 
@@ -28,8 +32,8 @@ class LlmPlatform(pulumi.ComponentResource):
 
     def __init__(self, name: str, spec: PlatformConfig, opts: pulumi.ResourceOptions | None = None):
         super().__init__("llm-platform:platform:LlmPlatform", name, None, opts)
-        cluster = GkeCluster(f"{name}-cluster", spec.cluster, opts=pulumi.ResourceOptions(parent=self))
-        for pool in spec.node_pools:
+        cluster = platform_cluster(f"{name}-cluster", spec.cluster, opts=pulumi.ResourceOptions(parent=self))
+        for pool in (p for p in spec.node_pools if p.managed):  # managed: false = existing labelled nodes
             GpuNodePool(f"{name}-{pool.name}", pool, cluster=cluster.cluster_name, location=spec.cluster.location,
                         min_nodes=spec.effective_min_nodes(pool), project=spec.cluster.project,
                         opts=pulumi.ResourceOptions(parent=self))
@@ -41,17 +45,24 @@ class LlmPlatform(pulumi.ComponentResource):
         ]
         in_ns = pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=namespaces))
 
-        models = {m.name: VllmModel(f"{name}-{m.name}", m, platform=spec, opts=in_ns) for m in spec.models}
+        models = {m.name: VllmModel(f"{name}-{m.name}", m, platform=spec, opts=in_ns)
+                  for m in spec.models if m.engine == "vllm"}
+        llama = llama_backends(name, spec, in_ns)  # model name -> static Service or llama-swap endpoint
         database = GatewayDatabase(f"{name}-db", spec, opts=in_ns)
         gateway = LiteLLMGateway(f"{name}-gateway", spec,
                                  opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[database])))
+        minter = []
         if spec.gateway.keys:
-            KeyMinter(f"{name}-keys", spec,
-                      opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[gateway])))
+            minter = [KeyMinter(f"{name}-keys", spec,
+                                opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[gateway])))]
+        declare_frontends(name, spec, in_ns, after=[gateway, *minter])
+        if spec.gateway.smoke_test.enabled:
+            SmokeTest(f"{name}-smoke", spec,
+                      opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[gateway, *minter])))
 
         self.gateway_url = gateway.url
         self.master_key = gateway.master_key
-        self.model_endpoints = pulumi.Output.all(**{k: v.endpoint for k, v in models.items()})
+        self.model_endpoints = pulumi.Output.all(**{k: v.endpoint for k, v in models.items()}, **llama)
         self.gpus_requested = pulumi.Output.from_input(gpus_requested(spec))
         self.register_outputs({"gateway_url": self.gateway_url, "master_key": self.master_key,
                                "model_endpoints": self.model_endpoints, "gpus_requested": self.gpus_requested})
@@ -61,7 +72,7 @@ def platform_namespaces(spec: PlatformConfig) -> list[tuple[str, str]]:
     """(namespace, pod-security level). vLLM's image runs as root, so serving enforces baseline."""
     ns = spec.namespaces
     out = [(ns.serving, "baseline"), (ns.gateway, "baseline")]
-    if spec.gateway.keys:
+    if spec.gateway.keys or spec.frontends.any_enabled:  # key Secrets and front-ends live there
         out.append((ns.frontends, "baseline"))
     return out
 
@@ -69,6 +80,6 @@ def platform_namespaces(spec: PlatformConfig) -> list[tuple[str, str]]:
 def gpus_requested(spec: PlatformConfig) -> dict[str, int]:
     """GPUs the running plan asks for per pool, after scaleToZero."""
     out = {p.name: 0 for p in spec.node_pools}
-    for m in spec.models:
-        out[m.pool] += spec.effective_replicas(m) * m.tensor_parallel_size
+    for pool, _, replicas, gpus in gpu_demands(spec, effective=True):  # vLLM, static llama, llama-swap
+        out[pool] += replicas * gpus
     return out

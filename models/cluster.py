@@ -5,8 +5,8 @@ from typing import Literal, Optional
 from pydantic import Field, model_validator
 
 from .base import Spec
-from .common import DnsName
-from .machines import G2_MACHINES, MachineShape
+from .common import DnsName, PositiveGiB
+from .machines import G2_MACHINES, L4_VRAM_GIB, MachineShape
 
 MachineType = Literal[
     "g2-standard-4", "g2-standard-8", "g2-standard-12", "g2-standard-16",
@@ -16,17 +16,42 @@ GpuResource = Literal["nvidia.com/gpu", "amd.com/gpu"]
 
 
 class ClusterSpec(Spec):
-    """The GKE cluster the pools join. Existing by default; `create: true` declares it."""
+    """Where the platform runs. `target: gke` (default): a GKE cluster the GPU pools join, existing by default,
+    declared with `create: true`. `target: kubeconfig`: any existing Kubernetes context (kind, minikube, ...),
+    with no GCP resources and no GPU pools."""
 
+    target: Literal["gke", "kubeconfig"] = "gke"
     name: DnsName
-    location: str = Field(min_length=1)
+    location: Optional[str] = Field(default=None, min_length=1)
     project: Optional[str] = None
+    # kubeconfig target: the context to use (default: the kubeconfig's current context).
+    context: Optional[str] = Field(default=None, min_length=1)
     create: bool = False
     release_channel: Literal["RAPID", "REGULAR", "STABLE"] = "REGULAR"
     # CPU pool for the gateway and front-ends, used only when this stack creates the cluster.
     system_machine_type: str = "e2-standard-4"
     system_nodes: int = Field(default=1, ge=1, le=10)
     deletion_protection: bool = True
+
+    @model_validator(mode="after")
+    def _target_fields(self) -> "ClusterSpec":
+        if self.target == "gke":
+            if not self.location:
+                raise ValueError("location: is required for a GKE cluster; set the region or zone, e.g. us-central1")
+            if self.context:
+                raise ValueError("context: only applies to target: kubeconfig; remove it (GKE credentials come "
+                                 "from the cluster itself)")
+            return self
+        gke_only = [k for k, v in (("location", self.location), ("project", self.project),
+                                   ("create", self.create)) if v]
+        if gke_only:
+            raise ValueError(f"{gke_only[0]}: only applies to target: gke; remove {', '.join(gke_only)} or set "
+                             "target: gke")
+        return self
+
+    @property
+    def is_gke(self) -> bool:
+        return self.target == "gke"
 
 
 class NodePoolSpec(Spec):
@@ -41,6 +66,25 @@ class NodePoolSpec(Spec):
     gpu_resource: GpuResource = "nvidia.com/gpu"
     disk_size_gb: int = Field(default=200, ge=50, le=4096)
     zones: list[str] = Field(default_factory=list)
+    # false: pre-existing nodes labelled ai.llm.role=<role>, not declared as a GKE pool (required for AMD GPUs);
+    # machineType then names the G2 shape whose CPU/RAM the nodes at least match, vramGiB one GPU's memory.
+    managed: bool = True
+    vram_gib: Optional[PositiveGiB] = Field(default=None, alias="vramGiB")
+
+    @model_validator(mode="after")
+    def _amd_is_unmanaged(self) -> "NodePoolSpec":
+        if self.gpu_resource == "amd.com/gpu" and self.managed:
+            raise ValueError(
+                "managed: GKE cannot create a pool with gpuResource amd.com/gpu (G2 machines carry NVIDIA L4); "
+                "set managed: false to run on existing nodes labelled ai.llm.role=<role> (and vramGiB to one "
+                "GPU's memory), or use gpuResource: nvidia.com/gpu")
+        if not self.managed and self.vram_gib is None:
+            raise ValueError("vramGiB: is required when managed: false; the platform does not know the GPUs of "
+                             "nodes it does not create. Set one GPU's memory in GiB (e.g. 24)")
+        if self.managed and self.vram_gib is not None:
+            raise ValueError(f"vramGiB: a managed pool's GPU is an NVIDIA L4 ({L4_VRAM_GIB} GiB); remove "
+                             "vramGiB or set managed: false")
+        return self
 
     @model_validator(mode="after")
     def _min_within_max(self) -> "NodePoolSpec":
@@ -54,6 +98,10 @@ class NodePoolSpec(Spec):
     @property
     def shape(self) -> MachineShape:
         return G2_MACHINES[self.machine_type]
+
+    @property
+    def gpu_vram_gib(self) -> float:
+        return self.vram_gib or L4_VRAM_GIB
 
     @property
     def gpu_capacity(self) -> int:

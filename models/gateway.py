@@ -69,6 +69,20 @@ class KeySpec(Spec):
         return f"litellm-key-{self.alias}"
 
 
+class SmokeTestSpec(Spec):
+    """The in-cluster smoke-test Job: every exposed model through the gateway (a minted key) and direct."""
+
+    enabled: bool = False
+    key: Optional[DnsName] = None  # alias of a gateway key whose Secret lives in the gateway namespace
+
+    @model_validator(mode="after")
+    def _key_when_enabled(self) -> "SmokeTestSpec":
+        if self.enabled and not self.key:
+            raise ValueError("key: the smoke test calls the gateway with a minted key, never the master key; "
+                             "set key to the alias of a gateway.keys entry")
+        return self
+
+
 class GatewaySpec(Spec):
     replicas: int = Field(default=1, ge=0, le=20)
     resources: ResourcesSpec = ResourcesSpec()
@@ -83,6 +97,7 @@ class GatewaySpec(Spec):
     # Lets `POST /model/new` register models at run time (seed 002 section 4b); needs the database.
     store_model_in_db: bool = False
     keys: list[KeySpec] = Field(default_factory=list)
+    smoke_test: SmokeTestSpec = SmokeTestSpec()
 
     @model_validator(mode="after")
     def _db_backed_features(self) -> "GatewaySpec":

@@ -1,6 +1,9 @@
 """Pinned default images. A stack may override each under `images:`; `latest` is refused there."""
 
 DEFAULT_IMAGES: dict[str, str] = {
-    "vllm": "vllm/vllm-openai:v0.11.0",
-    "litellm": "ghcr.io/berriai/litellm:main-v1.77.7-stable",
+    # Multi-arch index digest of v0.11.0 (as pinned by several public deployments).
+    "vllm": "vllm/vllm-openai:v0.11.0@sha256:014a95f21c9edf6abe0aea6b07353f96baa4ec291c427bb1176dc7c93a85845c",
+    # Same release as the proxy the tests boot (.ci/install_litellm.sh pins litellm[proxy]==1.102.4);
+    # the non_root variant runs as uid 65534.
+    "litellm": "ghcr.io/berriai/litellm-non_root:v1.102.4",
 }

@@ -106,7 +106,7 @@ def config_from_pulumi_values(values: dict[str, Any]) -> dict[str, Any]:
 def read_stack_file(path: str | Path) -> dict[str, Any]:
     """The `config:` map of a Pulumi.<stack>.yaml, keys as written (namespaced)."""
     try:
-        doc = yaml.safe_load(Path(path).read_text()) or {}
+        doc = yaml.load(Path(path).read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
     except FileNotFoundError:
         raise ConfigError([f"stack file {path} does not exist; pass an existing Pulumi.<stack>.yaml"]) from None
     except yaml.YAMLError as exc:

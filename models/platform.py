@@ -1,19 +1,24 @@
 """The whole stack config (namespace `llm-platform:`), parsed once and frozen."""
 
 from collections import defaultdict
-from typing import Optional
+from typing import Annotated, Optional, Union
 
 from pydantic import Field, model_validator
 
 from .base import Spec
 from .cluster import ClusterSpec, NodePoolSpec
 from .common import DnsName, ImageRef, Problems, duplicates
+from .frontends import FrontendsSpec, frontend_problems
 from .gateway import GatewaySpec
 from .images import DEFAULT_IMAGES
 from .machines import L4_VRAM_GIB
+from .pricing import PricingOverrides
+from .llama_rules import gpu_demands, llama_problems
+from .llamacpp import LLAMA_IMAGES, LlamaCppModelSpec, SwapSpec
+from .external import ExternalModelSpec
 from .serving import VllmModelSpec
 
-ModelSpec = VllmModelSpec
+ModelSpec = Annotated[Union[VllmModelSpec, LlamaCppModelSpec, ExternalModelSpec], Field(discriminator="engine")]
 
 
 class NamespacesSpec(Spec):
@@ -25,6 +30,11 @@ class NamespacesSpec(Spec):
 class ImagesSpec(Spec):
     vllm: ImageRef = DEFAULT_IMAGES["vllm"]
     litellm: ImageRef = DEFAULT_IMAGES["litellm"]
+    llamacpp: ImageRef = LLAMA_IMAGES["llamacpp"]
+    llamacpp_rocm: ImageRef = LLAMA_IMAGES["llamacpp_rocm"]
+    llama_swap: ImageRef = LLAMA_IMAGES["llama_swap"]
+    llama_swap_rocm: ImageRef = LLAMA_IMAGES["llama_swap_rocm"]
+    gguf_fetch: ImageRef = LLAMA_IMAGES["gguf_fetch"]
 
 
 class PlatformConfig(Spec):
@@ -32,12 +42,18 @@ class PlatformConfig(Spec):
     scale_to_zero: bool = False
     node_pools: list[NodePoolSpec] = Field(default_factory=list)
     models: list[ModelSpec] = Field(default_factory=list)
+    # The llama-swap pool serving every `placement: swap` llama model.
+    swap: Optional[SwapSpec] = None
     gateway: GatewaySpec = GatewaySpec()
     namespaces: NamespacesSpec = NamespacesSpec()
     images: ImagesSpec = ImagesSpec()
     storage_class: Optional[str] = None
     # Optional Secret (key HF_TOKEN) the weight pre-stage uses for gated repos.
     hf_token_secret: DnsName = "hf-token"
+    # Per-shape USD/node-hour overrides of models/pricing.py for the cost plan.
+    pricing: PricingOverrides = Field(default_factory=dict)
+    # Optional chat/completion front-ends (models/frontends.py), each on its own minted gateway key.
+    frontends: FrontendsSpec = FrontendsSpec()
 
     @model_validator(mode="after")
     def _names_are_unique(self) -> "PlatformConfig":
@@ -46,7 +62,7 @@ class PlatformConfig(Spec):
             ("nodePools[].name", [n.name for n in self.node_pools]),
             ("nodePools[].role", [n.role for n in self.node_pools]),
             ("models[].name", [m.name for m in self.models]),
-            ("models[].servedModelName", [m.served_name for m in self.models]),
+            ("models[].servedModelName", [m.served_name for m in self.models if m.engine == "vllm"]),
         ):
             for dup in duplicates(values):
                 idx = [i for i, v in enumerate(values) if v == dup]
@@ -60,7 +76,7 @@ class PlatformConfig(Spec):
         p = Problems()
         pools = {n.name for n in self.node_pools}
         for i, m in enumerate(self.models):
-            if m.pool not in pools:
+            if getattr(m, "pool", None) is not None and m.pool not in pools:  # swap models have no pool
                 known = ", ".join(sorted(pools)) or "none declared"
                 p.add(f"models[{i}].pool", f"'{m.pool}' is not a declared node pool (known: {known}); "
                       "use one of nodePools[].name or add the pool")
@@ -72,6 +88,8 @@ class PlatformConfig(Spec):
         p = Problems()
         pools = {n.name: n for n in self.node_pools}
         for i, m in enumerate(self.models):
+            if m.engine != "vllm":
+                continue  # llama.cpp sizing: models/llama_rules.py
             pool = pools[m.pool]
             shape, key = pool.shape, f"models[{i}]"
             if m.tensor_parallel_size > shape.gpus:
@@ -96,14 +114,19 @@ class PlatformConfig(Spec):
         return self
 
     @model_validator(mode="after")
+    def _llama_backends(self) -> "PlatformConfig":
+        llama_problems(self).raise_if_any()
+        return self
+
+    @model_validator(mode="after")
     def _gpu_budget(self) -> "PlatformConfig":
         p = Problems()
         demand: dict[str, list[str]] = defaultdict(list)
         used: dict[str, int] = defaultdict(int)
-        for m in self.models:
-            if m.replicas:
-                used[m.pool] += m.replicas * m.tensor_parallel_size
-                demand[m.pool].append(f"{m.name}={m.replicas}x{m.tensor_parallel_size}")
+        for pool_name, who, replicas, gpus in gpu_demands(self):  # vLLM, static llama models, llama-swap
+            if replicas:
+                used[pool_name] += replicas * gpus
+                demand[pool_name].append(f"{who}={replicas}x{gpus}")
         for j, pool in enumerate(self.node_pools):
             if used[pool.name] > pool.gpu_capacity:
                 p.add(f"nodePools[{j}].maxNodes",
@@ -134,6 +157,47 @@ class PlatformConfig(Spec):
                           "binds; price the model or drop it from this key")
         p.raise_if_any()
         return self
+
+    @model_validator(mode="after")
+    def _pools_need_gke(self) -> "PlatformConfig":
+        if any(n.managed for n in self.node_pools) and not self.cluster.is_gke:  # managed: false = existing nodes
+            raise ValueError("nodePools: GPU node pools are GKE node pools, but cluster.target is "
+                             f"'{self.cluster.target}'; remove nodePools (and the models on them), set "
+                             "managed: false for existing labelled nodes, or set cluster.target: gke")
+        return self
+
+    @model_validator(mode="after")
+    def _frontends_use_declared_keys(self) -> "PlatformConfig":
+        p = Problems()
+        p.lines = frontend_problems(self.frontends, self.gateway.keys, self.models, self.namespaces.frontends)
+        p.raise_if_any()
+        return self
+
+    @model_validator(mode="after")
+    def _smoke_key_fits(self) -> "PlatformConfig":
+        smoke = self.gateway.smoke_test
+        if not smoke.enabled:
+            return self
+        key = next((k for k in self.gateway.keys if k.alias == smoke.key), None)
+        if key is None:
+            raise ValueError(f"gateway.smokeTest.key: '{smoke.key}' is not a gateway.keys alias; declare the key "
+                             "(models: every model) or point to an existing one")
+        if (key.namespace or self.namespaces.frontends) != self.namespaces.gateway:
+            raise ValueError(f"gateway.smokeTest.key: key '{key.alias}' is stored outside the gateway namespace, "
+                             f"where the Job runs; set its namespace: {self.namespaces.gateway}")
+        missing = [m.name for m in self.models if m.register_in_gateway and m.name not in key.models]
+        if missing:
+            raise ValueError(f"gateway.smokeTest.key: key '{key.alias}' cannot call {', '.join(missing)}; add them "
+                             "to its models so every exposed model is tested")
+        return self
+
+    def serving_replicas(self, model: ModelSpec) -> int:
+        """Pods that answer for `model` now: its own, the swap pool's, or 1 for an external endpoint."""
+        if model.engine == "external":
+            return 1
+        if model.engine == "llamacpp" and model.placement == "swap":
+            return 0 if self.scale_to_zero or self.swap is None else self.swap.replicas
+        return self.effective_replicas(model)
 
     def effective_replicas(self, model: ModelSpec) -> int:
         """What a Deployment gets: scaleToZero overrides every GPU model without editing it."""

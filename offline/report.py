@@ -9,11 +9,13 @@ import pulumi
 import yaml
 
 from models import ConfigError, config_from_pulumi_values, parse_config, read_stack_file
+from models.cost import format_cost_plan
 from offline.mocks import run_program
 from offline.plan import Plan, requested_gpus, to_plan
 
 
-class _Dumper(yaml.SafeDumper):
+# libyaml's emitter where PyYAML has it (same output, several times faster on big stacks).
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):
     pass
 
 
@@ -60,17 +62,22 @@ def write_plan(plan: Plan, out: Path) -> None:
     for name, inputs in plan.helm:
         (out / "helm" / f"release--{name}.yaml").write_text(dump(inputs))
     (out / "outputs.yaml").write_text(dump(plan.outputs))
-    leaked = [p.name for p in out.rglob("*.yaml") if any(s in p.read_text() for s in plan.generated_secrets)]
+    (out / "cost.yaml").write_text(dump(plan.outputs.get("costPlan") or {}))
+    leaked = [p.name for p in out.rglob("*.yaml")  # one read per file, not one per secret
+              if (text := p.read_text()) and any(s in text for s in plan.generated_secrets)]
     if leaked:
         raise RuntimeError(f"refusing to keep a render that contains a generated secret: {leaked}")
 
 
 def summary(plan: Plan, out: Path) -> str:
-    lines = [f"rendered to {out}/ (k8s/, gcp/, outputs.yaml)", "models:"]
+    lines = [f"rendered to {out}/ (k8s/, gcp/, outputs.yaml, cost.yaml)", "models:"]
     for d in plan.find("Deployment"):
         comp = d["metadata"]["labels"].get("app.kubernetes.io/component")
         if comp == "model":
             lines.append(f"  {d['metadata']['name']:<28} replicas={d['spec']['replicas']}")
+    lines.append("routes (model name -> upstream the gateway calls):")
+    for name, url in (plan.outputs.get("modelEndpoints") or {}).items():
+        lines.append(f"  {name:<28} {url}")
     lines.append("GPUs requested (pool: stack output; role: rendered pods):")
     for pool, n in (plan.outputs.get("gpusRequested") or {}).items():
         lines.append(f"  pool {pool:<23} {n}")
@@ -79,6 +86,7 @@ def summary(plan: Plan, out: Path) -> str:
     counts = Counter(m["kind"] for m in plan.k8s)
     lines.append("resources: " + ", ".join(f"{k}={v}" for k, v in sorted(counts.items()))
                  + f"; GCP={len(plan.gcp)}")
+    lines += format_cost_plan(plan.outputs.get("costPlan") or {})
     return "\n".join(lines)
 
 

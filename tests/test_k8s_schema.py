@@ -1,14 +1,24 @@
 """Every rendered Kubernetes object passes kubernetes-validate in strict mode (unknown fields fail)."""
 
+from pathlib import Path
+
 import kubernetes_validate
 import pytest
 
-from tests.conftest import stack_values
+from models import read_stack_file
+from tests.conftest import ROOT, stack_values
 from offline.mocks import run_program
 from offline.plan import to_plan
 
 K8S_VERSION = "1.33"
-STACKS = ["dev"]
+# A stack name (ROOT/Pulumi.<name>.yaml) or a stack file path relative to the repo root.
+STACKS = ["dev", "examples/Pulumi.llama-seed.yaml"]
+
+
+def stack_config(stack: str) -> tuple[dict, str]:
+    if stack.endswith(".yaml"):
+        return read_stack_file(ROOT / stack), Path(stack).name.removeprefix("Pulumi.").removesuffix(".yaml")
+    return stack_values(stack), stack
 
 
 def builtin(manifest) -> bool:
@@ -18,7 +28,7 @@ def builtin(manifest) -> bool:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_strict_schema(stack):
-    plan = to_plan(run_program(stack_values(stack), stack))
+    plan = to_plan(run_program(*stack_config(stack)))
     checked = 0
     for manifest in plan.k8s:
         if not builtin(manifest):

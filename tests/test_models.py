@@ -17,11 +17,18 @@ def chat(raw):
     return raw["models"][0]
 
 
+def drop_clients(raw):
+    """Remove the gateway keys and front-ends, for tests that rename or unregister a model they use."""
+    raw["gateway"]["keys"] = []
+    raw["gateway"].pop("smokeTest", None)
+    raw.pop("frontends", None)
+
+
 class TestDevStackIsValid:
     def test_parses_and_is_frozen(self, dev_raw):
         cfg = parse_config(dev_raw)
         assert isinstance(cfg, PlatformConfig)
-        assert [m.name for m in cfg.models] == ["coder-chat", "coder-fim"]
+        assert [m.name for m in cfg.models] == ["coder-chat", "coder-fim", "coder-agent"]
         with pytest.raises(Exception):
             cfg.models[0].replicas = 3  # type: ignore[misc]
 
@@ -81,6 +88,7 @@ class TestDnsNames:
         assert ("DNS-1123" in msg) or ("at most 40" in msg)
 
     def test_accepts_forty_characters(self, dev_raw):
+        drop_clients(dev_raw)  # the dev keys and front-ends name coder-chat
         chat(dev_raw)["name"] = "a" * 40
         assert parse_config(dev_raw).models[0].name == "a" * 40
 
@@ -107,6 +115,7 @@ class TestPricing:
         for k in ("inputCostPerToken", "outputCostPerToken"):
             del chat(dev_raw)[k]
         chat(dev_raw)["registerInGateway"] = False
+        drop_clients(dev_raw)  # the dev keys and front-ends call coder-chat through the gateway
         assert parse_config(dev_raw).models[0].input_cost_per_token is None
 
 
@@ -198,7 +207,7 @@ class TestScaleToZeroResolution:
         dev_raw["scaleToZero"] = True
         dev_raw["nodePools"][0]["minNodes"] = 1
         cfg = parse_config(dev_raw)
-        assert [cfg.effective_replicas(m) for m in cfg.models] == [0, 0]
+        assert [cfg.effective_replicas(m) for m in cfg.models] == [0, 0, 0]
         assert cfg.effective_min_nodes(cfg.node_pools[0]) == 0
         assert cfg.models[0].replicas == 1 and cfg.node_pools[0].min_nodes == 1
 

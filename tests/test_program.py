@@ -29,13 +29,12 @@ class TestDevStack:
     def test_outputs(self, dev_plan):
         assert dev_plan.outputs["gatewayUrl"] == "http://litellm.litellm.svc.cluster.local:4000"
         assert dev_plan.outputs["modelEndpoints"] == {
-            "coder-chat": "http://coder-chat.serving.svc.cluster.local:8000/v1",
-            "coder-fim": "http://coder-fim.serving.svc.cluster.local:8000/v1"}
+            name: f"http://{name}.serving.svc.cluster.local:8000/v1" for name in ("coder-chat", "coder-fim", "coder-agent")}
         assert dev_plan.outputs["masterKey"] == "<secret>", "the master key is a secret output"
 
     def test_gateway_routes_every_model_with_prices(self, dev_plan):
         conf = yaml.safe_load(dev_plan.one("ConfigMap", "litellm-config")["data"]["config.yaml"])
-        assert [e["model_name"] for e in conf["model_list"]] == ["coder-chat", "coder-fim"]
+        assert [e["model_name"] for e in conf["model_list"]] == ["coder-chat", "coder-fim", "coder-agent"]
         for entry in conf["model_list"]:
             assert entry["litellm_params"]["input_cost_per_token"] > 0
             assert entry["litellm_params"]["output_cost_per_token"] > 0
@@ -85,7 +84,7 @@ class TestRenderCli:
             docs = list(yaml.safe_load_all(p.read_text()))
             assert len(docs) == 1, f"{p.name} holds one object"
         assert "coder-chat" in res.stdout and "replicas=1" in res.stdout
-        assert "pool l4-coder" in res.stdout and "Deployment=3" in res.stdout
+        assert "pool l4-coder" in res.stdout and f"Deployment={len(list((tmp_path / 'k8s').glob('*--deployment--*')))}" in res.stdout
 
     def test_bad_config_exits_2_with_key_and_no_traceback(self, tmp_path):
         bad = stack_values("dev")

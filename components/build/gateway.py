@@ -1,12 +1,16 @@
 """LiteLLM gateway: its config.yaml (model_list) and its Deployment, as plain dicts."""
 
+import json
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
+from models.external import ExternalModelSpec
 from models.platform import ModelSpec, PlatformConfig
 
-from . import database, vllm
+from . import database, llamacpp, vllm
 from .common import checksum, container_security, http_probe, labels, metadata, secret_env, selector, service
 
 PORT = 4000
@@ -16,13 +20,41 @@ CONFIGMAP = "litellm-config"
 CONFIG_DIR = "/etc/litellm"
 MASTER_KEY_ENV = "LITELLM_MASTER_KEY"
 UPSTREAM_KEY_ENV = "UPSTREAM_API_KEY"
+# LiteLLM imports callbacks from the config file's folder: the hook ships in the same ConfigMap.
+HOOK_MODULE = "llm_platform_hooks"
+HOOK_SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "availability_hook.py"
+
+
+def external_route(model: ExternalModelSpec) -> dict[str, Any]:
+    """Seed 004: limits and prices in litellm_params, the LiteMaaS catalog fields in model_info."""
+    params: dict[str, Any] = {"model": model.litellm_model, "api_base": str(model.api_base)}
+    if model.api_key_secret:
+        params["api_key"] = f"os.environ/{model.key_env}"
+    for key in ("input_cost_per_token", "output_cost_per_token", "rpm", "tpm"):
+        if getattr(model, key) is not None:
+            params[key] = getattr(model, key)
+    info = {"mode": model.mode, "display_name": model.display_name or model.name,
+            "description": model.description, "provider": model.provider, "category": model.category,
+            "supports_streaming": model.supports_streaming, "availability": model.availability}
+    if model.context_length:
+        info["context_length"] = model.context_length
+    return {"model_name": model.name, "litellm_params": params, "model_info": info}
+
+
+def external_key_env(cfg: PlatformConfig) -> list[dict[str, Any]]:
+    return [secret_env(m.key_env, m.api_key_secret.name, m.api_key_secret.key)
+            for m in cfg.models if m.engine == "external" and m.api_key_secret]
 
 
 def route(model: ModelSpec, cfg: PlatformConfig) -> dict[str, Any]:
     """One model_list entry: tenant alias -> served name on the model's in-cluster Service."""
+    if model.engine == "external":
+        return external_route(model)
     params: dict[str, Any] = {
         "model": f"openai/{model.served_name}",
-        "api_base": vllm.endpoint(model, cfg.namespaces.serving),
+        # llama.cpp: the transparent name on its static Service or on llama-swap (which routes on that name).
+        "api_base": (llamacpp.endpoint(model, cfg) if model.engine == "llamacpp"
+                     else vllm.endpoint(model, cfg.namespaces.serving)),
         "api_key": f"os.environ/{UPSTREAM_KEY_ENV}",
         "input_cost_per_token": model.input_cost_per_token,
         "output_cost_per_token": model.output_cost_per_token,
@@ -34,6 +66,19 @@ def route(model: ModelSpec, cfg: PlatformConfig) -> dict[str, Any]:
     return {"model_name": model.name, "litellm_params": params, "model_info": {"mode": model.mode}}
 
 
+def availability(cfg: PlatformConfig) -> dict[str, dict[str, Any]]:
+    """Alias -> the backend the hook probes before routing, and how to bring it up. Replica-independent."""
+    out = {}
+    for i, m in enumerate(cfg.models):
+        if not m.register_in_gateway or m.engine == "external":
+            continue
+        base = urlsplit(route(m, cfg)["litellm_params"]["api_base"])
+        out[m.name] = {"host": base.hostname, "port": base.port,
+                       "hint": f"To serve it: pulumi config set --path 'llm-platform:models[{i}].replicas' 1 "
+                               "(and llm-platform:scaleToZero false), then pulumi up"}
+    return out
+
+
 def litellm_config(cfg: PlatformConfig) -> dict[str, Any]:
     gw = cfg.gateway
     return {
@@ -43,6 +88,7 @@ def litellm_config(cfg: PlatformConfig) -> dict[str, Any]:
             "num_retries": gw.num_retries,
             "request_timeout": gw.request_timeout,
             "json_logs": True,
+            "callbacks": [f"{HOOK_MODULE}.availability"],
         },
         "router_settings": {"num_retries": gw.num_retries, "timeout": gw.request_timeout},
         "general_settings": general_settings(cfg),
@@ -65,7 +111,8 @@ def configmap(cfg: PlatformConfig) -> dict[str, Any]:
     return {
         "apiVersion": "v1", "kind": "ConfigMap",
         "metadata": metadata(CONFIGMAP, cfg.namespaces.gateway, "gateway"),
-        "data": {"config.yaml": config_yaml(cfg)},
+        "data": {"config.yaml": config_yaml(cfg), f"{HOOK_MODULE}.py": HOOK_SCRIPT.read_text(),
+                 "availability.json": json.dumps(availability(cfg), indent=2, sort_keys=True)},
     }
 
 
@@ -89,13 +136,15 @@ def deployment(cfg: PlatformConfig) -> dict[str, Any]:
             {"name": "LITELLM_LOG", "value": gw.log_level},
             {"name": "LITELLM_LOCAL_MODEL_COST_MAP", "value": "True"},
             *database_env(cfg),
+            *external_key_env(cfg),
         ],
         "resources": {"requests": {"cpu": res.cpu, "memory": res.memory},
                       "limits": {"cpu": res.cpu_limit, "memory": res.memory_limit}},
         "startupProbe": http_probe("/health/liveliness", "http", period=5, failures=60),
         "livenessProbe": http_probe("/health/liveliness", "http", period=15, failures=3),
         "readinessProbe": http_probe("/health/readiness", "http", period=10, failures=3),
-        "securityContext": container_security(run_as_root=True, read_only_root=False),
+        # The proxy writes its Prisma client and UI build under /app at start: the root FS stays writable.
+        "securityContext": {**container_security(read_only_root=False), "runAsUser": 65534, "runAsGroup": 65534},
         "volumeMounts": [{"name": "config", "mountPath": CONFIG_DIR, "readOnly": True}],
     }
     return {
@@ -107,7 +156,7 @@ def deployment(cfg: PlatformConfig) -> dict[str, Any]:
             "selector": {"matchLabels": selector(NAME)},
             "template": {
                 "metadata": {"labels": labels(NAME, "gateway"),
-                             "annotations": {"llm-platform/config-checksum": checksum(litellm_config(cfg))}},
+                             "annotations": {"llm-platform/config-checksum": checksum(configmap(cfg)["data"])}},
                 "spec": {
                     "automountServiceAccountToken": False,
                     "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},

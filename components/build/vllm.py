@@ -1,5 +1,6 @@
 """vLLM endpoint: engine args, pod spec and manifests from a VllmModelSpec (seed-000 contract)."""
 
+import functools
 import math
 from pathlib import Path
 from typing import Any, Optional
@@ -39,6 +40,12 @@ _TOGGLES = [  # tri-state: None leaves vLLM's default
     ("enable_chunked_prefill", "--enable-chunked-prefill", "--no-enable-chunked-prefill"),
     ("enable_prefix_caching", "--enable-prefix-caching", "--no-enable-prefix-caching"),
 ]
+
+
+@functools.cache
+def prestage_script() -> str:
+    """Read once per process: every model ships the same script (a 200-model stack would read it 400 times)."""
+    return PRESTAGE_SCRIPT.read_text()
 
 
 def vllm_args(spec: VllmModelSpec) -> list[str]:
@@ -95,7 +102,7 @@ def scripts_configmap(spec: VllmModelSpec, namespace: str) -> dict[str, Any]:
     return {
         "apiVersion": "v1", "kind": "ConfigMap",
         "metadata": metadata(names(spec)["scripts"], namespace, "model"),
-        "data": {"prestage_weights.py": PRESTAGE_SCRIPT.read_text()},
+        "data": {"prestage_weights.py": prestage_script()},
     }
 
 
@@ -179,7 +186,7 @@ def deployment(spec: VllmModelSpec, *, namespace: str, replicas: int, image: str
                 "metadata": {
                     "labels": pod_labels,
                     "annotations": {"llm-platform/config-checksum": checksum(
-                        vllm_args(spec), PRESTAGE_SCRIPT.read_text(), spec.chat_template)},
+                        vllm_args(spec), prestage_script(), spec.chat_template)},
                 },
                 "spec": {
                     # A Service named vllm* would inject VLLM_PORT and crash vLLM.

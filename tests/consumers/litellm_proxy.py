@@ -165,7 +165,7 @@ def _stop(proc: subprocess.Popen, grace: float = 10.0) -> None:
 def run_litellm_proxy(
     config_path: str | os.PathLike,
     port: int,
-    env: Mapping[str, str] | None = None,
+    env: Mapping[str, str | None] | None = None,
     timeout: float = 120.0,
     extra_args: tuple[str, ...] | list[str] = (),
     litellm_bin: str | os.PathLike | None = None,
@@ -175,7 +175,9 @@ def run_litellm_proxy(
     Waits until ``/health/liveliness`` and then ``/health/readiness`` return
     200, yields a :class:`LiteLLMProxy`, and kills the process group on exit.
     ``env`` is layered over ``os.environ`` plus
-    ``LITELLM_LOCAL_MODEL_COST_MAP=True`` (no network fetch of the cost map).
+    ``LITELLM_LOCAL_MODEL_COST_MAP=True`` (no network fetch of the cost map);
+    a ``None`` value removes that variable, and an empty ``DATABASE_URL`` is
+    dropped (the proxy refuses to boot with ``DATABASE_URL=""``).
     Raises :class:`LiteLLMProxyError` with the log tail if it does not come up.
     """
     binary = Path(litellm_bin) if litellm_bin else find_litellm()
@@ -191,7 +193,15 @@ def run_litellm_proxy(
             "NO_COLOR": "1",
         }
     )
-    full_env.update(env or {})
+    for k, v in (env or {}).items():
+        if v is None:
+            full_env.pop(k, None)
+        else:
+            full_env[k] = v
+    # litellm 1.102 exits at startup on DATABASE_URL="" ("unsupported scheme");
+    # an empty value means "no database" here, so drop it.
+    if not full_env.get("DATABASE_URL"):
+        full_env.pop("DATABASE_URL", None)
 
     log_fd, log_name = tempfile.mkstemp(prefix=f"litellm-{port}-", suffix=".log")
     log_path = Path(log_name)

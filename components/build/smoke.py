@@ -1,0 +1,69 @@
+"""The smoke-test Job: what to test (from the gateway's routes) and the Job running scripts/smoke_test.py."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+from models.platform import PlatformConfig
+
+from . import gateway as gw
+from .common import checksum, container_security, env, labels, metadata, secret_env
+from .keys import JOB_IMAGE
+
+NAME = "smoke-test"
+SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "smoke_test.py"
+
+
+def smoke_models(cfg: PlatformConfig) -> list[dict[str, Any]]:
+    """Every exposed model, its mode, running replicas, and the backend the gateway routes it to."""
+    out = []
+    for m in cfg.models:
+        if not m.register_in_gateway:
+            continue
+        params = gw.route(m, cfg)["litellm_params"]
+        external = m.engine == "external"
+        out.append({
+            "name": m.name, "mode": m.mode, "replicas": cfg.serving_replicas(m),
+            "direct": None if external else {"url": params["api_base"], "model": params["model"].split("/", 1)[1]},
+        })
+    return out
+
+
+def configmap(cfg: PlatformConfig) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata(NAME, cfg.namespaces.gateway, "smoke"),
+            "data": {"models.json": json.dumps(smoke_models(cfg), indent=2), "smoke_test.py": SCRIPT.read_text()}}
+
+
+def job(cfg: PlatformConfig) -> dict[str, Any]:
+    key = next(k for k in cfg.gateway.keys if k.alias == cfg.gateway.smoke_test.key)
+    container = {
+        "name": "smoke",
+        "image": JOB_IMAGE,
+        "command": ["python3", "/opt/smoke/smoke_test.py"],
+        "env": env(GATEWAY_URL=gw.url(cfg), MODELS_FILE="/opt/smoke/models.json", PYTHONUNBUFFERED="1")
+        + [secret_env("GATEWAY_KEY", key.secret_name, "api-key"),
+           secret_env("UPSTREAM_KEY", gw.SECRET, gw.UPSTREAM_KEY_ENV)],
+        "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "250m", "memory": "128Mi"}},
+        "securityContext": {**container_security(), "runAsUser": 65534, "runAsGroup": 65534},
+        "volumeMounts": [{"name": "smoke", "mountPath": "/opt/smoke", "readOnly": True}],
+    }
+    # New name per plan revision: a Job's template is immutable, and each `pulumi up` that changes the
+    # models re-runs the smoke test.
+    name = f"{NAME}-{checksum(smoke_models(cfg), SCRIPT.read_text())[:8]}"
+    return {
+        "apiVersion": "batch/v1", "kind": "Job",
+        "metadata": metadata(name, cfg.namespaces.gateway, "smoke", annotations={"pulumi.com/skipAwait": "true"}),
+        "spec": {
+            "backoffLimit": 2,
+            "template": {
+                "metadata": {"labels": labels(NAME, "smoke")},
+                "spec": {
+                    "restartPolicy": "Never",
+                    "automountServiceAccountToken": False,
+                    "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+                    "containers": [container],
+                    "volumes": [{"name": "smoke", "configMap": {"name": NAME}}],
+                },
+            },
+        },
+    }

@@ -1,0 +1,20 @@
+"""Declare the llama.cpp backends of a platform: one LlamaCppServer per static model, one LlamaSwapPool."""
+
+import pulumi
+
+from components.llama_swap_pool import LlamaSwapPool
+from components.llamacpp_server import LlamaCppServer
+from models.llama_rules import static_models, swap_models
+from models.platform import PlatformConfig
+
+
+def llama_backends(name: str, spec: PlatformConfig, opts: pulumi.ResourceOptions) -> dict[str, pulumi.Output[str]]:
+    """Model name -> the endpoint the gateway routes it to. Pulumi names follow roles, never model names."""
+    endpoints: dict[str, pulumi.Output[str]] = {}
+    for m in static_models(spec):
+        server = LlamaCppServer(f"{name}-llama-{spec.pool(m.pool).role}", m, platform=spec, opts=opts)
+        endpoints[m.name] = server.endpoint
+    if spec.swap is not None:
+        pool = LlamaSwapPool(f"{name}-llama-swap", spec, opts=opts)
+        endpoints.update({m.name: pool.endpoint for m in swap_models(spec)})
+    return endpoints

@@ -1,0 +1,36 @@
+"""LlamaSwapPool: every `placement: swap` llama model behind one llama-swap pod (config, cache, Deployment, Service)."""
+
+import pulumi
+
+from components.build import llama_swap as ls
+from components.k8s import apply, child
+from models.llama_rules import swap_models
+from models.platform import PlatformConfig
+
+
+class LlamaSwapPool(pulumi.ComponentResource):
+    endpoint: pulumi.Output[str]
+    service_name: pulumi.Output[str]
+    replicas: pulumi.Output[int]
+    models: pulumi.Output[list]
+    config_yaml: pulumi.Output[str]
+
+    def __init__(self, name: str, platform: PlatformConfig, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("llm-platform:serving:LlamaSwapPool", name, None, opts)
+        assert platform.swap is not None, "LlamaSwapPool needs a swap: section"
+        replicas = 0 if platform.scale_to_zero else platform.swap.replicas
+
+        cache = apply(f"{name}-cache", ls.cache_pvc(platform), child(self, protect=False, retain_on_delete=True))
+        deps = [cache,
+                apply(f"{name}-config", ls.configmap(platform), child(self)),
+                apply(f"{name}-gguf", ls.fetch_configmap(platform), child(self))]
+        apply(f"{name}-deployment", ls.deployment(platform, replicas), child(self, depends_on=deps))
+        svc = apply(f"{name}-service", ls.swap_service(platform), child(self))
+
+        self.endpoint = pulumi.Output.from_input(ls.url(platform))
+        self.service_name = svc.metadata.apply(lambda m: m["name"] if isinstance(m, dict) else m.name)
+        self.replicas = pulumi.Output.from_input(replicas)
+        self.models = pulumi.Output.from_input([m.name for m in swap_models(platform)])
+        self.config_yaml = pulumi.Output.from_input(ls.config_yaml(platform))
+        self.register_outputs({"endpoint": self.endpoint, "service_name": self.service_name,
+                               "replicas": self.replicas, "models": self.models, "config_yaml": self.config_yaml})

@@ -1,0 +1,32 @@
+"""LlamaCppServer: one pinned llama.cpp model (GGUF cache PVC, staging ConfigMap, Deployment, Service llama-<role>)."""
+
+import pulumi
+
+from components.build import llamacpp as lc
+from components.k8s import apply, child
+from models.llamacpp import LlamaCppModelSpec
+from models.platform import PlatformConfig
+
+
+class LlamaCppServer(pulumi.ComponentResource):
+    endpoint: pulumi.Output[str]
+    service_name: pulumi.Output[str]
+    replicas: pulumi.Output[int]
+
+    def __init__(self, name: str, spec: LlamaCppModelSpec, *, platform: PlatformConfig,
+                 opts: pulumi.ResourceOptions | None = None):
+        super().__init__("llm-platform:serving:LlamaCppServer", name, None, opts)
+        replicas = platform.effective_replicas(spec)
+
+        cache = apply(f"{name}-cache", lc.static_pvc(spec, platform),
+                      child(self, protect=False, retain_on_delete=True))
+        gguf = apply(f"{name}-gguf", lc.static_configmap(spec, platform), child(self))
+        apply(f"{name}-deployment", lc.static_deployment(spec, platform, replicas),
+              child(self, depends_on=[cache, gguf]))
+        svc = apply(f"{name}-service", lc.static_service(spec, platform), child(self))
+
+        self.endpoint = pulumi.Output.from_input(lc.endpoint(spec, platform))
+        self.service_name = svc.metadata.apply(lambda m: m["name"] if isinstance(m, dict) else m.name)
+        self.replicas = pulumi.Output.from_input(replicas)
+        self.register_outputs({"endpoint": self.endpoint, "service_name": self.service_name,
+                               "replicas": self.replicas})

@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""Stage GGUF files onto the cache PVC, offline-first, and link each at a deterministic path.
+
+    fetch_gguf.py CATALOG.json
+
+The catalog is a JSON list of {"name", "repo", "link", "quant"?, "file"?, "revision"?}. For each entry the one
+GGUF in `repo` whose path matches `quant` as a delimited token (or the explicit `file`) is resolved from the HF
+cache with zero hub calls when present; otherwise the repo is listed and the file pulled once, retrying with
+backoff. A split GGUF (-00001-of-0000N) is staged whole and linked at its first shard, which llama.cpp loads.
+`link` (e.g. /models/weights/model.gguf) becomes a relative symlink into the cache, replaced atomically.
+Env: HF_HOME, HF_TOKEN (optional), FETCH_ATTEMPTS (default 5). Needs only the stdlib and huggingface_hub.
+"""
+
+import json
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+SHARD = re.compile(r"-(\d{5})-of-(\d{5})\.gguf$")
+
+
+class StageError(Exception):
+    """A catalog entry that cannot be staged; the message says why and what to change."""
+
+
+def quant_matches(quant: str, path: str) -> bool:
+    """Same rule as models/llamacpp.py: Q4_K_M matches X-Q4_K_M.gguf and Q4_K_M/X-00001-of-00002.gguf."""
+    return re.search(rf"(?<![A-Za-z0-9]){re.escape(quant)}(?![A-Za-z0-9_])", path, re.IGNORECASE) is not None
+
+
+def _set_key(path: str) -> str:
+    return SHARD.sub(".gguf", path)
+
+
+def select(files: list[str], entry: dict) -> list[str]:
+    """The repo files to stage for `entry`, first one linked: an explicit file, or the single quant match."""
+    ggufs = sorted(f for f in files if f.endswith(".gguf"))
+    repo = entry["repo"]
+    if entry.get("file"):
+        want = entry["file"]
+        if want not in ggufs:
+            raise StageError(f"{repo} has no file {want}; set ggufFile to one of: {', '.join(ggufs) or 'none'}")
+        return [f for f in ggufs if _set_key(f) == _set_key(want)] if SHARD.search(want) else [want]
+    quant = entry["quant"]
+    sets: dict[str, list[str]] = {}
+    for f in ggufs:
+        if quant_matches(quant, f) and "mmproj" not in f.rsplit("/", 1)[-1].lower():
+            sets.setdefault(_set_key(f), []).append(f)
+    if not sets:
+        raise StageError(f"no GGUF in {repo} matches quant {quant} (has: {', '.join(ggufs) or 'no .gguf'}); "
+                         "fix quant or set ggufFile")
+    if len(sets) > 1:
+        raise StageError(f"quant {quant} matches several GGUFs in {repo}: {', '.join(sorted(sets))}; set "
+                         "ggufFile to the one you mean")
+    (chosen,) = sets.values()
+    return sorted(chosen)
+
+
+def _local(repo: str, revision: str | None) -> tuple[Path, list[str]] | None:
+    """The cached snapshot and the files in it that really resolve, or None on a cold cache."""
+    from huggingface_hub import snapshot_download
+
+    try:
+        snap = Path(snapshot_download(repo, revision=revision, local_files_only=True))
+    except Exception:  # noqa: BLE001 any miss means a cold cache
+        return None
+    return snap, [p.relative_to(snap).as_posix() for p in snap.rglob("*") if p.is_file()]
+
+
+def _retry(what: str, fn, attempts: int):
+    delay = 10.0
+    for attempt in range(1, attempts + 1):
+        try:
+            return fn()
+        except Exception as exc:  # noqa: BLE001 retried, then reported
+            if attempt == attempts:
+                raise
+            print(f"fetch-gguf: {what}: attempt {attempt} failed ({exc}); retrying in {delay:.0f}s", flush=True)
+            time.sleep(delay)
+            delay *= 2
+    raise AssertionError("unreachable")
+
+
+def stage(entry: dict, attempts: int) -> Path:
+    """Resolve the entry's GGUF in the HF cache (pulling once if cold); return the path to link."""
+    repo, revision, name = entry["repo"], entry.get("revision"), entry["name"]
+    local = _local(repo, revision)
+    if local is not None:
+        snap, files = local
+        try:
+            chosen = select(files, entry)
+        except StageError as exc:
+            if "several" in str(exc):
+                raise
+            chosen = []
+        if chosen:
+            print(f"fetch-gguf: {name}: warm cache: {repo}@{revision or 'main'} {', '.join(chosen)}; "
+                  "0 hub calls", flush=True)
+            return snap / chosen[0]
+    print(f"fetch-gguf: {name}: cold cache for {repo}@{revision or 'main'}; pulling once", flush=True)
+    from huggingface_hub import HfApi, hf_hub_download
+
+    files = _retry(f"list {repo}", lambda: HfApi().list_repo_files(repo, revision=revision), attempts)
+    chosen = select(files, entry)
+    paths = [_retry(f"download {f}", lambda f=f: hf_hub_download(repo, f, revision=revision), attempts)
+             for f in chosen]
+    print(f"fetch-gguf: {name}: pulled {', '.join(chosen)}", flush=True)
+    return Path(paths[0])
+
+
+def link(target: Path, link_path: Path) -> None:
+    """A relative symlink (valid wherever the PVC is mounted), swapped in atomically."""
+    link_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = link_path.with_name(f".{link_path.name}.tmp")
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    os.symlink(os.path.relpath(target, link_path.parent), tmp)
+    os.replace(tmp, link_path)
+    print(f"fetch-gguf: linked {link_path} -> {target}", flush=True)
+
+
+def load_catalog(path: str) -> list[dict]:
+    entries = json.loads(Path(path).read_text())
+    if not isinstance(entries, list):
+        raise StageError(f"{path} must hold a JSON list of models")
+    for e in entries:
+        missing = [k for k in ("name", "repo", "link") if not e.get(k)]
+        if missing or not (e.get("quant") or e.get("file")):
+            raise StageError(f"catalog entry {e} lacks {', '.join(missing) or 'quant or file'}")
+    return entries
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2:
+        print("usage: fetch_gguf.py CATALOG.json", file=sys.stderr)
+        return 2
+    try:
+        entries = load_catalog(argv[1])
+    except (OSError, ValueError, StageError) as exc:
+        print(f"fetch-gguf: bad catalog: {exc}", file=sys.stderr)
+        return 2
+    attempts = int(os.environ.get("FETCH_ATTEMPTS", "5"))
+    for entry in entries:
+        try:
+            link(stage(entry, attempts), Path(entry["link"]))
+        except Exception as exc:  # noqa: BLE001 the pod log is the user's only view
+            print(f"fetch-gguf: could not stage {entry['name']} from {entry['repo']}: {exc}. If the hub "
+                  "rate-limits this cluster, download elsewhere and copy the HF cache onto the PVC",
+                  file=sys.stderr)
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

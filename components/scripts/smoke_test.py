@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""Smoke-test every exposed model: through the gateway with a minted key, and directly against its backend.
+
+One line per model, exit 1 on any failure. Runs as the smoke-test Job or from a laptop with port-forwards:
+
+    GATEWAY_URL=http://127.0.0.1:4000 GATEWAY_KEY=sk-... UPSTREAM_KEY=... MODELS_FILE=smoke.json \
+        python3 components/scripts/smoke_test.py
+
+MODELS_FILE is the JSON the render writes into the smoke-test ConfigMap: a list of
+{name, mode, replicas, direct: {url, model} | null}. A model at 0 replicas passes when the gateway refuses it
+fast with a message that says so. Stdlib only.
+"""
+
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.request
+from typing import Any, Optional
+
+FAST_FAIL_SECONDS = float(os.environ.get("FAST_FAIL_SECONDS", "5"))
+TIMEOUT = float(os.environ.get("REQUEST_TIMEOUT", "120"))
+FIM_PROMPT = "<|fim_prefix|>def add(a, b):\n    return <|fim_suffix|>\n<|fim_middle|>"
+
+
+def call(url: str, key: Optional[str], body: Optional[dict] = None, timeout: float = TIMEOUT
+         ) -> tuple[int, Any, float]:
+    headers = {"Content-Type": "application/json"}
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    req = urllib.request.Request(url, data=json.dumps(body).encode() if body is not None else None,
+                                 headers=headers, method="POST" if body is not None else "GET")
+    start = time.monotonic()
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.status, json.loads(resp.read() or b"null"), time.monotonic() - start
+    except urllib.error.HTTPError as err:
+        text = err.read().decode(errors="replace")
+        return err.code, text, time.monotonic() - start
+    except OSError as err:
+        return 0, str(err), time.monotonic() - start
+
+
+def request_for(mode: str, model: str) -> tuple[str, dict]:
+    if mode == "completion":  # FIM goes to raw completions: the chat template would mangle FIM tokens
+        return "/completions", {"model": model, "prompt": FIM_PROMPT, "max_tokens": 8, "temperature": 0}
+    if mode == "embedding":
+        return "/embeddings", {"model": model, "input": "ping"}
+    return "/chat/completions", {"model": model, "messages": [{"role": "user", "content": "ping"}],
+                                 "max_tokens": 8, "temperature": 0}
+
+
+def answered(mode: str, status: int, body: Any) -> bool:
+    if status != 200 or not isinstance(body, dict):
+        return False
+    data = body.get("data") if mode == "embedding" else body.get("choices")
+    return bool(data)
+
+
+def check(model: dict, gateway: str, key: str, upstream_key: Optional[str], listed: set[str]) -> tuple[bool, str]:
+    name, mode = model["name"], model.get("mode", "chat")
+    parts, ok = [], name in listed
+    parts.append("listed" if ok else "NOT in /v1/models")
+    path, body = request_for(mode, name)
+    status, resp, secs = call(gateway.rstrip("/") + "/v1" + path, key, body)
+    if model.get("replicas", 1) == 0:
+        text = json.dumps(resp) if not isinstance(resp, str) else resp
+        fast = status >= 400 and secs <= FAST_FAIL_SECONDS and ("scaled to zero" in text or "not available" in text)
+        ok = ok and fast
+        parts.append(f"gateway={status} in {secs:.2f}s ({'fails fast: scaled to zero' if fast else 'expected a fast refusal'})")
+        return ok, " ".join(parts)
+    good = answered(mode, status, resp)
+    ok = ok and good
+    parts.append(f"gateway={status} ({secs:.2f}s)" + ("" if good else f" body={str(resp)[:160]!r}"))
+    direct = model.get("direct")
+    if direct:
+        path, body = request_for(mode, direct["model"])
+        status, resp, secs = call(direct["url"].rstrip("/") + path, upstream_key, body)
+        good = answered(mode, status, resp)
+        ok = ok and good
+        parts.append(f"direct={status} ({secs:.2f}s)" + ("" if good else f" body={str(resp)[:160]!r}"))
+    else:
+        parts.append("direct=n/a")
+    return ok, " ".join(parts)
+
+
+def main() -> int:
+    gateway, key = os.environ["GATEWAY_URL"], os.environ["GATEWAY_KEY"]
+    models = json.load(open(os.environ["MODELS_FILE"]))
+    status, body, _ = call(gateway.rstrip("/") + "/v1/models", key)
+    listed = {m["id"] for m in body.get("data", [])} if status == 200 and isinstance(body, dict) else set()
+    if status != 200:
+        print(f"FAIL gateway /v1/models returned {status}: {str(body)[:200]}")
+    failures = 0 if status == 200 else 1
+    for model in models:
+        ok, line = check(model, gateway, key, os.environ.get("UPSTREAM_KEY"), listed)
+        failures += not ok
+        print(f"{'PASS' if ok else 'FAIL'} {model['name']} [{model.get('mode', 'chat')}] {line}", flush=True)
+    print(f"smoke: {len(models)} models checked, {failures} failure(s)")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

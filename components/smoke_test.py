@@ -1,0 +1,19 @@
+"""SmokeTest: an optional Job that checks every exposed model through the gateway and directly."""
+
+import pulumi
+
+from components.build import smoke
+from components.k8s import apply, child
+from models.platform import PlatformConfig
+
+
+class SmokeTest(pulumi.ComponentResource):
+    job_name: pulumi.Output[str]
+
+    def __init__(self, name: str, spec: PlatformConfig, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("llm-platform:gateway:SmokeTest", name, None, opts)
+        config = apply(f"{name}-config", smoke.configmap(spec), child(self))
+        job = smoke.job(spec)
+        apply(f"{name}-job", job, child(self, depends_on=[config], delete_before_replace=True))
+        self.job_name = pulumi.Output.from_input(job["metadata"]["name"])
+        self.register_outputs({"job_name": self.job_name})

@@ -1,0 +1,99 @@
+"""Cost plan: what the GPU node pools cost per month, idle and at the planned replicas. Pure; no Pulumi.
+
+Per pool:
+- idle    = the nodes the autoscaler keeps even with no GPU pod: minNodes (0 under scaleToZero);
+- planned = the nodes the planned replicas need: ceil(GPUs requested / GPUs per node), at least the idle
+            nodes and at most maxNodes. A lower bound when tensor-parallel replicas fragment nodes.
+GPU-hours count every GPU on a running node (what is billed), per 730-hour month; dollars use the spot
+price where the pool is spot. Only GPU nodes the stack creates are costed: the system pool, disks, egress
+and `managed: false` pools (existing nodes) are not.
+"""
+
+import math
+from typing import Any
+
+from .llama_rules import gpu_demands
+from .pricing import HOURS_PER_MONTH, PRICES_AS_OF, PRICES_REGION, node_price
+
+
+def _requested_gpus(cfg: Any) -> dict[str, int]:
+    out = {p.name: 0 for p in cfg.node_pools}
+    for pool, _, replicas, gpus in gpu_demands(cfg, effective=True):  # vLLM, static llama, the llama-swap pool
+        if pool in out:
+            out[pool] += replicas * gpus
+    return out
+
+
+def _money(x: float) -> float:
+    return round(x, 2)
+
+
+def _level(nodes: int, gpus_per_node: int, price: float) -> dict[str, Any]:
+    return {
+        "nodes": nodes,
+        "gpus": nodes * gpus_per_node,
+        "gpuHoursPerMonth": nodes * gpus_per_node * HOURS_PER_MONTH,
+        "usdPerMonth": _money(nodes * price * HOURS_PER_MONTH),
+    }
+
+
+def pool_cost(pool: Any, *, requested: int, min_nodes: int, overrides: dict) -> dict[str, Any]:
+    gpus_per_node = pool.shape.gpus
+    price, source = node_price(pool.machine_type, pool.spot, overrides)
+    needed = math.ceil(requested / gpus_per_node)
+    planned = min(pool.max_nodes, max(min_nodes, needed))
+    return {
+        "machineType": pool.machine_type,
+        "provisioning": "spot" if pool.spot else "on-demand",
+        "gpusPerNode": gpus_per_node,
+        "usdPerNodeHour": price,
+        "priceSource": source,
+        "gpusRequested": requested,
+        "idle": _level(min_nodes, gpus_per_node, price),
+        "planned": _level(planned, gpus_per_node, price),
+    }
+
+
+def cost_plan(cfg: Any) -> dict[str, Any]:
+    """The stack output `costPlan` and <out>/cost.yaml: per pool and in total, idle and planned."""
+    requested = _requested_gpus(cfg)
+    pools = {p.name: pool_cost(p, requested=requested[p.name], min_nodes=cfg.effective_min_nodes(p),
+                               overrides=cfg.pricing)
+             for p in cfg.node_pools if getattr(p, "managed", True)}
+    total = {level: {key: _money(sum(p[level][key] for p in pools.values())) if key == "usdPerMonth"
+                     else sum(p[level][key] for p in pools.values())
+                     for key in ("nodes", "gpus", "gpuHoursPerMonth", "usdPerMonth")}
+             for level in ("idle", "planned")}
+    return {
+        "currency": "USD",
+        "hoursPerMonth": HOURS_PER_MONTH,
+        "priceTable": f"{PRICES_AS_OF} {PRICES_REGION}",
+        "scaleToZero": cfg.scale_to_zero,
+        "pools": pools,
+        # managed: false pools are existing nodes this stack neither creates nor prices.
+        "notCosted": [p.name for p in cfg.node_pools if not getattr(p, "managed", True)],
+        "total": total,
+    }
+
+
+def format_cost_plan(plan: dict[str, Any]) -> list[str]:
+    """Summary lines for the render output; the idle line is the one scaleToZero drives to $0."""
+    if not plan:
+        return []
+    lines = [f"cost plan (GPU nodes, {plan['hoursPerMonth']} h/month, prices {plan['priceTable']} unless "
+             "overridden):"]
+    for name, p in plan["pools"].items():
+        lines.append(f"  pool {name}: {p['machineType']} {p['provisioning']} ${p['usdPerNodeHour']:.4f}/node-hour "
+                     f"({p['priceSource']}), {p['gpusRequested']} GPU(s) requested")
+        for level in ("idle", "planned"):
+            x = p[level]
+            lines.append(f"    {level:<8} {x['nodes']:>3} node(s) {x['gpuHoursPerMonth']:>7} GPU-h/month "
+                         f"{'$' + format(x['usdPerMonth'], ',.2f'):>12}/month")
+    for name in plan.get("notCosted", []):
+        lines.append(f"  pool {name}: existing nodes (managed: false), not costed")
+    idle, planned = plan["total"]["idle"], plan["total"]["planned"]
+    lines.append(f"  idle GPU cost:    ${idle['usdPerMonth']:,.2f}/month ({idle['gpuHoursPerMonth']} GPU-hours)"
+                 + ("  [scaleToZero]" if plan["scaleToZero"] else ""))
+    lines.append(f"  planned GPU cost: ${planned['usdPerMonth']:,.2f}/month ({planned['gpuHoursPerMonth']} "
+                 "GPU-hours)")
+    return lines

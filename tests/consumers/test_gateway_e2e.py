@@ -1,0 +1,209 @@
+"""The real LiteLLM proxy, booted from the dev stack's rendered gateway ConfigMap, in front of real llama-servers.
+
+Only addresses change: each model's api_base (and the hook's probe target) points at a local llama-server serving
+a tiny generated GGUF under the model's served name, or at a closed local port for a model the stack runs at
+0 replicas. The database settings are dropped: Prisma cannot fetch its engines here, so virtual keys and budgets
+are not exercised (see tests/test_mint_keys.py for the key Job against the recorded key API).
+"""
+
+import copy
+import json
+import os
+import subprocess
+import sys
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+import yaml
+
+from components.build.smoke import SCRIPT as SMOKE_SCRIPT
+from tests.conftest import plan_for, raw_config
+from tests.consumers.litellm_proxy import free_port, http_json, run_litellm_proxy
+from tests.consumers.llama_server import run_llama_server
+from tests.consumers.require import litellm_binary, llama_binary
+from tests.consumers.tiny_gguf import ensure_tiny_gguf
+
+pytestmark = pytest.mark.consumer
+MASTER, UPSTREAM, EXTERNAL_KEY = "sk-e2e-master", "e2e-upstream-key", "e2e-external-key"
+
+
+def served(entry: dict) -> str:
+    return entry["litellm_params"]["model"].split("/", 1)[1]
+
+
+def e2e_stack(external_port: int) -> dict:
+    """The dev stack with FIM running too (a second L4 node) and an external endpoint beside it."""
+    raw = copy.deepcopy(raw_config("dev"))
+    raw["nodePools"][0]["maxNodes"] = 2
+    next(m for m in raw["models"] if m.get("mode") == "completion")["replicas"] = 1
+    raw["models"].append({
+        "name": "granite-8b-code-instruct-128k", "engine": "external",
+        "apiBase": f"http://127.0.0.1:{external_port}/v1", "litellmModel": "openai/granite-3-2-8b-instruct",
+        "apiKeySecret": {"name": "granite-endpoint", "key": "api-key"}, "displayName": "Granite 8B Code Instruct",
+        "provider": "openshift-ai", "category": "code", "contextLength": 131072, "rpm": 120, "tpm": 100000,
+        "inputCostPerToken": 0.000001, "outputCostPerToken": 0.000002})
+    for key in raw["gateway"]["keys"]:
+        if key["alias"] == raw["gateway"]["smokeTest"]["key"]:
+            key["models"].append("granite-8b-code-instruct-128k")
+    return raw
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory):
+    litellm, llama = litellm_binary(), llama_binary()
+    work = tmp_path_factory.mktemp("gateway")
+    gguf = ensure_tiny_gguf(work / "tiny.gguf")
+    external_port = free_port()
+    plan = plan_for(e2e_stack(external_port))
+    external = next(e for e in yaml.safe_load(plan.one("ConfigMap", "litellm-config")["data"]["config.yaml"])[
+        "model_list"] if e["model_info"].get("provider"))
+    data = plan.one("ConfigMap", "litellm-config")["data"]
+    config = yaml.safe_load(data["config.yaml"])
+    availability = json.loads(data["availability.json"])
+    running = {d["metadata"]["name"] for d in plan.find("Deployment") if d["spec"]["replicas"] > 0}
+    ports: dict[str, int] = {}
+    with ExitStack() as stack:
+        stack.enter_context(run_llama_server(  # the "external" endpoint: a second server, its own key
+            ["-m", str(gguf), "--alias", served(external), "--ctx-size", "512"], port=external_port,
+            bin_path=llama, env={"LLAMA_API_KEY": EXTERNAL_KEY}))
+        for entry in config["model_list"]:
+            name = entry["model_name"]
+            if name == external["model_name"]:
+                continue
+            ports[name] = free_port()
+            if name in running:  # a model with pods gets a real server; one at 0 replicas gets a closed port
+                stack.enter_context(run_llama_server(
+                    ["-m", str(gguf), "--alias", served(entry), "--ctx-size", "512", "--n-gpu-layers", "0"],
+                    port=ports[name], bin_path=llama, env={"LLAMA_API_KEY": UPSTREAM}))
+            entry["litellm_params"]["api_base"] = f"http://127.0.0.1:{ports[name]}/v1"
+            availability[name].update(host="127.0.0.1", port=ports[name])
+        for key in ("database_url", "store_model_in_db"):
+            config["general_settings"].pop(key, None)
+        (work / "config.yaml").write_text(yaml.safe_dump(config))
+        (work / "availability.json").write_text(json.dumps(availability))
+        hook = next(k for k in data if k.endswith(".py"))
+        (work / hook).write_text(data[hook])
+        proxy = stack.enter_context(run_litellm_proxy(
+            work / "config.yaml", free_port(), litellm_bin=litellm,
+            env={"LITELLM_MASTER_KEY": MASTER, "UPSTREAM_API_KEY": UPSTREAM, "DATABASE_URL": None,
+                 **external_env(plan)}))
+        yield {"proxy": proxy, "config": config, "ports": ports, "running": running | {external["model_name"]},
+               "gguf": gguf, "llama": llama, "work": work, "plan": plan, "external": external}
+
+
+def external_env(plan) -> dict[str, str]:
+    """The external key reaches the proxy as the Deployment wires it: an env var from a Secret."""
+    (container,) = plan.one("Deployment", "litellm")["spec"]["template"]["spec"]["containers"]
+    names = [e["name"] for e in container["env"] if e["name"].startswith("EXTERNAL_")]
+    assert len(names) == 1
+    return {names[0]: EXTERNAL_KEY}
+
+
+def post(gw, path, body, key=MASTER):
+    return http_json("POST", gw["proxy"].base_url + path, body, headers={"Authorization": f"Bearer {key}"},
+                     timeout=60)
+
+
+class TestGatewayServesDeclaredAliases:
+    def test_models_lists_exactly_the_aliases(self, gateway):
+        status, _, body = http_json("GET", gateway["proxy"].base_url + "/v1/models",
+                                    headers={"Authorization": f"Bearer {MASTER}"})
+        assert status == 200
+        assert sorted(m["id"] for m in body["data"]) == sorted(e["model_name"] for e in gateway["config"]["model_list"])
+
+    def test_chat_through_alias_is_priced_as_declared(self, gateway):
+        entry = next(e for e in gateway["config"]["model_list"] if e["model_name"] in gateway["running"]
+                     and e["model_info"]["mode"] == "chat")
+        status, headers, body = post(gateway, "/v1/chat/completions", {
+            "model": entry["model_name"], "messages": [{"role": "user", "content": "hi"}], "max_tokens": 6})
+        assert status == 200, body
+        usage, params = body["usage"], entry["litellm_params"]
+        expected = (usage["prompt_tokens"] * params["input_cost_per_token"]
+                    + usage["completion_tokens"] * params["output_cost_per_token"])
+        assert float(headers["x-litellm-response-cost"]) == pytest.approx(expected, rel=1e-9)
+
+    def test_missing_key_is_refused(self, gateway):
+        status, _, _ = http_json("POST", gateway["proxy"].base_url + "/v1/chat/completions",
+                                 {"model": "coder-chat", "messages": [{"role": "user", "content": "x"}]})
+        assert status == 401
+
+
+class TestScaledToZeroFailsFast:
+    def test_refused_in_seconds_with_reason(self, gateway):
+        idle = next(e["model_name"] for e in gateway["config"]["model_list"]
+                    if e["model_name"] not in gateway["running"])
+        start = time.monotonic()
+        status, _, body = post(gateway, "/v1/chat/completions",
+                               {"model": idle, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4})
+        elapsed = time.monotonic() - start
+        text = json.dumps(body)
+        assert status == 503 and elapsed < 5, (status, elapsed, text)
+        assert "not available" in text and "scaled to zero" in text and "pulumi config set" in text
+
+    def test_serves_once_a_pod_answers_without_gateway_restart(self, gateway):
+        entry = next(e for e in gateway["config"]["model_list"] if e["model_name"] not in gateway["running"])
+        chat = {"model": entry["model_name"], "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}
+        with run_llama_server(["-m", str(gateway["gguf"]), "--alias", served(entry), "--ctx-size", "512"],
+                              port=gateway["ports"][entry["model_name"]], bin_path=gateway["llama"],
+                              env={"LLAMA_API_KEY": UPSTREAM}):
+            time.sleep(2.5)  # the hook caches a refused probe for 2 s
+            status, _, body = post(gateway, "/v1/chat/completions", chat)
+            assert status == 200 and body["choices"], body
+        time.sleep(1.2)  # the hook trusts an "up" probe for 1 s; then the model is refused again
+        status, _, body = post(gateway, "/v1/chat/completions", chat)
+        assert status == 503 and "not available" in json.dumps(body)
+
+
+class TestSmokeScript:
+    def run(self, gateway, models):
+        path = gateway["work"] / "smoke.json"
+        path.write_text(json.dumps(models))
+        env = {**os.environ, "GATEWAY_URL": gateway["proxy"].base_url, "GATEWAY_KEY": MASTER,
+               "UPSTREAM_KEY": UPSTREAM, "MODELS_FILE": str(path)}
+        return subprocess.run([sys.executable, str(SMOKE_SCRIPT)], env=env, capture_output=True, text=True,
+                              timeout=300)
+
+    def localised(self, gateway):
+        cm = gateway["plan"].one("ConfigMap", "smoke-test")
+        models = json.loads(cm["data"]["models.json"])
+        for m in models:
+            if m["direct"]:
+                m["direct"]["url"] = f"http://127.0.0.1:{gateway['ports'][m['name']]}/v1"
+        return models
+
+    def test_green_on_the_rendered_model_list(self, gateway):
+        res = self.run(gateway, self.localised(gateway))
+        assert res.returncode == 0, res.stdout + res.stderr
+        lines = [ln for ln in res.stdout.splitlines() if ln.startswith(("PASS", "FAIL"))]
+        assert len(lines) == len(gateway["config"]["model_list"]) and all(ln.startswith("PASS") for ln in lines)
+        assert "direct=200" in res.stdout and "fails fast" in res.stdout
+        assert "[completion]" in res.stdout and "[chat]" in res.stdout
+        ext = next(ln for ln in lines if gateway["external"]["model_name"] in ln)
+        assert "gateway=200" in ext and "direct=n/a" in ext
+
+
+    def test_red_when_a_running_model_breaks(self, gateway):
+        models = self.localised(gateway)
+        models[0]["direct"]["url"] = f"http://127.0.0.1:{free_port()}/v1"  # its Service points nowhere
+        res = self.run(gateway, models)
+        assert res.returncode == 1 and f"FAIL {models[0]['name']}" in res.stdout
+
+
+class TestExternalModel:
+    def test_metadata_and_limits_reach_the_proxy(self, gateway):
+        name = gateway["external"]["model_name"]
+        status, _, body = http_json("GET", gateway["proxy"].base_url + "/v1/model/info",
+                                    headers={"Authorization": f"Bearer {MASTER}"})
+        assert status == 200
+        info = next(d for d in body["data"] if d["model_name"] == name)
+        assert info["model_info"]["display_name"] == "Granite 8B Code Instruct"
+        assert info["model_info"]["context_length"] == 131072 and info["model_info"]["category"] == "code"
+        assert info["litellm_params"]["rpm"] == 120 and info["litellm_params"]["tpm"] == 100000
+
+    def test_chat_through_the_external_alias(self, gateway):
+        status, _, body = post(gateway, "/v1/chat/completions", {
+            "model": gateway["external"]["model_name"], "messages": [{"role": "user", "content": "hi"}],
+            "max_tokens": 4})
+        assert status == 200 and body["choices"]
