@@ -37,6 +37,8 @@ class LiteLLMGateway(pulumi.ComponentResource):
         config = apply(f"{name}-config", gw.configmap(spec), child(self))
         apply(f"{name}-deployment", gw.deployment(spec), child(self, depends_on=[config, *secrets]))
         apply(f"{name}-service", gw.gateway_service(spec), child(self))
+        if (pdb := gw.disruption_budget(spec)) is not None:
+            apply(f"{name}-pdb", pdb, child(self))
 
         self.url = pulumi.Output.from_input(gw.url(spec))
         self.master_key = master_key

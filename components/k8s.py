@@ -6,6 +6,8 @@ from typing import Any, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.build.common import set_pull_policies
+
 _CLASSES = {
     ("v1", "Namespace"): k8s.core.v1.Namespace,
     ("v1", "ConfigMap"): k8s.core.v1.ConfigMap,
@@ -30,6 +32,7 @@ def apply(name: str, manifest: dict[str, Any], opts: pulumi.ResourceOptions,
           **overrides: Any) -> pulumi.CustomResource:
     """Declare `manifest` as a Pulumi resource named `name`. Nested keys stay camelCase."""
     api, kind = manifest["apiVersion"], manifest["kind"]
+    set_pull_policies(manifest)  # every workload, whoever builds it: an explicit imagePullPolicy
     body = {_snake(k): v for k, v in manifest.items() if k not in ("apiVersion", "kind")}
     body.update(overrides)
     cls = _CLASSES.get((api, kind))

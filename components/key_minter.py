@@ -17,7 +17,7 @@ class KeyMinter(pulumi.ComponentResource):
         deps = [apply(f"{name}-config", keys.configmap(spec), child(self)),
                 apply(f"{name}-sa", keys.service_account(spec), child(self))]
         for ns in keys.target_namespaces(spec):
-            deps.append(apply(f"{name}-role-{ns}", keys.role(ns), child(self)))
+            deps.append(apply(f"{name}-role-{ns}", keys.role(spec, ns), child(self)))
             deps.append(apply(f"{name}-binding-{ns}", keys.role_binding(spec, ns), child(self)))
         apply(f"{name}-job", keys.job(spec, gw.url(spec), gw.SECRET, gw.MASTER_KEY_ENV),
               child(self, depends_on=deps, delete_before_replace=True))

@@ -1,10 +1,10 @@
-"""Declare the llama.cpp backends of a platform: one LlamaCppServer per static model, one LlamaSwapPool."""
+"""Declare the llama.cpp backends: one LlamaCppServer per static or CPU model, one LlamaSwapPool."""
 
 import pulumi
 
 from components.llama_swap_pool import LlamaSwapPool
 from components.llamacpp_server import LlamaCppServer
-from models.llama_rules import static_models, swap_models
+from models.llama_rules import cpu_models, static_models, swap_models
 from models.platform import PlatformConfig
 
 
@@ -14,6 +14,8 @@ def llama_backends(name: str, spec: PlatformConfig, opts: pulumi.ResourceOptions
     for m in static_models(spec):
         server = LlamaCppServer(f"{name}-llama-{spec.pool(m.pool).role}", m, platform=spec, opts=opts)
         endpoints[m.name] = server.endpoint
+    for m in cpu_models(spec):
+        endpoints[m.name] = LlamaCppServer(f"{name}-{m.k8s_name}", m, platform=spec, opts=opts).endpoint
     if spec.swap is not None:
         pool = LlamaSwapPool(f"{name}-llama-swap", spec, opts=opts)
         endpoints.update({m.name: pool.endpoint for m in swap_models(spec)})

@@ -42,6 +42,14 @@ PositiveGiB = Annotated[float, Field(gt=0, le=4096)]
 TokenPrice = Annotated[float, Field(ge=0, le=1)]
 
 
+_LINE_BREAKS = re.compile("[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    """Escape line breaks (an echoed value may hold one) so a problem stays one 'key: message' line."""
+    return _LINE_BREAKS.sub(lambda m: repr(m.group())[1:-1], text)
+
+
 class Problems:
     """Collects rule violations as 'key.path: what is wrong; how to fix' lines."""
 
@@ -49,7 +57,7 @@ class Problems:
         self.lines: list[str] = []
 
     def add(self, path: str, message: str) -> None:
-        self.lines.append(f"{path}: {message}")
+        self.lines.append(one_line(f"{path}: {message}"))
 
     def raise_if_any(self) -> None:
         if self.lines:

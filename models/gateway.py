@@ -32,6 +32,8 @@ class DatabaseSpec(Spec):
     instances: int = Field(default=1, ge=1, le=5)
     storage_gib: int = Field(default=10, alias="storageGiB", ge=1, le=4096)
     postgres_image: str = "ghcr.io/cloudnative-pg/postgresql:16.4"
+    # Each Postgres instance pod (CNPG sets its security context itself: non-root, read-only root, no caps).
+    resources: ResourcesSpec = ResourcesSpec(cpu="250m", memory="512Mi", cpu_limit="1", memory_limit="1Gi")
     operator_chart_version: str = "0.26.1"
 
     @model_validator(mode="after")

@@ -28,6 +28,10 @@ def static_models(cfg: "PlatformConfig") -> list[LlamaCppModelSpec]:
     return [m for _, m in llama_models(cfg) if m.placement == "static"]
 
 
+def cpu_models(cfg: "PlatformConfig") -> list[LlamaCppModelSpec]:
+    return [m for _, m in llama_models(cfg) if m.placement == "cpu"]
+
+
 def swap_models(cfg: "PlatformConfig") -> list[LlamaCppModelSpec]:
     return [m for _, m in llama_models(cfg) if m.placement == "swap"]
 
@@ -106,6 +110,16 @@ def _name_rules(cfg: "PlatformConfig", p: Problems) -> None:
             p.add(f"models[{i}].name", f"'{name}' differs only in case from models[{j}].name '{other}'; a name "
                   "can belong to exactly one backend and tenants cannot tell these apart. Rename one")
         seen.setdefault(key, (i, name))
+    taken = {f"llama-{n.role}": "a static pool's Service" for n in cfg.node_pools} | {SWAP_NAME: "llama-swap"}
+    for i, m in llama_models(cfg):
+        if m.placement != "cpu":
+            continue
+        if len(m.k8s_name) <= len("llama-"):
+            p.add(f"models[{i}].name", f"'{m.name}' gives no usable Kubernetes name; include letters or digits")
+        elif m.k8s_name in taken:
+            p.add(f"models[{i}].name", f"'{m.name}' would be served as {m.k8s_name}, which is already "
+                  f"{taken[m.k8s_name]}; rename the model")
+        taken[m.k8s_name] = f"the Service of CPU model '{m.name}'"
 
 
 def _fits(key: str, who: str, weights: float, full_offload: bool, pool: "NodePoolSpec", p: Problems) -> None:

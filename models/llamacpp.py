@@ -25,6 +25,9 @@ LLAMA_IMAGES: dict[str, str] = {
     "llama_swap_rocm": "ghcr.io/mostlygeek/llama-swap:v199-rocm-b8702",
     # The same build's "full" image: python3 + huggingface_hub, sharing base layers with the server image.
     "gguf_fetch": "ghcr.io/ggml-org/llama.cpp:full-cuda-b8087",
+    # CPU builds of the same release for `placement: cpu` models (no CUDA libraries on CPU nodes).
+    "llamacpp_cpu": "ghcr.io/ggml-org/llama.cpp:server-b8087",
+    "gguf_fetch_cpu": "ghcr.io/ggml-org/llama.cpp:full-b8087",
 }
 
 LLAMA_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -107,7 +110,9 @@ class LlamaCppModelSpec(GatewayEntry):
 
     name: LlamaName
     engine: Literal["llamacpp"]
-    placement: Literal["static", "swap"]
+    # static: pinned on a role-labelled GPU pool; swap: loaded on demand by llama-swap; cpu: any CPU node, no GPU
+    # (e.g. an embeddings model next to the gateway).
+    placement: Literal["static", "swap", "cpu"]
     pool: Optional[DnsName] = None
     gguf_repo: HfRepo
     quant: Optional[QuantFilter] = None
@@ -128,6 +133,14 @@ class LlamaCppModelSpec(GatewayEntry):
 
     @model_validator(mode="after")
     def _placement_fields(self) -> "LlamaCppModelSpec":
+        if self.placement == "cpu":
+            if self.pool is not None:
+                raise ValueError(f"pool: is set on CPU model '{self.name}'; CPU models run on the cluster's CPU "
+                                 "nodes without a GPU. Remove pool, or use placement: static for a GPU pool")
+            if self.replicas > 1:
+                raise ValueError(f"replicas: {self.replicas} is more than 1; the model's ReadWriteOnce weight "
+                                 "cache serves one pod. Use 0 or 1")
+            return self
         if self.placement == "static":
             if self.pool is None:
                 raise ValueError(
@@ -184,7 +197,16 @@ class LlamaCppModelSpec(GatewayEntry):
 
     @property
     def full_offload(self) -> bool:
+        if self.placement == "cpu":
+            return False
         return self.gpu_layers == "all" or self.gpu_layers >= ALL_LAYERS
+
+    @property
+    def k8s_name(self) -> Optional[str]:
+        """A CPU model's Deployment/Service name, from its tenant name: `llama-<lowercased, dashed name>`."""
+        if self.placement != "cpu":
+            return None
+        return "llama-" + re.sub(r"-+", "-", re.sub(r"[^a-z0-9]", "-", self.name.lower())).strip("-")[:34].strip("-")
 
     @property
     def cache_size_gib(self) -> int:

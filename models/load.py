@@ -1,12 +1,14 @@
 """Stack config in, frozen PlatformConfig out, or a ConfigError that names each bad key."""
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
+from .common import one_line
 from .platform import PlatformConfig
 
 NAMESPACE = "llm-platform"
@@ -48,6 +50,11 @@ def _describe(err: dict) -> str:
     got = json.dumps(err.get("input"), default=str)
     if kind == "literal_error":
         return f"must be one of {msg.removeprefix('Input should be ')}; got {got}"
+    if kind == "invalid_key":
+        return (f"has the key {got}, which is not a name; YAML reads unquoted numbers, true/false/yes/no/on/off "
+                "and null as non-strings. Fix its spelling or remove it")
+    if kind == "model_type":  # pydantic names the model class here, which means nothing to a user
+        return f"must be a mapping of keys (key: value lines); got {got}"
     if kind == "union_tag_invalid":
         return f"is not a supported engine; use one of {err['ctx']['expected_tags']}"
     if kind == "union_tag_not_found":
@@ -55,19 +62,25 @@ def _describe(err: dict) -> str:
     return f"{msg[0].lower()}{msg[1:]}; got {got}"
 
 
+_KEY_PATH = re.compile(r"^[A-Za-z][\w-]*(?:\[\d+\])*(?:\.[\w-]+(?:\[\d+\])*)*$", re.ASCII)
+
+
 def _is_keyed(line: str) -> bool:
     """Rule messages start with the key they blame: 'maxNodes: ...' or 'models[1].pool: ...'."""
     head, sep, _ = line.partition(": ")
-    return bool(sep) and " " not in head
+    return bool(sep) and _KEY_PATH.match(head) is not None  # not an echoed value such as "'ai-dev: x' is not..."
 
 
 def format_validation_error(exc: ValidationError) -> list[str]:
     lines: list[str] = []
     for err in exc.errors():
-        where = _path(err["loc"])
+        # An invalid key's loc ends in the key itself (True shows as 1), not a list index: blame its mapping.
+        where = _path(err["loc"][:-1] if err["type"] == "invalid_key" else err["loc"])
         if err["type"] == "union_tag_invalid":
             where += ".engine"
-        for line in _describe(err).splitlines():
+        # Below the root a rule raises one problem: a newline in it comes from an echoed value, so escape it.
+        # At the root, lines are PlatformConfig's Problems (each already one line).
+        for line in _describe(err).splitlines() if not where else [one_line(_describe(err))]:
             if not where:
                 lines.append(line)
             elif _is_keyed(line):

@@ -35,6 +35,8 @@ class ImagesSpec(Spec):
     llama_swap: ImageRef = LLAMA_IMAGES["llama_swap"]
     llama_swap_rocm: ImageRef = LLAMA_IMAGES["llama_swap_rocm"]
     gguf_fetch: ImageRef = LLAMA_IMAGES["gguf_fetch"]
+    llamacpp_cpu: ImageRef = LLAMA_IMAGES["llamacpp_cpu"]
+    gguf_fetch_cpu: ImageRef = LLAMA_IMAGES["gguf_fetch_cpu"]
 
 
 class PlatformConfig(Spec):
@@ -142,7 +144,9 @@ class PlatformConfig(Spec):
         p = Problems()
         routed = {m.name: m for m in self.models if m.register_in_gateway}
         for dup in duplicates([k.alias for k in self.gateway.keys]):
-            p.add("gateway.keys[].alias", f"'{dup}' is used more than once; each key needs its own alias")
+            where = ", ".join(f"gateway.keys[{i}].alias" for i, k in enumerate(self.gateway.keys) if k.alias == dup)
+            p.add(where, f"'{dup}' is used more than once; each key needs its own alias (it names Secret "
+                  f"litellm-key-{dup}), rename all but one")
         for i, key in enumerate(self.gateway.keys):
             for j, name in enumerate(key.models):
                 model = routed.get(name)
@@ -200,8 +204,10 @@ class PlatformConfig(Spec):
         return self.effective_replicas(model)
 
     def effective_replicas(self, model: ModelSpec) -> int:
-        """What a Deployment gets: scaleToZero overrides every GPU model without editing it."""
-        return 0 if self.scale_to_zero else model.replicas
+        """What a Deployment gets: scaleToZero overrides every GPU model without editing it; CPU models keep
+        running (they cost no GPU)."""
+        on_gpu = not (model.engine == "llamacpp" and model.placement == "cpu")
+        return 0 if self.scale_to_zero and on_gpu else model.replicas
 
     def effective_min_nodes(self, pool: NodePoolSpec) -> int:
         return 0 if self.scale_to_zero else pool.min_nodes

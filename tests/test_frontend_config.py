@@ -110,7 +110,7 @@ class TestTabbyNeedsCompletionModel:
         dev_raw["frontends"]["tabby"]["embeddingModel"] = "coder-fim"
         msg = reject(dev_raw)
         assert "frontends.tabby.embeddingModel: 'coder-fim' is a mode: completion model" in msg
-        assert "use a mode: embedding model (known: none)" in msg
+        assert "use a mode: embedding model (known: embeddings)" in msg
 
     def test_prompt_template_needs_both_slots(self, dev_raw):
         dev_raw["frontends"]["tabby"]["promptTemplate"] = "<PRE> {prefix} <MID>"

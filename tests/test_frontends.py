@@ -165,6 +165,7 @@ class TestTabby:
         assert "LITELLM_VKEY" not in env_of(pod["containers"][0]), "the server reads the key from its config only"
 
     def test_config_template_is_toml_with_placeholder(self, capture, dev_raw):
+        dev_raw["frontends"]["tabby"].pop("embeddingModel")  # completion only: Tabby embeds on its own
         cm = one(tabby(capture, dev_raw), "ConfigMap", "tabby-config-template")
         conf = tomllib.loads(cm["data"]["config.toml"])
         assert conf == {"model": {"completion": {"http": {
@@ -173,11 +174,7 @@ class TestTabby:
             "prompt_template": "<|fim_prefix|>{prefix}<|fim_suffix|>{suffix}<|fim_middle|>"}}}}
 
     def test_optional_embedding_backend(self, capture, dev_raw):
-        dev_raw["models"].append({**dev_raw["models"][1], "name": "embeddings", "mode": "embedding",
-                                  "servedModelName": "embed", "modelName": "nomic-ai/nomic-embed-text-v1.5"})
-        dev_raw["gateway"]["keys"][1]["models"].append("embeddings")
-        dev_raw["gateway"]["keys"][2]["models"].append("embeddings")  # the smoke-test key covers every model
-        dev_raw["frontends"]["tabby"]["embeddingModel"] = "embeddings"
+        assert dev_raw["frontends"]["tabby"]["embeddingModel"] == "embeddings"  # dev: the CPU embeddings model
         cm = one(tabby(capture, dev_raw), "ConfigMap", "tabby-config-template")
         emb = tomllib.loads(cm["data"]["config.toml"])["model"]["embedding"]["http"]
         assert emb == {"kind": "openai/embedding", "api_endpoint": GATEWAY_V1, "model_name": "embeddings",

@@ -138,7 +138,7 @@ class TestExternalModels:
 
     def test_needs_provider_prefix(self, dev_raw):
         with_external(dev_raw)["models"][-1]["litellmModel"] = "granite"
-        assert "models[3].litellmModel: 'granite' has no provider prefix" in reject(dev_raw)
+        assert f"models[{len(dev_raw['models']) - 1}].litellmModel: 'granite' has no provider prefix" in reject(dev_raw)
 
     def test_no_kubernetes_workload(self, dev_raw):
         with_external(dev_raw)
@@ -149,7 +149,8 @@ class TestExternalModels:
 class TestModelModes:
     def test_fim_is_completion_mode(self, dev_plan):
         modes = {e["model_name"]: e["model_info"]["mode"] for e in gateway_conf(dev_plan)["model_list"]}
-        assert modes == {"coder-chat": "chat", "coder-fim": "completion", "coder-agent": "chat"}
+        assert modes == {"coder-chat": "chat", "coder-fim": "completion", "coder-agent": "chat",
+                         "embeddings": "embedding"}
 
     def test_agent_renders_tool_flags(self, dev_plan):
         (c,) = dev_plan.one("Deployment", "coder-agent")["spec"]["template"]["spec"]["containers"]
@@ -185,10 +186,12 @@ class TestSmokeTestJob:
     def test_every_exposed_model_with_its_backend(self, dev_raw):
         cfg = parse_config(dev_raw)
         models = smoke.smoke_models(cfg)
-        assert [m["name"] for m in models] == ["coder-chat", "coder-fim", "coder-agent"]
+        assert [m["name"] for m in models] == ["coder-chat", "coder-fim", "coder-agent", "embeddings"]
         assert models[0]["direct"] == {"url": "http://coder-chat.serving.svc.cluster.local:8000/v1",
                                        "model": "qwen2.5-coder-7b-instruct"}
-        assert [m["replicas"] for m in models] == [1, 0, 0]
+        assert [m["replicas"] for m in models] == [1, 0, 0, 1]
+        assert models[3]["direct"] == {"url": "http://llama-embeddings.serving.svc.cluster.local:8080/v1",
+                                       "model": "embeddings"}
 
     def test_job_uses_a_minted_key(self, dev_plan):
         (job,) = [j for j in dev_plan.find("Job") if j["metadata"]["name"].startswith("smoke-test-")]

@@ -28,7 +28,7 @@ class TestDevStackIsValid:
     def test_parses_and_is_frozen(self, dev_raw):
         cfg = parse_config(dev_raw)
         assert isinstance(cfg, PlatformConfig)
-        assert [m.name for m in cfg.models] == ["coder-chat", "coder-fim", "coder-agent"]
+        assert [m.name for m in cfg.models] == ["coder-chat", "coder-fim", "coder-agent", "embeddings"]
         with pytest.raises(Exception):
             cfg.models[0].replicas = 3  # type: ignore[misc]
 
@@ -168,7 +168,7 @@ class TestGpuBudget:
     def test_more_nodes_fit(self, dev_raw):
         dev_raw["models"][1]["replicas"] = 1
         dev_raw["nodePools"][0]["maxNodes"] = 2
-        assert sum(m.replicas for m in parse_config(dev_raw).models) == 2
+        assert sum(m.replicas for m in parse_config(dev_raw).models if m.engine == "vllm") == 2
 
     def test_budget_checked_even_when_scaled_to_zero(self, dev_raw):
         # flipping scaleToZero back must not produce an unschedulable plan
@@ -207,7 +207,7 @@ class TestScaleToZeroResolution:
         dev_raw["scaleToZero"] = True
         dev_raw["nodePools"][0]["minNodes"] = 1
         cfg = parse_config(dev_raw)
-        assert [cfg.effective_replicas(m) for m in cfg.models] == [0, 0, 0]
+        assert [cfg.effective_replicas(m) for m in cfg.models] == [0, 0, 0, 1], "the CPU model keeps running"
         assert cfg.effective_min_nodes(cfg.node_pools[0]) == 0
         assert cfg.models[0].replicas == 1 and cfg.node_pools[0].min_nodes == 1
 

@@ -29,12 +29,14 @@ class TestDevStack:
     def test_outputs(self, dev_plan):
         assert dev_plan.outputs["gatewayUrl"] == "http://litellm.litellm.svc.cluster.local:4000"
         assert dev_plan.outputs["modelEndpoints"] == {
-            name: f"http://{name}.serving.svc.cluster.local:8000/v1" for name in ("coder-chat", "coder-fim", "coder-agent")}
+            **{name: f"http://{name}.serving.svc.cluster.local:8000/v1"
+               for name in ("coder-chat", "coder-fim", "coder-agent")},
+            "embeddings": "http://llama-embeddings.serving.svc.cluster.local:8080/v1"}
         assert dev_plan.outputs["masterKey"] == "<secret>", "the master key is a secret output"
 
     def test_gateway_routes_every_model_with_prices(self, dev_plan):
         conf = yaml.safe_load(dev_plan.one("ConfigMap", "litellm-config")["data"]["config.yaml"])
-        assert [e["model_name"] for e in conf["model_list"]] == ["coder-chat", "coder-fim", "coder-agent"]
+        assert [e["model_name"] for e in conf["model_list"]] == ["coder-chat", "coder-fim", "coder-agent", "embeddings"]
         for entry in conf["model_list"]:
             assert entry["litellm_params"]["input_cost_per_token"] > 0
             assert entry["litellm_params"]["output_cost_per_token"] > 0

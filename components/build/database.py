@@ -41,7 +41,8 @@ def cluster(spec: DatabaseSpec, namespace: str, storage_class: Optional[str]) ->
             "storage": storage,
             "bootstrap": {"initdb": {"database": "litellm", "owner": "litellm"}},
             "enableSuperuserAccess": False,
-            "resources": {"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"memory": "1Gi"}},
+            "resources": {"requests": {"cpu": spec.resources.cpu, "memory": spec.resources.memory},
+                          "limits": {"cpu": spec.resources.cpu_limit, "memory": spec.resources.memory_limit}},
         },
     }
 

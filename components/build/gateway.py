@@ -11,7 +11,9 @@ from models.external import ExternalModelSpec
 from models.platform import ModelSpec, PlatformConfig
 
 from . import database, llamacpp, vllm
-from .common import checksum, container_security, http_probe, labels, metadata, secret_env, selector, service
+from .common import (
+    WRITABLE_ROOT, checkov_skips, checksum, http_probe, labels, metadata, non_root, secret_env, selector, service,
+)
 
 PORT = 4000
 NAME = "litellm"
@@ -143,14 +145,16 @@ def deployment(cfg: PlatformConfig) -> dict[str, Any]:
         "startupProbe": http_probe("/health/liveliness", "http", period=5, failures=60),
         "livenessProbe": http_probe("/health/liveliness", "http", period=15, failures=3),
         "readinessProbe": http_probe("/health/readiness", "http", period=10, failures=3),
-        # The proxy writes its Prisma client and UI build under /app at start: the root FS stays writable.
-        "securityContext": {**container_security(read_only_root=False), "runAsUser": 65534, "runAsGroup": 65534},
+        # Exception (README): the non_root image runs as nobody (65534), but the proxy regenerates its Prisma
+        # client inside site-packages and rewrites the UI under /var/lib/litellm/ui at start (the image chowns
+        # both to nobody), so the root filesystem stays writable. Assumes the litellm-non_root image variant.
+        "securityContext": non_root(65534, read_only_root=False),
         "volumeMounts": [{"name": "config", "mountPath": CONFIG_DIR, "readOnly": True}],
     }
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": metadata(NAME, cfg.namespaces.gateway, "gateway"),
+        "metadata": metadata(NAME, cfg.namespaces.gateway, "gateway", annotations=checkov_skips(WRITABLE_ROOT)),
         "spec": {
             "replicas": gw.replicas,
             "selector": {"matchLabels": selector(NAME)},
@@ -160,11 +164,35 @@ def deployment(cfg: PlatformConfig) -> dict[str, Any]:
                 "spec": {
                     "automountServiceAccountToken": False,
                     "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+                    **spread(gw.replicas),
                     "containers": [container],
                     "volumes": [{"name": "config", "configMap": {"name": CONFIGMAP}}],
                 },
             },
         },
+    }
+
+
+def spread(replicas: int) -> dict[str, Any]:
+    """Replicas on different nodes, then zones, where the cluster has room (soft: never blocks a rollout)."""
+    if replicas < 2:
+        return {}
+    return {"topologySpreadConstraints": [
+        {"maxSkew": 1, "topologyKey": key, "whenUnsatisfiable": "ScheduleAnyway",
+         "labelSelector": {"matchLabels": selector(NAME)}}
+        for key in ("kubernetes.io/hostname", "topology.kubernetes.io/zone")]}
+
+
+def disruption_budget(cfg: PlatformConfig) -> dict[str, Any] | None:
+    """With 2+ replicas, a node drain or upgrade evicts one gateway pod at a time; none with fewer."""
+    if cfg.gateway.replicas < 2:
+        return None
+    return {
+        "apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+        "metadata": metadata(NAME, cfg.namespaces.gateway, "gateway"),
+        # A crash-looping pod never blocks a drain.
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": selector(NAME)},
+                 "unhealthyPodEvictionPolicy": "AlwaysAllow"},
     }
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from models.platform import PlatformConfig
 
-from .common import checksum, container_security, env, labels, metadata, secret_env
+from .common import checksum, checkov_skips, env, labels, metadata, non_root, secret_env, tmp_volume
 
 NAME = "litellm-keys"
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "mint_keys.py"
@@ -37,11 +37,15 @@ def service_account(cfg: PlatformConfig) -> dict[str, Any]:
             "automountServiceAccountToken": False}
 
 
-def role(namespace: str) -> dict[str, Any]:
-    # create cannot be narrowed by resourceNames, so the Role is scoped to Secrets of one namespace.
+def role(cfg: PlatformConfig, namespace: str) -> dict[str, Any]:
+    # create cannot be narrowed by resourceNames, so it is scoped to Secrets of one namespace; get and update
+    # (reading a key back) only reach the declared key Secrets of that namespace, never any other Secret.
+    names = sorted({k["secret_name"] for k in declared_keys(cfg) if k["namespace"] == namespace})
     return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
             "metadata": metadata(NAME, namespace, "keys"),
-            "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "create", "update"]}]}
+            "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["create"]},
+                      {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "update"],
+                       "resourceNames": names}]}
 
 
 def role_binding(cfg: PlatformConfig, namespace: str) -> dict[str, Any]:
@@ -64,14 +68,18 @@ def job(cfg: PlatformConfig, gateway_url: str, master_secret: str, master_key: s
         "env": env(LITELLM_URL=gateway_url, KEYS_FILE="/opt/keys/keys.json", PYTHONUNBUFFERED="1")
         + [secret_env("LITELLM_MASTER_KEY", master_secret, master_key)],
         "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "250m", "memory": "128Mi"}},
-        "securityContext": {**container_security(), "runAsUser": 65534, "runAsGroup": 65534},
-        "volumeMounts": [{"name": "keys", "mountPath": "/opt/keys", "readOnly": True}],
+        "securityContext": non_root(65534),  # python:slim has no user of its own: run as nobody
+        "volumeMounts": [{"name": "keys", "mountPath": "/opt/keys", "readOnly": True},
+                         {"name": "tmp", "mountPath": "/tmp"}],
     }
+    # The one pod that talks to the Kubernetes API (it writes the key Secrets), so it mounts its token.
+    skips = checkov_skips({"CKV_K8S_38": "the Job writes the key Secrets through the API with its own "
+                                         "namespace-scoped ServiceAccount"})
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
         "metadata": metadata(job_name(cfg), cfg.namespaces.gateway, "keys",
-                             annotations={"pulumi.com/skipAwait": "true"}),
+                             annotations={"pulumi.com/skipAwait": "true", **skips}),
         "spec": {
             "backoffLimit": 6,
             "template": {
@@ -82,7 +90,7 @@ def job(cfg: PlatformConfig, gateway_url: str, master_secret: str, master_key: s
                     "restartPolicy": "OnFailure",
                     "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
                     "containers": [container],
-                    "volumes": [{"name": "keys", "configMap": {"name": NAME}}],
+                    "volumes": [{"name": "keys", "configMap": {"name": NAME}}, tmp_volume(size="64Mi")],
                 },
             },
         },

@@ -41,7 +41,7 @@ APP_UID = 10001
 def llama_server_args(spec: LlamaCppModelSpec, model_path: str, *, port: str = str(PORT),
                       host: str = "0.0.0.0") -> list[str]:
     """llama-server flags; every value-taking flag gets its value (a bare --flash-attn eats the next arg)."""
-    layers = ALL_LAYERS if spec.gpu_layers == "all" else spec.gpu_layers
+    layers = 0 if spec.placement == "cpu" else ALL_LAYERS if spec.gpu_layers == "all" else spec.gpu_layers
     args = ["--model", model_path, "--alias", spec.name, "--host", host, "--port", port,
             "--ctx-size", str(spec.context_size), "--n-gpu-layers", str(layers)]
     for flag, value in (("--batch-size", spec.batch_size), ("--threads", spec.threads),
@@ -57,7 +57,7 @@ def llama_server_args(spec: LlamaCppModelSpec, model_path: str, *, port: str = s
 
 def weights_link(spec: LlamaCppModelSpec) -> str:
     """Where the staged GGUF is linked: one fixed path for a static server, one per model in the swap pool."""
-    return STATIC_LINK if spec.placement == "static" else f"{WEIGHTS_DIR}/{spec.name}.gguf"
+    return f"{WEIGHTS_DIR}/{spec.name}.gguf" if spec.placement == "swap" else STATIC_LINK
 
 
 def catalog(models: list[LlamaCppModelSpec]) -> list[dict[str, Any]]:
@@ -174,11 +174,23 @@ def deployment(name: str, namespace: str, replicas: int, pod: dict[str, Any], co
 # ---- a static model: llama-<role> ------------------------------------------------------------------------------
 
 def static_names(pool: NodePoolSpec) -> dict[str, str]:
-    base = f"llama-{pool.role}"
+    return _names(f"llama-{pool.role}")
+
+
+def _names(base: str) -> dict[str, str]:
     return {"deployment": base, "service": base, "pvc": f"{base}-cache", "scripts": f"{base}-gguf"}
 
 
-def static_server_container(spec: LlamaCppModelSpec, image: str, pool: NodePoolSpec) -> dict[str, Any]:
+def server_names(spec: LlamaCppModelSpec, cfg: PlatformConfig) -> dict[str, str]:
+    """A pinned server's object names: from its pool's role (GPU), or from its own name (CPU)."""
+    return _names(spec.k8s_name) if spec.placement == "cpu" else static_names(cfg.pool(spec.pool))
+
+
+def static_server_container(spec: LlamaCppModelSpec, image: str, pool: Optional[NodePoolSpec]) -> dict[str, Any]:
+    """The llama-server container; `pool` None means a CPU model (no GPU, non-root)."""
+    resources = cpu_resources(spec) if pool is None else pod_resources(spec.weights_gib, pool.shape,
+                                                                        pool.gpu_resource)
+    as_root = pool is not None and is_amd(pool)
     return {
         "name": "llama-server",
         "image": image,
@@ -186,19 +198,21 @@ def static_server_container(spec: LlamaCppModelSpec, image: str, pool: NodePoolS
         "args": llama_server_args(spec, STATIC_LINK),
         "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
         "env": [secret_env(API_KEY_ENV, UPSTREAM_SECRET, UPSTREAM_KEY)],
-        "resources": pod_resources(spec.weights_gib, pool.shape, pool.gpu_resource),
+        "resources": resources,
         # /health is 503 while the GGUF loads into VRAM: allow up to 30 min before liveness applies.
         "startupProbe": http_probe("/health", "http", period=10, failures=180),
         # Ready = really serving: /v1/models answers (open even with --api-key) only once the model is loaded.
         "readinessProbe": http_probe("/v1/models", "http", period=10, failures=3),
         "livenessProbe": http_probe("/health", "http", period=20, failures=3, timeout=10),
-        "securityContext": container_security(run_as_root=is_amd(pool)),
+        "securityContext": container_security(run_as_root=as_root),
         "volumeMounts": [{"name": "model-cache", "mountPath": CACHE_MOUNT, "readOnly": True},
                          {"name": "tmp", "mountPath": "/tmp"}],
     }
 
 
 def static_deployment(spec: LlamaCppModelSpec, cfg: PlatformConfig, replicas: int) -> dict[str, Any]:
+    if spec.placement == "cpu":
+        return cpu_deployment(spec, cfg, replicas)
     pool = cfg.pool(spec.pool)
     n = static_names(pool)
     server = static_server_container(spec, server_image(cfg, pool), pool)
@@ -208,17 +222,43 @@ def static_deployment(spec: LlamaCppModelSpec, cfg: PlatformConfig, replicas: in
     return deployment(n["deployment"], cfg.namespaces.serving, replicas, pod, digest, [spec.name])
 
 
+def cpu_resources(spec: LlamaCppModelSpec) -> dict[str, Any]:
+    """No GPU: CPU for the server threads, memory for the mmapped GGUF plus the KV cache."""
+    cpu = spec.threads or 2
+    mem = math.ceil(spec.weights_gib) + 2
+    return {"requests": {"cpu": str(cpu), "memory": gib(mem)},
+            "limits": {"cpu": str(cpu * 2), "memory": gib(mem + 2)}}
+
+
+def cpu_deployment(spec: LlamaCppModelSpec, cfg: PlatformConfig, replicas: int) -> dict[str, Any]:
+    """A CPU model: any CPU node, no GPU request and no GPU toleration, non-root."""
+    n = server_names(spec, cfg)
+    server = static_server_container(spec, cfg.images.llamacpp_cpu, None)
+    pod = {
+        "enableServiceLinks": False,
+        "automountServiceAccountToken": False,
+        "terminationGracePeriodSeconds": GRACE_SECONDS,
+        "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}, "runAsUser": APP_UID,
+                            "runAsGroup": APP_UID, "fsGroup": APP_UID, "runAsNonRoot": True},
+        "initContainers": [fetch_container(cfg.images.gguf_fetch_cpu, cfg.hf_token_secret, False)],
+        "containers": [server],
+        "volumes": cache_volumes(n["pvc"], n["scripts"]),
+    }
+    digest = checksum(server["args"], server["image"], catalog([spec]), FETCH_SCRIPT.read_text())
+    return deployment(n["deployment"], cfg.namespaces.serving, replicas, pod, digest, [spec.name])
+
+
 def static_pvc(spec: LlamaCppModelSpec, cfg: PlatformConfig) -> dict[str, Any]:
-    return pvc(static_names(cfg.pool(spec.pool))["pvc"], cfg.namespaces.serving, "model", spec.cache_size_gib,
+    return pvc(server_names(spec, cfg)["pvc"], cfg.namespaces.serving, "model", spec.cache_size_gib,
                cfg.storage_class)
 
 
 def static_configmap(spec: LlamaCppModelSpec, cfg: PlatformConfig) -> dict[str, Any]:
-    return fetch_configmap(static_names(cfg.pool(spec.pool))["scripts"], cfg.namespaces.serving, [spec])
+    return fetch_configmap(server_names(spec, cfg)["scripts"], cfg.namespaces.serving, [spec])
 
 
 def static_service(spec: LlamaCppModelSpec, cfg: PlatformConfig) -> dict[str, Any]:
-    return service(static_names(cfg.pool(spec.pool))["service"], cfg.namespaces.serving, "model", PORT)
+    return service(server_names(spec, cfg)["service"], cfg.namespaces.serving, "model", PORT)
 
 
 def service_url(service_name: str, namespace: str) -> str:
@@ -227,6 +267,6 @@ def service_url(service_name: str, namespace: str) -> str:
 
 def endpoint(spec: LlamaCppModelSpec, cfg: PlatformConfig, swap_service: Optional[str] = None) -> str:
     """The OpenAI base URL the gateway routes this model's name to: its static Service, or llama-swap."""
-    if spec.placement == "static":
-        return service_url(static_names(cfg.pool(spec.pool))["service"], cfg.namespaces.serving)
+    if spec.placement in ("static", "cpu"):
+        return service_url(server_names(spec, cfg)["service"], cfg.namespaces.serving)
     return service_url(swap_service or "llama-swap", cfg.namespaces.serving)

@@ -7,7 +7,7 @@ from typing import Any
 from models.platform import PlatformConfig
 
 from . import gateway as gw
-from .common import checksum, container_security, env, labels, metadata, secret_env
+from .common import checksum, env, labels, metadata, non_root, secret_env, tmp_volume
 from .keys import JOB_IMAGE
 
 NAME = "smoke-test"
@@ -44,8 +44,9 @@ def job(cfg: PlatformConfig) -> dict[str, Any]:
         + [secret_env("GATEWAY_KEY", key.secret_name, "api-key"),
            secret_env("UPSTREAM_KEY", gw.SECRET, gw.UPSTREAM_KEY_ENV)],
         "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "250m", "memory": "128Mi"}},
-        "securityContext": {**container_security(), "runAsUser": 65534, "runAsGroup": 65534},
-        "volumeMounts": [{"name": "smoke", "mountPath": "/opt/smoke", "readOnly": True}],
+        "securityContext": non_root(65534),  # python:slim has no user of its own: run as nobody
+        "volumeMounts": [{"name": "smoke", "mountPath": "/opt/smoke", "readOnly": True},
+                         {"name": "tmp", "mountPath": "/tmp"}],
     }
     # New name per plan revision: a Job's template is immutable, and each `pulumi up` that changes the
     # models re-runs the smoke test.
@@ -62,7 +63,7 @@ def job(cfg: PlatformConfig) -> dict[str, Any]:
                     "automountServiceAccountToken": False,
                     "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
                     "containers": [container],
-                    "volumes": [{"name": "smoke", "configMap": {"name": NAME}}],
+                    "volumes": [{"name": "smoke", "configMap": {"name": NAME}}, tmp_volume(size="64Mi")],
                 },
             },
         },

@@ -9,8 +9,8 @@ from models.machines import MachineShape
 from models.serving import VllmModelSpec
 
 from .common import (
-    ROLE_LABEL, SKIP_AWAIT, checksum, container_security, env, gib, http_probe, labels, metadata, pvc,
-    secret_env, selector, service,
+    APP_UID, ROLE_LABEL, ROOT_IMAGE, SKIP_AWAIT, WRITABLE_ROOT, checkov_skips, checksum, container_security, env,
+    gib, http_probe, labels, metadata, non_root, pvc, secret_env, selector, service, tmp_volume,
 )
 
 PORT = 8000
@@ -122,7 +122,7 @@ def cache_pvc(spec: VllmModelSpec, namespace: str, storage_class: Optional[str])
 
 def _prestage_container(spec: VllmModelSpec, image: str, hf_token_secret: str) -> dict[str, Any]:
     values = {"MODEL_ID": spec.model_name, "HF_HOME": HF_HOME, "HF_HUB_DISABLE_TELEMETRY": "1",
-              "IGNORE_PATTERNS": "original/*,*.pth"}
+              "IGNORE_PATTERNS": "original/*,*.pth", "HOME": "/tmp", "PYTHONDONTWRITEBYTECODE": "1"}
     if spec.revision:
         values["MODEL_REVISION"] = spec.revision
     return {
@@ -131,9 +131,12 @@ def _prestage_container(spec: VllmModelSpec, image: str, hf_token_secret: str) -
         "command": ["python3", f"{SCRIPTS_MOUNT}/prestage_weights.py"],
         "env": env(**values) + [secret_env("HF_TOKEN", hf_token_secret, "HF_TOKEN", optional=True)],
         "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "4Gi"}},
-        "securityContext": container_security(run_as_root=True, read_only_root=False),
+        # Staging needs no root: python3 + huggingface_hub write only HF_HOME (the PVC, group-owned through the
+        # pod's fsGroup) and HOME=/tmp. Only the vLLM server below keeps the image's root user.
+        "securityContext": non_root(),
         "volumeMounts": [{"name": "model-cache", "mountPath": CACHE_MOUNT},
-                         {"name": "scripts", "mountPath": SCRIPTS_MOUNT, "readOnly": True}],
+                         {"name": "scripts", "mountPath": SCRIPTS_MOUNT, "readOnly": True},
+                         {"name": "tmp", "mountPath": "/tmp"}],
     }
 
 
@@ -156,7 +159,10 @@ def _server_container(spec: VllmModelSpec, image: str, shape: MachineShape, gpu_
         "readinessProbe": {"exec": {"command": ["python3", "-c", READY_PROBE]},
                            "periodSeconds": 15, "timeoutSeconds": 10, "failureThreshold": 3},
         "livenessProbe": http_probe("/health", "http", period=20, failures=3, timeout=10),
-        # vLLM writes caches under $HOME and /tmp and its image runs as root: see README exceptions.
+        # Exception (README): the image runs as root (HOME=/root) and vLLM, torch.compile, Triton and FlashInfer
+        # write their caches under $HOME/.cache, $HOME/.triton and /tmp at start and on the first requests, so
+        # the root filesystem stays writable. Every capability is dropped and privilege escalation is off, so root
+        # here cannot override file permissions; the pre-stage init container runs non-root.
         "securityContext": container_security(run_as_root=True, read_only_root=False),
         "volumeMounts": mounts,
     }
@@ -169,6 +175,7 @@ def deployment(spec: VllmModelSpec, *, namespace: str, replicas: int, image: str
         {"name": "model-cache", "persistentVolumeClaim": {"claimName": n["pvc"]}},
         {"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": gib(max(2, 2 * spec.tensor_parallel_size))}},
         {"name": "scripts", "configMap": {"name": n["scripts"], "defaultMode": 0o555}},
+        tmp_volume(),
     ]
     if spec.chat_template:
         volumes.append({"name": "chat-template", "configMap": {"name": n["template"]}})
@@ -176,7 +183,8 @@ def deployment(spec: VllmModelSpec, *, namespace: str, replicas: int, image: str
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": metadata(spec.name, namespace, "model", annotations=dict(SKIP_AWAIT)),
+        "metadata": metadata(spec.name, namespace, "model",
+                             annotations={**SKIP_AWAIT, **checkov_skips({**ROOT_IMAGE, **WRITABLE_ROOT})}),
         "spec": {
             "replicas": replicas,
             # One GPU, no surge slot: the old pod must go before the new one can schedule.
@@ -195,7 +203,9 @@ def deployment(spec: VllmModelSpec, *, namespace: str, replicas: int, image: str
                     "terminationGracePeriodSeconds": 60,
                     "nodeSelector": {ROLE_LABEL: role},
                     "tolerations": [{"key": gpu_resource, "operator": "Exists", "effect": "NoSchedule"}],
-                    "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+                    # fsGroup: the non-root pre-stage writes the cache PVC; OnRootMismatch re-owns an old cache once.
+                    "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}, "fsGroup": APP_UID,
+                                        "fsGroupChangePolicy": "OnRootMismatch"},
                     "initContainers": [_prestage_container(spec, image, hf_token_secret)],
                     "containers": [_server_container(spec, image, shape, gpu_resource)],
                     "volumes": volumes,

@@ -58,4 +58,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    # The pod stages as a non-root user; vLLM (root with every capability dropped) shares the volume's fsGroup:
+    # group-writable files and folders let it use the cache exactly as the stager left it.
+    os.umask(0o002)
     sys.exit(main())

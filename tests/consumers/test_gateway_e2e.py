@@ -62,7 +62,8 @@ def gateway(tmp_path_factory):
     data = plan.one("ConfigMap", "litellm-config")["data"]
     config = yaml.safe_load(data["config.yaml"])
     availability = json.loads(data["availability.json"])
-    running = {d["metadata"]["name"] for d in plan.find("Deployment") if d["spec"]["replicas"] > 0}
+    smoke_models = json.loads(plan.one("ConfigMap", "smoke-test")["data"]["models.json"])
+    running = {m["name"] for m in smoke_models if m["replicas"] > 0 and m["direct"]}
     ports: dict[str, int] = {}
     with ExitStack() as stack:
         stack.enter_context(run_llama_server(  # the "external" endpoint: a second server, its own key
@@ -74,8 +75,10 @@ def gateway(tmp_path_factory):
                 continue
             ports[name] = free_port()
             if name in running:  # a model with pods gets a real server; one at 0 replicas gets a closed port
+                # the tiny GGUF declares no pooling type; a real embedding GGUF (nomic-bert) does
+                embed = ["--embeddings", "--pooling", "mean"] if entry["model_info"]["mode"] == "embedding" else []
                 stack.enter_context(run_llama_server(
-                    ["-m", str(gguf), "--alias", served(entry), "--ctx-size", "512", "--n-gpu-layers", "0"],
+                    ["-m", str(gguf), "--alias", served(entry), "--ctx-size", "512", "--n-gpu-layers", "0", *embed],
                     port=ports[name], bin_path=llama, env={"LLAMA_API_KEY": UPSTREAM}))
             entry["litellm_params"]["api_base"] = f"http://127.0.0.1:{ports[name]}/v1"
             availability[name].update(host="127.0.0.1", port=ports[name])

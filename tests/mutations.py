@@ -1,0 +1,317 @@
+"""Hypothesis strategies that break a valid stack config in one place, found by walking the config tree.
+
+A mutation picks a point of the `llm-platform:*` tree (namespace stripped, as `raw_config` returns it) and
+applies one kind of damage: a wrong type, a deleted key or list item, an unknown key, an out-of-range number, a
+bad name, or a dangling reference. `mutated_configs()` draws a stack, 1-3 mutations, and returns the damaged
+tree plus a description of each step (shown by hypothesis when a property fails).
+
+`assert_keyed_error` is the property every rejection must meet: the project's ConfigError, each line headed by
+a key path that starts at a top-level key.
+"""
+
+import copy
+import math
+import re
+from functools import lru_cache
+from typing import Any, Callable, Iterator
+
+from hypothesis import strategies as st
+
+from models import ConfigError, config_from_pulumi_values, parse_config, read_stack_file
+from models.platform import PlatformConfig
+from tests.conftest import NS, ROOT
+
+Path = tuple[Any, ...]
+# The three shipped stacks; llama-seed lives under examples/.
+STACKS = ("dev", "prod", "llama-seed")
+NAME_KEYS = ("name", "alias", "role")
+
+# --- the stacks as data -------------------------------------------------------------------------------------
+
+
+STACK_FILES = {"dev": ROOT / "Pulumi.dev.yaml", "prod": ROOT / "Pulumi.prod.yaml",
+               "llama-seed": ROOT / "examples" / "Pulumi.llama-seed.yaml"}
+
+
+@lru_cache(maxsize=None)
+def _values(stack: str) -> dict[str, Any]:
+    return read_stack_file(STACK_FILES[stack])
+
+
+def stack_raw(stack: str) -> dict[str, Any]:
+    """A fresh copy of a stack's llm-platform:* keys (namespace stripped)."""
+    return copy.deepcopy({k.removeprefix(NS): v for k, v in _values(stack).items() if k.startswith(NS)})
+
+
+def stack_other_values(stack: str) -> dict[str, Any]:
+    """A stack's non-llm-platform keys (gcp:project, ...), passed through unchanged."""
+    return {k: v for k, v in _values(stack).items() if not k.startswith(NS)}
+
+
+def namespaced(raw: dict[str, Any], stack: str) -> dict[str, Any]:
+    """Pulumi config values (as read from a stack file) for a mutated tree."""
+    return {**stack_other_values(stack), **{NS + str(k): v for k, v in raw.items()}}
+
+
+def parse_like_render(raw: dict[str, Any], stack: str) -> PlatformConfig:
+    """What render.py and the program do with a stack file's values."""
+    return parse_config(config_from_pulumi_values(namespaced(raw, stack)))
+
+
+# --- walking the tree ---------------------------------------------------------------------------------------
+
+
+def walk(tree: Any, prefix: Path = ()) -> Iterator[tuple[Path, Any]]:
+    yield prefix, tree
+    if isinstance(tree, dict):
+        for k, v in tree.items():
+            yield from walk(v, prefix + (k,))
+    elif isinstance(tree, list):
+        for i, v in enumerate(tree):
+            yield from walk(v, prefix + (i,))
+
+
+def points(tree: Any, keep: Callable[[Path, Any], bool]) -> list[Path]:
+    return [p for p, v in walk(tree) if p and keep(p, v)]
+
+
+def get(tree: Any, path: Path) -> Any:
+    for part in path:
+        tree = tree[part]
+    return tree
+
+
+def put(tree: Any, path: Path, value: Any) -> None:
+    get(tree, path[:-1])[path[-1]] = copy.deepcopy(value)  # drawn constants are shared between examples
+
+
+def remove(tree: Any, path: Path) -> None:
+    del get(tree, path[:-1])[path[-1]]
+
+
+def show(path: Path) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) and not isinstance(part, bool) else ("." if out else "") + str(part)
+    return out or "<root>"
+
+
+def kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    for t, name in ((int, "int"), (float, "float"), (str, "str"), (list, "list"), (dict, "dict")):
+        if isinstance(value, t):
+            return name
+    return type(value).__name__
+
+
+def is_number(value: Any) -> bool:
+    return kind(value) in ("int", "float")
+
+
+# --- values -------------------------------------------------------------------------------------------------
+
+SCALAR_TEXT = st.sampled_from(["x", "", " ", "12", "true", "null", "[]", "{}", "0.5", "sk-abc123"])
+VALUES_OF_KIND: dict[str, st.SearchStrategy] = {
+    "str": st.one_of(SCALAR_TEXT, st.text(max_size=12)),
+    "int": st.integers(min_value=-5, max_value=5) | st.sampled_from([10**6, 2**63, -(2**63)]),
+    "float": st.sampled_from([0.5, -1.5, 1e-9, 1e308]) | st.floats(allow_nan=True, allow_infinity=True),
+    "list": st.sampled_from([[], [""], [1, 2], [None], [{}]]) | st.lists(st.text(max_size=4), max_size=2),
+    "dict": st.sampled_from([{}, {"a": 1}, {"name": "x"}, {"name": None}]),
+    "bool": st.booleans(),
+    "null": st.none(),
+}
+OUT_OF_RANGE = st.one_of(
+    st.sampled_from([-1, 0, -0.0, 1, 10**9, 10**30, 2**64, 1e308, math.nan, math.inf, -math.inf, 0.5, 1.5,
+                     1e-12, -1e-9, 99999]),
+    st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True),
+)
+# Name damage: what people type (uppercase, underscores, dots, spaces), too long, non-ASCII, empty.
+NAME_DAMAGE: dict[str, Callable[[str], str]] = {
+    "upper": str.upper,
+    "title": str.title,
+    "underscores": lambda s: s.replace("-", "_") + "_x",
+    "dots": lambda s: s + ".v2",
+    "spaces": lambda s: f"my {s}",
+    "too-long": lambda s: (s + "-") * 12,
+    "unicode": lambda s: s + "-ñandú",
+    "cjk": lambda s: "模型",
+    "emoji": lambda s: s + "🚀",
+    "empty": lambda s: "",
+    "blank": lambda s: "   ",
+    "leading-dash": lambda s: "-" + s,
+    "trailing-dash": lambda s: s + "-",
+    "slash": lambda s: "team/" + s,
+    "newline": lambda s: s + "\nx",
+    "colon": lambda s: s + ": x",
+}
+# Typos, snake_case twins, YAML's non-string keys (`1:`, `on:`, `null:`), and real keys most stacks leave out
+# (so an absent optional block is also reached, with a junk value, wherever it lands).
+UNKNOWN_KEYS = st.one_of(
+    st.sampled_from(["foo", "replica", "maxNode", "Name", "enable", "api_key", "apiKey", "password", "Replicas",
+                     "model_name", "ttl_seconds", "ñame", "x-y", "0", "true", 0, 1, True, None]),
+    st.sampled_from(["pricing", "swap", "librechat", "openWebui", "tabby", "urlSecret", "mongoUriSecret",
+                     "apiKeySecret", "vramGiB", "gpuLayers", "extraArgs", "managed", "gpuResource", "smokeTest",
+                     "keys", "models", "namespace", "titleModel", "embeddingModel", "storageClass", "context"]),
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCXYZ_-0123456789", min_size=1, max_size=10),
+)
+
+
+# --- mutations: each edits `tree` in place and returns what it did ------------------------------------------
+
+Mutation = Callable[[Callable, dict[str, Any]], str]
+
+
+def wrong_type(draw, tree):
+    path = draw(st.sampled_from(points(tree, lambda p, v: True)))
+    before = get(tree, path)
+    target = draw(st.sampled_from(sorted(k for k in VALUES_OF_KIND if k != kind(before))))
+    value = draw(VALUES_OF_KIND[target])
+    put(tree, path, value)
+    return f"wrong type: {show(path)} {kind(before)} -> {target} {value!r}"
+
+
+def missing_key(draw, tree):
+    path = draw(st.sampled_from(points(tree, lambda p, v: True)))
+    remove(tree, path)
+    return f"missing: deleted {show(path)}"
+
+
+def unknown_key(draw, tree):
+    where = draw(st.sampled_from([()] + points(tree, lambda p, v: isinstance(v, dict))))
+    node = get(tree, where)
+    key = draw(UNKNOWN_KEYS.filter(lambda k: k not in node))
+    put(tree, where + (key,), draw(st.sampled_from([1, "x", True, None, [], {}])))
+    return f"unknown key: {show(where + (key,))}"
+
+
+def out_of_range(draw, tree):
+    numbers = points(tree, lambda p, v: is_number(v))
+    path = draw(st.sampled_from(numbers))
+    value = draw(OUT_OF_RANGE)
+    put(tree, path, value)
+    return f"out of range: {show(path)} = {value!r}"
+
+
+def bad_name(draw, tree):
+    path = draw(st.sampled_from(points(tree, lambda p, v: isinstance(v, str))))
+    how = draw(st.sampled_from(sorted(NAME_DAMAGE)))
+    value = NAME_DAMAGE[how](get(tree, path))
+    put(tree, path, value)
+    return f"bad name ({how}): {show(path)} = {value!r}"
+
+
+def declared_names(tree) -> dict[str, list[Path]]:
+    """name/alias/role values -> where they are declared."""
+    out: dict[str, list[Path]] = {}
+    for p, v in walk(tree):
+        if p and p[-1] in NAME_KEYS and isinstance(v, str):
+            out.setdefault(v, []).append(p)
+    return out
+
+
+def references(tree) -> list[Path]:
+    """String leaves (not declarations) whose value is a declared name: a pool, key, model or role reference."""
+    names = declared_names(tree)
+    return points(tree, lambda p, v: isinstance(v, str) and v in names and p[-1] not in NAME_KEYS)
+
+
+def dangling_reference(draw, tree):
+    refs, names = references(tree), declared_names(tree)
+    how = draw(st.sampled_from(["retarget", "rename-target", "drop-target"] if refs else ["rename-target"]))
+    if how == "retarget":
+        path = draw(st.sampled_from(refs))
+        other = sorted(n for n in names if n != get(tree, path))
+        value = draw(st.sampled_from(["undeclared", "sk-live-0123456789abcdef"] + other))
+        put(tree, path, value)
+        return f"dangling reference: {show(path)} -> {value!r}"
+    decls = [p for ps in names.values() for p in ps]
+    path = draw(st.sampled_from(decls))
+    if how == "rename-target":
+        put(tree, path, "renamed")
+        return f"dangling reference: renamed {show(path)}"
+    holder = path[:-1]  # the list item that declares the name
+    if holder and isinstance(holder[-1], int):
+        remove(tree, holder)
+        return f"dangling reference: dropped {show(holder)}"
+    remove(tree, path)
+    return f"dangling reference: deleted {show(path)}"
+
+
+MUTATIONS: dict[str, Mutation] = {
+    "wrong_type": wrong_type, "missing_key": missing_key, "unknown_key": unknown_key,
+    "out_of_range": out_of_range, "bad_name": bad_name, "dangling_reference": dangling_reference,
+}
+
+
+@st.composite
+def mutated_configs(draw, kinds: tuple[str, ...] = tuple(MUTATIONS), max_steps: int = 3):
+    """(stack, mutated tree, steps) for 1..max_steps mutations of the given kinds."""
+    stack = draw(st.sampled_from(STACKS))
+    tree = stack_raw(stack)
+    steps = []
+    for _ in range(draw(st.integers(min_value=1, max_value=max_steps))):
+        if not isinstance(tree, dict) or not tree:
+            break
+        name = draw(st.sampled_from(kinds))
+        if name == "out_of_range" and not points(tree, lambda p, v: is_number(v)):
+            name = "wrong_type"
+        steps.append(MUTATIONS[name](draw, tree))
+    return stack, tree, steps
+
+
+# --- the property -------------------------------------------------------------------------------------------
+
+_SEG = r"[^\s\[\].,:]+"
+_PATH = rf"{_SEG}(?:\[\d+\])*(?:\.{_SEG}(?:\[\d+\])*)*"
+KEYED_LINE = re.compile(rf"^(?P<paths>{_PATH}(?:, {_PATH})*)(?: \(default\))?: \S")
+# Fragments that mean an internal error escaped into the user's message.
+INTERNALS = ("Traceback", "pydantic", "instance of", "function-", "Value error,", "NoneType", "object has no "
+             "attribute", "invalid literal for", "KeyError", "TypeError", "errors.pydantic.dev", "[key]",
+             "[type=")
+
+
+def top_level_keys(raw: Any) -> set[str]:
+    fields = {f.alias or n for n, f in PlatformConfig.model_fields.items()} | set(PlatformConfig.model_fields)
+    return fields | ({str(k) for k in raw} if isinstance(raw, dict) else set())
+
+
+def path_fits(raw: Any, path: str) -> bool:
+    """The path walks the tree as written: [n] only into a list, .key only into a mapping (a key the config
+    lacks, e.g. a required one, ends the walk)."""
+    node = raw
+    for key, index in re.findall(r"\.?([^.\[\]]+)|\[(\d+)\]", path):
+        if index:
+            if not isinstance(node, list):
+                return False
+            if int(index) >= len(node):
+                return True
+            node = node[int(index)]
+        else:
+            if not isinstance(node, dict):
+                return False
+            match = [v for k, v in node.items() if str(k) == key]
+            if not match:
+                return True
+            node = match[0]
+    return True
+
+
+def assert_keyed_error(exc: ConfigError, raw: Any) -> None:
+    """Every line of the error starts with a key path rooted at a top-level key, that walks the tree as written,
+    and no line leaks internals."""
+    assert isinstance(exc, ConfigError) and exc.lines, f"empty ConfigError: {exc!r}"
+    roots = top_level_keys(raw)
+    for line in exc.lines:
+        found = KEYED_LINE.match(line)
+        assert found, f"line does not start with a key path: {line!r}"
+        for path in found["paths"].split(", "):
+            assert re.split(r"[.\[]", path, maxsplit=1)[0] in roots, f"path {path!r} is not rooted at a key: {line!r}"
+            assert path_fits(raw, path), f"path {path!r} does not match the config's shape: {line!r}"
+        for bad in INTERNALS:
+            assert bad not in line, f"internal detail {bad!r} leaked into: {line!r}"
+    text = str(exc)
+    assert text.startswith("invalid llm-platform stack config:\n") and all(f"  - {ln}" in text for ln in exc.lines)
