@@ -16,6 +16,8 @@ from .pricing import PricingOverrides
 from .llama_rules import gpu_demands, llama_problems
 from .llamacpp import LLAMA_IMAGES, LlamaCppModelSpec, SwapSpec
 from .external import ExternalModelSpec
+from .network import NetworkSpec
+from .observability import ObservabilitySpec
 from .serving import VllmModelSpec
 
 ModelSpec = Annotated[Union[VllmModelSpec, LlamaCppModelSpec, ExternalModelSpec], Field(discriminator="engine")]
@@ -56,6 +58,9 @@ class PlatformConfig(Spec):
     pricing: PricingOverrides = Field(default_factory=dict)
     # Optional chat/completion front-ends (models/frontends.py), each on its own minted gateway key.
     frontends: FrontendsSpec = FrontendsSpec()
+    # NetworkPolicies (models/network.py) and scrape configs (models/observability.py).
+    network: NetworkSpec = NetworkSpec()
+    observability: ObservabilitySpec = ObservabilitySpec()
 
     @model_validator(mode="after")
     def _names_are_unique(self) -> "PlatformConfig":

@@ -21,7 +21,7 @@ from models import ConfigError, config_from_pulumi_values, parse_config, read_st
 from models.platform import PlatformConfig
 from tests.conftest import NS, ROOT
 
-Path = tuple[Any, ...]
+KeyPath = tuple[Any, ...]
 # The three shipped stacks; llama-seed lives under examples/.
 STACKS = ("dev", "prod", "llama-seed")
 NAME_KEYS = ("name", "alias", "role")
@@ -61,7 +61,7 @@ def parse_like_render(raw: dict[str, Any], stack: str) -> PlatformConfig:
 # --- walking the tree ---------------------------------------------------------------------------------------
 
 
-def walk(tree: Any, prefix: Path = ()) -> Iterator[tuple[Path, Any]]:
+def walk(tree: Any, prefix: KeyPath = ()) -> Iterator[tuple[KeyPath, Any]]:
     yield prefix, tree
     if isinstance(tree, dict):
         for k, v in tree.items():
@@ -71,25 +71,25 @@ def walk(tree: Any, prefix: Path = ()) -> Iterator[tuple[Path, Any]]:
             yield from walk(v, prefix + (i,))
 
 
-def points(tree: Any, keep: Callable[[Path, Any], bool]) -> list[Path]:
+def points(tree: Any, keep: Callable[[KeyPath, Any], bool]) -> list[KeyPath]:
     return [p for p, v in walk(tree) if p and keep(p, v)]
 
 
-def get(tree: Any, path: Path) -> Any:
+def get(tree: Any, path: KeyPath) -> Any:
     for part in path:
         tree = tree[part]
     return tree
 
 
-def put(tree: Any, path: Path, value: Any) -> None:
+def put(tree: Any, path: KeyPath, value: Any) -> None:
     get(tree, path[:-1])[path[-1]] = copy.deepcopy(value)  # drawn constants are shared between examples
 
 
-def remove(tree: Any, path: Path) -> None:
+def remove(tree: Any, path: KeyPath) -> None:
     del get(tree, path[:-1])[path[-1]]
 
 
-def show(path: Path) -> str:
+def show(path: KeyPath) -> str:
     out = ""
     for part in path:
         out += f"[{part}]" if isinstance(part, int) and not isinstance(part, bool) else ("." if out else "") + str(part)
@@ -204,16 +204,16 @@ def bad_name(draw, tree):
     return f"bad name ({how}): {show(path)} = {value!r}"
 
 
-def declared_names(tree) -> dict[str, list[Path]]:
+def declared_names(tree) -> dict[str, list[KeyPath]]:
     """name/alias/role values -> where they are declared."""
-    out: dict[str, list[Path]] = {}
+    out: dict[str, list[KeyPath]] = {}
     for p, v in walk(tree):
         if p and p[-1] in NAME_KEYS and isinstance(v, str):
             out.setdefault(v, []).append(p)
     return out
 
 
-def references(tree) -> list[Path]:
+def references(tree) -> list[KeyPath]:
     """String leaves (not declarations) whose value is a declared name: a pool, key, model or role reference."""
     names = declared_names(tree)
     return points(tree, lambda p, v: isinstance(v, str) and v in names and p[-1] not in NAME_KEYS)

@@ -206,3 +206,13 @@ class TestSmokeTestJob:
     def test_key_must_live_in_gateway_namespace(self, dev_raw):
         del next(k for k in dev_raw["gateway"]["keys"] if k["alias"] == "smoke-test")["namespace"]
         assert "is stored outside the gateway namespace" in reject(dev_raw)
+
+
+class TestFailFastHints:
+    def test_swap_models_point_at_the_swap_pool(self):
+        from tests.llama_seed import seed_plan
+        backends = json.loads(seed_plan().one("ConfigMap", "litellm-config")["data"]["availability.json"])
+        swap = [b for b in backends.values() if b["host"].startswith("llama-swap.")]
+        assert swap and all("'llm-platform:swap.replicas' 1" in b["hint"] for b in swap)
+        static = [b for b in backends.values() if not b["host"].startswith("llama-swap.")]
+        assert static and all("'llm-platform:models[" in b["hint"] for b in static)

@@ -12,7 +12,7 @@ from offline.plan import to_plan
 
 K8S_VERSION = "1.33"
 # A stack name (ROOT/Pulumi.<name>.yaml) or a stack file path relative to the repo root.
-STACKS = ["dev", "examples/Pulumi.llama-seed.yaml"]
+STACKS = ["dev", "prod", "local", "examples/Pulumi.llama-seed.yaml"]
 
 
 def stack_config(stack: str) -> tuple[dict, str]:

@@ -17,7 +17,8 @@ from models.platform import PlatformConfig
 
 from . import gateway, tomlw
 from .common import (
-    checksum, container_security, env, http_probe, labels, metadata, pvc, secret_env, selector, service,
+    APP_UID, ROOT_IMAGE, WRITABLE_ROOT, checkov_skips, checksum, container_security, env, http_probe, labels,
+    metadata, pvc, secret_env, selector, service, tmp_volume,
 )
 
 COMPONENT = "frontend"
@@ -25,7 +26,7 @@ KEY_DATA = "api-key"  # the data key the litellm-keys Job writes (components/scr
 CHECKSUM = "llm-platform/config-checksum"
 # Small shell for the Tabby config init container, pinned by its multi-arch index digest.
 INIT_IMAGE = "busybox:1.37.0@sha256:bdf57e528e45e4433820e045b29b4597825a1c9e38353532d90a01445013f82e"
-NON_ROOT_UID = 1000  # LibreChat's image user `node`; Tabby runs fine as any uid that owns TABBY_ROOT
+LIBRECHAT_UID = 1000  # LibreChat's image user `node`, which owns /app; Tabby runs as any uid that owns TABBY_ROOT
 
 OPEN_WEBUI, OPEN_WEBUI_PORT, OPEN_WEBUI_DATA = "open-webui", 8080, "/app/backend/data"
 OPEN_WEBUI_SECRET, WEBUI_SECRET_KEY = "open-webui-secrets", "WEBUI_SECRET_KEY"
@@ -93,20 +94,21 @@ def _resources(fe: FrontendSpec) -> dict[str, Any]:
     return {"requests": {"cpu": r.cpu, "memory": r.memory}, "limits": {"cpu": r.cpu_limit, "memory": r.memory_limit}}
 
 
-def _pod_security(run_as_root: bool) -> dict[str, Any]:
+def _pod_security(run_as_root: bool, uid: int) -> dict[str, Any]:
     ctx: dict[str, Any] = {"seccompProfile": {"type": "RuntimeDefault"}}
     if not run_as_root:
-        ctx.update(runAsNonRoot=True, runAsUser=NON_ROOT_UID, runAsGroup=NON_ROOT_UID, fsGroup=NON_ROOT_UID)
+        ctx.update(runAsNonRoot=True, runAsUser=uid, runAsGroup=uid, fsGroup=uid)
     return ctx
 
 
 def _deployment(name: str, fe: FrontendSpec, cfg: PlatformConfig, container: dict[str, Any],
                 volumes: list[dict[str, Any]], config_sum: str, run_as_root: bool,
-                init: Optional[list[dict[str, Any]]] = None) -> dict[str, Any]:
+                init: Optional[list[dict[str, Any]]] = None, uid: int = APP_UID,
+                skips: Optional[dict[str, str]] = None) -> dict[str, Any]:
     pod: dict[str, Any] = {
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,  # no injected TABBY_PORT-style env that an app might read as its own
-        "securityContext": _pod_security(run_as_root),
+        "securityContext": _pod_security(run_as_root, uid),
         "containers": [{"resources": _resources(fe), **container}],
         "volumes": volumes,
     }
@@ -114,7 +116,8 @@ def _deployment(name: str, fe: FrontendSpec, cfg: PlatformConfig, container: dic
         pod["initContainers"] = init
     return {
         "apiVersion": "apps/v1", "kind": "Deployment",
-        "metadata": metadata(name, cfg.namespaces.frontends, COMPONENT),
+        "metadata": metadata(name, cfg.namespaces.frontends, COMPONENT,
+                             **({"annotations": checkov_skips(skips)} if skips else {})),
         "spec": {
             "replicas": fe.replicas,
             "strategy": {"type": "Recreate"},  # one ReadWriteOnce data volume
@@ -154,13 +157,15 @@ def open_webui_deployment(cfg: PlatformConfig, spec: OpenWebUISpec) -> dict[str,
         "startupProbe": http_probe("/health", "http", period=10, failures=60),
         "livenessProbe": http_probe("/health", "http", period=20, failures=3),
         "readinessProbe": http_probe("/health", "http", period=10, failures=3),
-        # Exception: the image runs as root and its /app tree is root-owned (UID build arg defaults to 0), so
-        # it keeps root, with every capability dropped, no privilege escalation and a writable root fs.
+        # Exception (README): the image runs as root and its /app tree is root-owned (UID build arg defaults to
+        # 0); besides DATA_DIR it writes into the image (static assets copied under /app/backend at start, pip
+        # installs for tools and functions into site-packages). So it keeps root, with every capability dropped,
+        # no privilege escalation and a writable root fs.
         "securityContext": container_security(run_as_root=True, read_only_root=False),
         "volumeMounts": [{"name": "data", "mountPath": OPEN_WEBUI_DATA}],
     }
     return _deployment(OPEN_WEBUI, spec, cfg, container, [_data_volume(OPEN_WEBUI)], checksum(envs),
-                       run_as_root=True)
+                       run_as_root=True, skips={**ROOT_IMAGE, **WRITABLE_ROOT})
 
 
 # --- Tabby ---------------------------------------------------------------------------------------------------
@@ -212,11 +217,12 @@ def tabby_deployment(cfg: PlatformConfig, spec: TabbySpec) -> dict[str, Any]:
         "startupProbe": _tcp_probe(period=10, failures=60),
         "livenessProbe": _tcp_probe(period=20, failures=3),
         "readinessProbe": _tcp_probe(period=10, failures=3),
-        # Non-root (pod runAsUser/fsGroup own /data); the root fs stays writable for its llama.cpp helpers.
-        "securityContext": container_security(read_only_root=False),
-        "volumeMounts": [{"name": "data", "mountPath": TABBY_ROOT}],
+        # Non-root (pod runAsUser/fsGroup own /data) on a read-only root fs. Assumed from its Dockerfile (not run
+        # here): binaries in /opt/tabby, state only under TABBY_ROOT (models, index, db, events; HOME too), /tmp.
+        "securityContext": container_security(),
+        "volumeMounts": [{"name": "data", "mountPath": TABBY_ROOT}, {"name": "tmp", "mountPath": "/tmp"}],
     }
-    volumes = [_data_volume(TABBY), {"name": "template", "configMap": {"name": TABBY_CONFIGMAP}}]
+    volumes = [_data_volume(TABBY), {"name": "template", "configMap": {"name": TABBY_CONFIGMAP}}, tmp_volume()]
     return _deployment(TABBY, spec, cfg, container, volumes,
                        checksum(tabby_config_toml(cfg, spec), TABBY_RENDER_SCRIPT), run_as_root=False,
                        init=[tabby_init_container(cfg, spec)])
@@ -265,7 +271,9 @@ def librechat_deployment(cfg: PlatformConfig, spec: LibreChatSpec) -> dict[str, 
         "startupProbe": http_probe("/health", "http", period=5, failures=60),
         "livenessProbe": http_probe("/health", "http", period=20, failures=3),
         "readinessProbe": http_probe("/health", "http", period=10, failures=3),
-        # The image runs as `node` (uid 1000), which owns /app; npm and the app write logs under it.
+        # Exception (README): the image runs as `node` (uid 1000, below 10000), which owns /app; npm and the app
+        # create log folders under /app (api/logs, packages/*/logs, data) at start, and which ones moves between
+        # releases, so the root fs stays writable and the uid stays the image's. Capabilities dropped, non-root.
         "securityContext": container_security(read_only_root=False),
         "volumeMounts": [
             {"name": "config", "mountPath": LIBRECHAT_CONFIG_PATH, "subPath": "librechat.yaml", "readOnly": True},
@@ -275,4 +283,6 @@ def librechat_deployment(cfg: PlatformConfig, spec: LibreChatSpec) -> dict[str, 
     }
     volumes = [_data_volume(LIBRECHAT), {"name": "config", "configMap": {"name": LIBRECHAT_CONFIGMAP}}]
     return _deployment(LIBRECHAT, spec, cfg, container, volumes, checksum(librechat_config(cfg, spec)),
-                       run_as_root=False)
+                       run_as_root=False, uid=LIBRECHAT_UID,
+                       skips={"CKV_K8S_40": "the image user node (uid 1000) owns /app (README exceptions)",
+                              **WRITABLE_ROOT})

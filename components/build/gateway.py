@@ -75,8 +75,9 @@ def availability(cfg: PlatformConfig) -> dict[str, dict[str, Any]]:
         if not m.register_in_gateway or m.engine == "external":
             continue
         base = urlsplit(route(m, cfg)["litellm_params"]["api_base"])
+        key = "swap.replicas" if m.engine == "llamacpp" and m.placement == "swap" else f"models[{i}].replicas"
         out[m.name] = {"host": base.hostname, "port": base.port,
-                       "hint": f"To serve it: pulumi config set --path 'llm-platform:models[{i}].replicas' 1 "
+                       "hint": f"To serve it: pulumi config set --path 'llm-platform:{key}' 1 "
                                "(and llm-platform:scaleToZero false), then pulumi up"}
     return out
 
@@ -145,9 +146,10 @@ def deployment(cfg: PlatformConfig) -> dict[str, Any]:
         "startupProbe": http_probe("/health/liveliness", "http", period=5, failures=60),
         "livenessProbe": http_probe("/health/liveliness", "http", period=15, failures=3),
         "readinessProbe": http_probe("/health/readiness", "http", period=10, failures=3),
-        # Exception (README): the non_root image runs as nobody (65534), but the proxy regenerates its Prisma
-        # client inside site-packages and rewrites the UI under /var/lib/litellm/ui at start (the image chowns
-        # both to nobody), so the root filesystem stays writable. Assumes the litellm-non_root image variant.
+        # Exception (README): the non_root image runs as nobody (65534) and hands nobody its Prisma package and
+        # migrations (site-packages), /app/.cache and the UI folder /var/lib/litellm/ui, because the proxy writes
+        # there at start (Prisma client, migrations, UI paths); the root filesystem stays writable. Assumes the
+        # litellm-non_root image variant (docker/Dockerfile.non_root upstream).
         "securityContext": non_root(65534, read_only_root=False),
         "volumeMounts": [{"name": "config", "mountPath": CONFIG_DIR, "readOnly": True}],
     }
