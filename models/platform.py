@@ -63,8 +63,17 @@ class PlatformConfig(Spec):
     observability: ObservabilitySpec = ObservabilitySpec()
 
     @model_validator(mode="after")
-    def _names_are_unique(self) -> "PlatformConfig":
+    def _cross_field_rules(self) -> "PlatformConfig":
+        """Every rule runs, so one render reports every problem; each adds 'key.path: problem; fix' lines."""
         p = Problems()
+        for rule in (self._names_are_unique, self._pools_exist, self._sizing_traps, self._llama_backends,
+                     self._gpu_budget, self._keys_reference_models, self._pools_need_gke,
+                     self._frontends_use_declared_keys, self._smoke_key_fits):
+            rule(p)
+        p.raise_if_any()
+        return self
+
+    def _names_are_unique(self, p: Problems) -> None:
         for field, values in (
             ("nodePools[].name", [n.name for n in self.node_pools]),
             ("nodePools[].role", [n.role for n in self.node_pools]),
@@ -75,29 +84,21 @@ class PlatformConfig(Spec):
                 idx = [i for i, v in enumerate(values) if v == dup]
                 where = ", ".join(field.replace("[]", f"[{i}]") for i in idx)
                 p.add(where, f"'{dup}' is used more than once; each must be unique, rename all but one")
-        p.raise_if_any()
-        return self
 
-    @model_validator(mode="after")
-    def _pools_exist(self) -> "PlatformConfig":
-        p = Problems()
+    def _pools_exist(self, p: Problems) -> None:
         pools = {n.name for n in self.node_pools}
         for i, m in enumerate(self.models):
             if getattr(m, "pool", None) is not None and m.pool not in pools:  # swap models have no pool
                 known = ", ".join(sorted(pools)) or "none declared"
                 p.add(f"models[{i}].pool", f"'{m.pool}' is not a declared node pool (known: {known}); "
                       "use one of nodePools[].name or add the pool")
-        p.raise_if_any()
-        return self
 
-    @model_validator(mode="after")
-    def _sizing_traps(self) -> "PlatformConfig":
-        p = Problems()
+    def _sizing_traps(self, p: Problems) -> None:
         pools = {n.name: n for n in self.node_pools}
         for i, m in enumerate(self.models):
-            if m.engine != "vllm":
-                continue  # llama.cpp sizing: models/llama_rules.py
-            pool = pools[m.pool]
+            pool = pools.get(m.pool) if m.engine == "vllm" else None
+            if pool is None:
+                continue  # llama.cpp sizing: models/llama_rules.py; an unknown pool is reported once already
             shape, key = pool.shape, f"models[{i}]"
             if m.tensor_parallel_size > shape.gpus:
                 p.add(f"{key}.tensorParallelSize",
@@ -117,17 +118,11 @@ class PlatformConfig(Spec):
                       f"(L4 {L4_VRAM_GIB} GiB x gpuMemoryUtilization {m.gpu_memory_utilization} x "
                       f"tensorParallelSize {m.tensor_parallel_size}); raise tensorParallelSize, "
                       "quantize, or set cpuOffloadGB")
-        p.raise_if_any()
-        return self
 
-    @model_validator(mode="after")
-    def _llama_backends(self) -> "PlatformConfig":
-        llama_problems(self).raise_if_any()
-        return self
+    def _llama_backends(self, p: Problems) -> None:
+        p.lines.extend(llama_problems(self).lines)
 
-    @model_validator(mode="after")
-    def _gpu_budget(self) -> "PlatformConfig":
-        p = Problems()
+    def _gpu_budget(self, p: Problems) -> None:
         demand: dict[str, list[str]] = defaultdict(list)
         used: dict[str, int] = defaultdict(int)
         for pool_name, who, replicas, gpus in gpu_demands(self):  # vLLM, static llama models, llama-swap
@@ -141,12 +136,8 @@ class PlatformConfig(Spec):
                       f"replicas x TP) but has at most {pool.gpu_capacity} ({pool.max_nodes} node(s) x "
                       f"{pool.shape.gpus} GPU); one L4 runs one model at a time. Scale a model to "
                       "replicas: 0 or raise maxNodes")
-        p.raise_if_any()
-        return self
 
-    @model_validator(mode="after")
-    def _keys_reference_models(self) -> "PlatformConfig":
-        p = Problems()
+    def _keys_reference_models(self, p: Problems) -> None:
         routed = {m.name: m for m in self.models if m.register_in_gateway}
         for dup in duplicates([k.alias for k in self.gateway.keys]):
             where = ", ".join(f"gateway.keys[{i}].alias" for i, k in enumerate(self.gateway.keys) if k.alias == dup)
@@ -164,41 +155,32 @@ class PlatformConfig(Spec):
                     p.add(f"gateway.keys[{i}].maxBudget",
                           f"key '{key.alias}' has a budget but model '{name}' has no price, so the budget never "
                           "binds; price the model or drop it from this key")
-        p.raise_if_any()
-        return self
 
-    @model_validator(mode="after")
-    def _pools_need_gke(self) -> "PlatformConfig":
+    def _pools_need_gke(self, p: Problems) -> None:
         if any(n.managed for n in self.node_pools) and not self.cluster.is_gke:  # managed: false = existing nodes
-            raise ValueError("nodePools: GPU node pools are GKE node pools, but cluster.target is "
-                             f"'{self.cluster.target}'; remove nodePools (and the models on them), set "
-                             "managed: false for existing labelled nodes, or set cluster.target: gke")
-        return self
+            p.add("nodePools", "GPU node pools are GKE node pools, but cluster.target is "
+                  f"'{self.cluster.target}'; remove nodePools (and the models on them), set "
+                  "managed: false for existing labelled nodes, or set cluster.target: gke")
 
-    @model_validator(mode="after")
-    def _frontends_use_declared_keys(self) -> "PlatformConfig":
-        p = Problems()
-        p.lines = frontend_problems(self.frontends, self.gateway.keys, self.models, self.namespaces.frontends)
-        p.raise_if_any()
-        return self
+    def _frontends_use_declared_keys(self, p: Problems) -> None:
+        p.lines.extend(frontend_problems(self.frontends, self.gateway.keys, self.models, self.namespaces.frontends))
 
-    @model_validator(mode="after")
-    def _smoke_key_fits(self) -> "PlatformConfig":
+    def _smoke_key_fits(self, p: Problems) -> None:
         smoke = self.gateway.smoke_test
         if not smoke.enabled:
-            return self
+            return
         key = next((k for k in self.gateway.keys if k.alias == smoke.key), None)
         if key is None:
-            raise ValueError(f"gateway.smokeTest.key: '{smoke.key}' is not a gateway.keys alias; declare the key "
-                             "(models: every model) or point to an existing one")
+            p.add("gateway.smokeTest.key", f"'{smoke.key}' is not a gateway.keys alias; declare the key "
+                  "(models: every model) or point to an existing one")
+            return
         if (key.namespace or self.namespaces.frontends) != self.namespaces.gateway:
-            raise ValueError(f"gateway.smokeTest.key: key '{key.alias}' is stored outside the gateway namespace, "
-                             f"where the Job runs; set its namespace: {self.namespaces.gateway}")
+            p.add("gateway.smokeTest.key", f"key '{key.alias}' is stored outside the gateway namespace, "
+                  f"where the Job runs; set its namespace: {self.namespaces.gateway}")
         missing = [m.name for m in self.models if m.register_in_gateway and m.name not in key.models]
         if missing:
-            raise ValueError(f"gateway.smokeTest.key: key '{key.alias}' cannot call {', '.join(missing)}; add them "
-                             "to its models so every exposed model is tested")
-        return self
+            p.add("gateway.smokeTest.key", f"key '{key.alias}' cannot call {', '.join(missing)}; add them "
+                  "to its models so every exposed model is tested")
 
     def serving_replicas(self, model: ModelSpec) -> int:
         """Pods that answer for `model` now: its own, the swap pool's, or 1 for an external endpoint."""
