@@ -24,3 +24,6 @@ pulumi.export("masterKey", platform.master_key)
 pulumi.export("modelEndpoints", platform.model_endpoints)
 pulumi.export("gpusRequested", platform.gpus_requested)
 pulumi.export("costPlan", cost_plan(config))
+# For operators: Service DNS and ports, Secret and Job names, kubectl commands, metrics endpoints (no values).
+for key, value in platform.operator_outputs.items():
+    pulumi.export(key, value)

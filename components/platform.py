@@ -10,6 +10,8 @@ from components.gateway_database import GatewayDatabase
 from components.gpu_node_pool import GpuNodePool
 from components.k8s import apply
 from components.key_minter import KeyMinter
+from components.network_policies import NetworkPolicies
+from components.observability import Observability
 from components.smoke_test import SmokeTest
 from components.llama_backends import llama_backends
 from components.vllm_model import VllmModel
@@ -44,6 +46,9 @@ class LlmPlatform(pulumi.ComponentResource):
             for ns, enforce in platform_namespaces(spec)
         ]
         in_ns = pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=namespaces))
+        # Policies first: no workload ever runs in a namespace without its default deny.
+        policies = NetworkPolicies(f"{name}-network", spec, opts=in_ns)
+        in_ns = pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[policies]))
 
         models = {m.name: VllmModel(f"{name}-{m.name}", m, platform=spec, opts=in_ns)
                   for m in spec.models if m.engine == "vllm"}
@@ -60,12 +65,17 @@ class LlmPlatform(pulumi.ComponentResource):
             SmokeTest(f"{name}-smoke", spec,
                       opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[gateway, *minter])))
 
+        observability = Observability(f"{name}-observability", spec, opts=in_ns)
+
         self.gateway_url = gateway.url
         self.master_key = gateway.master_key
         self.model_endpoints = pulumi.Output.all(**{k: v.endpoint for k, v in models.items()}, **llama)
         self.gpus_requested = pulumi.Output.from_input(gpus_requested(spec))
         self.register_outputs({"gateway_url": self.gateway_url, "master_key": self.master_key,
-                               "model_endpoints": self.model_endpoints, "gpus_requested": self.gpus_requested})
+                               "model_endpoints": self.model_endpoints, "gpus_requested": self.gpus_requested,
+                               **observability.operator_outputs})
+        # Stack output name -> value for an operator (components/build/observability.py); no secret values.
+        self.operator_outputs = observability.operator_outputs
 
 
 def platform_namespaces(spec: PlatformConfig) -> list[tuple[str, str]]:

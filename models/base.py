@@ -13,4 +13,7 @@ class Spec(BaseModel):
         alias_generator=to_camel,
         populate_by_name=True,
         str_strip_whitespace=True,
+        # No config number is infinite or NaN; allowed, `.inf` would render as --cpu-offload-gb=inf or a
+        # "max_budget": Infinity that LiteLLM cannot store.
+        allow_inf_nan=False,
     )

@@ -50,9 +50,11 @@ def _describe(err: dict) -> str:
     got = json.dumps(err.get("input"), default=str)
     if kind == "literal_error":
         return f"must be one of {msg.removeprefix('Input should be ')}; got {got}"
+    if kind == "finite_number":
+        return f"must be a finite number (YAML reads .inf and .nan as infinity and NaN); got {got}"
     if kind == "invalid_key":
-        return (f"has the key {got}, which is not a name; YAML reads unquoted numbers, true/false/yes/no/on/off "
-                "and null as non-strings. Fix its spelling or remove it")
+        return ("is not a key name: YAML reads an unquoted number, true/false/yes/no/on/off or null as a "
+                "value; fix its spelling or remove it")
     if kind == "model_type":  # pydantic names the model class here, which means nothing to a user
         return f"must be a mapping of keys (key: value lines); got {got}"
     if kind == "union_tag_invalid":
@@ -74,8 +76,10 @@ def _is_keyed(line: str) -> bool:
 def format_validation_error(exc: ValidationError) -> list[str]:
     lines: list[str] = []
     for err in exc.errors():
-        # An invalid key's loc ends in the key itself (True shows as 1), not a list index: blame its mapping.
-        where = _path(err["loc"][:-1] if err["type"] == "invalid_key" else err["loc"])
+        where = _path(err["loc"])
+        if err["type"] == "invalid_key":  # loc ends in the key itself (True shows as 1), not a list index
+            key = json.dumps(err.get("input"), default=str)
+            where = f"{_path(err['loc'][:-1])}.{key}".lstrip(".")
         if err["type"] == "union_tag_invalid":
             where += ".engine"
         # Below the root a rule raises one problem: a newline in it comes from an echoed value, so escape it.

@@ -10,7 +10,7 @@ import yaml
 
 from models import ConfigError, config_from_pulumi_values, parse_config, read_stack_file
 from models.cost import format_cost_plan
-from offline.mocks import run_program
+from offline.mocks import pulumi_config_values, run_program
 from offline.plan import Plan, requested_gpus, to_plan
 
 
@@ -38,7 +38,9 @@ class RenderError(Exception):
 def render_plan(stack_file: Path, stack: str = "dev") -> Plan:
     try:
         values = read_stack_file(stack_file)
-        parse_config(config_from_pulumi_values(values))  # same check the program runs first
+        # The check the program runs first, on the values as the program gets them (objects JSON-encoded, so
+        # e.g. a YAML key `0:` arrives as "0"): render.py and `pulumi up` print the same message.
+        parse_config(config_from_pulumi_values(pulumi_config_values(values)))
         return to_plan(run_program(values, stack))
     except (ConfigError, pulumi.RunError) as exc:
         raise RenderError(str(exc)) from None

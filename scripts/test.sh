@@ -6,6 +6,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh requirements-dev.txt
 export LLAMA_SERVER_BIN="$(bash .ci/install_llama_server.sh)"
 bash .ci/install_litellm.sh >&2
+bash .ci/install_checkov.sh >&2   # tests/test_checkov.py scans every rendered stack
 export LLM_PLATFORM_REQUIRE_CONSUMERS=1
 .venv/bin/python render.py --stack-file Pulumi.dev.yaml --out build/dev
 .venv/bin/python -m pytest -q -rs "$@"

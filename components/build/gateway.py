@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from models.external import ExternalModelSpec
+from models.observability import scrape_mode
 from models.platform import ModelSpec, PlatformConfig
 
 from . import database, llamacpp, vllm
@@ -91,11 +92,19 @@ def litellm_config(cfg: PlatformConfig) -> dict[str, Any]:
             "num_retries": gw.num_retries,
             "request_timeout": gw.request_timeout,
             "json_logs": True,
-            "callbacks": [f"{HOOK_MODULE}.availability"],
+            "callbacks": [f"{HOOK_MODULE}.availability", *metrics_callbacks(cfg)],
+            # litellm_settings, not general_settings: it sets litellm.require_auth_for_metrics_endpoint.
+            **({"require_auth_for_metrics_endpoint": False} if metrics_callbacks(cfg) else {}),
         },
         "router_settings": {"num_retries": gw.num_retries, "timeout": gw.request_timeout},
         "general_settings": general_settings(cfg),
     }
+
+
+def metrics_callbacks(cfg: PlatformConfig) -> list[str]:
+    """`prometheus` serves /metrics on the proxy port whenever the stack scrapes it (models/observability.py).
+    /metrics is then open without a key: the NetworkPolicy admits only the scraper and the platform's callers."""
+    return ["prometheus"] if scrape_mode(cfg) != "none" else []
 
 
 def general_settings(cfg: PlatformConfig) -> dict[str, Any]:

@@ -119,13 +119,12 @@ def deployment(cfg: PlatformConfig, replicas: int) -> dict[str, Any]:
     volumes = lc.cache_volumes(NAMES["pvc"], NAMES["scripts"]) + [
         {"name": "config", "configMap": {"name": NAMES["config"]}}]
     # Every swap GGUF is staged before llama-swap starts, so a swap-in never waits on the hub.
-    pod = lc.gpu_pod_spec(pool, init=[lc.fetch_container(cfg.images.gguf_fetch, cfg.hf_token_secret,
-                                                         lc.is_amd(pool))],
+    pod = lc.gpu_pod_spec(pool, init=[lc.fetch_container(cfg.images.gguf_fetch, cfg.hf_token_secret)],
                           containers=[container], volumes=volumes)
     members = swap_models(cfg)
     digest = checksum(swap_config(cfg), container["image"], lc.catalog(members), lc.FETCH_SCRIPT.read_text())
     return lc.deployment(NAMES["deployment"], cfg.namespaces.serving, replicas, pod, digest,
-                         [m.name for m in members])
+                         [m.name for m in members], skips=lc.root_skips(pool))
 
 
 def swap_service(cfg: PlatformConfig) -> dict[str, Any]:

@@ -15,8 +15,8 @@ from models.machines import MachineShape
 from models.platform import PlatformConfig
 
 from .common import (
-    ROLE_LABEL, SKIP_AWAIT, checksum, container_security, env, gib, http_probe, labels, metadata, pvc,
-    secret_env, selector, service,
+    ROLE_LABEL, ROOT_IMAGE, SKIP_AWAIT, checkov_skips, checksum, container_security, env, gib, http_probe,
+    labels, metadata, pvc, secret_env, selector, service,
 )
 from .vllm import UPSTREAM_KEY, UPSTREAM_SECRET
 
@@ -89,7 +89,8 @@ def server_image(cfg: PlatformConfig, pool: NodePoolSpec) -> str:
     return cfg.images.llamacpp_rocm if is_amd(pool) else cfg.images.llamacpp
 
 
-def fetch_container(image: str, hf_token_secret: str, as_root: bool) -> dict[str, Any]:
+def fetch_container(image: str, hf_token_secret: str) -> dict[str, Any]:
+    """Stages GGUFs as APP_UID on every pod, AMD included: it touches no GPU device, only the PVC (fsGroup)."""
     values = {"HF_HOME": HF_HOME, "HF_HUB_DISABLE_TELEMETRY": "1", "HOME": "/tmp",
               "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1"}
     return {
@@ -98,7 +99,7 @@ def fetch_container(image: str, hf_token_secret: str, as_root: bool) -> dict[str
         "command": ["python3", f"{SCRIPTS_MOUNT}/fetch_gguf.py", f"{SCRIPTS_MOUNT}/{CATALOG_FILE}"],
         "env": env(**values) + [secret_env("HF_TOKEN", hf_token_secret, "HF_TOKEN", optional=True)],
         "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "4Gi"}},
-        "securityContext": container_security(run_as_root=as_root),
+        "securityContext": {**container_security(), "runAsUser": APP_UID, "runAsGroup": APP_UID},
         "volumeMounts": [{"name": "model-cache", "mountPath": CACHE_MOUNT},
                          {"name": "scripts", "mountPath": SCRIPTS_MOUNT, "readOnly": True},
                          {"name": "tmp", "mountPath": "/tmp"}],
@@ -122,10 +123,16 @@ def node_affinity(role: str) -> dict[str, Any]:
 
 
 def pod_security(pool: NodePoolSpec) -> dict[str, Any]:
-    ctx: dict[str, Any] = {"seccompProfile": {"type": "RuntimeDefault"}}
+    # fsGroup on AMD pods too: the non-root staging init container writes the cache PVC.
+    ctx: dict[str, Any] = {"seccompProfile": {"type": "RuntimeDefault"}, "fsGroup": APP_UID}
     if not is_amd(pool):
-        ctx.update(runAsUser=APP_UID, runAsGroup=APP_UID, fsGroup=APP_UID, runAsNonRoot=True)
+        ctx.update(runAsUser=APP_UID, runAsGroup=APP_UID, runAsNonRoot=True)
     return ctx
+
+
+def root_skips(pool: NodePoolSpec) -> dict[str, str] | None:
+    """Exception (README): on AMD the server container keeps the image's root user (ROCm device groups)."""
+    return ROOT_IMAGE if is_amd(pool) else None
 
 
 def gpu_pod_spec(pool: NodePoolSpec, *, init: list[dict], containers: list[dict],
@@ -151,11 +158,11 @@ def cache_volumes(pvc_name: str, scripts_cm: str) -> list[dict[str, Any]]:
 
 
 def deployment(name: str, namespace: str, replicas: int, pod: dict[str, Any], config_checksum: str,
-               served: list[str]) -> dict[str, Any]:
+               served: list[str], skips: Optional[dict[str, str]] = None) -> dict[str, Any]:
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": metadata(name, namespace, "model", annotations=dict(SKIP_AWAIT)),
+        "metadata": metadata(name, namespace, "model", annotations={**SKIP_AWAIT, **checkov_skips(skips or {})}),
         "spec": {
             "replicas": replicas,
             # One GPU and a ReadWriteOnce cache: the old pod must go before the new one can start.
@@ -216,10 +223,11 @@ def static_deployment(spec: LlamaCppModelSpec, cfg: PlatformConfig, replicas: in
     pool = cfg.pool(spec.pool)
     n = static_names(pool)
     server = static_server_container(spec, server_image(cfg, pool), pool)
-    pod = gpu_pod_spec(pool, init=[fetch_container(cfg.images.gguf_fetch, cfg.hf_token_secret, is_amd(pool))],
+    pod = gpu_pod_spec(pool, init=[fetch_container(cfg.images.gguf_fetch, cfg.hf_token_secret)],
                        containers=[server], volumes=cache_volumes(n["pvc"], n["scripts"]))
     digest = checksum(server["args"], server["image"], catalog([spec]), FETCH_SCRIPT.read_text())
-    return deployment(n["deployment"], cfg.namespaces.serving, replicas, pod, digest, [spec.name])
+    return deployment(n["deployment"], cfg.namespaces.serving, replicas, pod, digest, [spec.name],
+                      skips=root_skips(pool))
 
 
 def cpu_resources(spec: LlamaCppModelSpec) -> dict[str, Any]:
@@ -240,7 +248,7 @@ def cpu_deployment(spec: LlamaCppModelSpec, cfg: PlatformConfig, replicas: int) 
         "terminationGracePeriodSeconds": GRACE_SECONDS,
         "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}, "runAsUser": APP_UID,
                             "runAsGroup": APP_UID, "fsGroup": APP_UID, "runAsNonRoot": True},
-        "initContainers": [fetch_container(cfg.images.gguf_fetch_cpu, cfg.hf_token_secret, False)],
+        "initContainers": [fetch_container(cfg.images.gguf_fetch_cpu, cfg.hf_token_secret)],
         "containers": [server],
         "volumes": cache_volumes(n["pvc"], n["scripts"]),
     }

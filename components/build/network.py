@@ -1,0 +1,254 @@
+"""NetworkPolicies (networking.k8s.io/v1) as plain dicts: default deny in every platform namespace, then the
+few paths the platform needs.
+
+- serving: only the gateway and the smoke-test Job reach the model ports; model pods egress only to DNS and,
+  for the weight/GGUF staging init containers, the hub on 443 (a policy cannot select an init container, so
+  the whole pod gets it).
+- gateway: only the front-ends, the key and smoke Jobs, and `network.gatewayIngressFrom` reach LiteLLM on 4000;
+  only LiteLLM (and the CNPG operator, for status) reaches Postgres.
+- front-ends: egress to the gateway (and the hub for their embedders); ingress only from
+  `network.frontendIngressFrom` (`kubectl port-forward` is loopback inside the pod and never filtered).
+- the metrics scrapers (GKE Managed Prometheus in gmp-system, or prometheus-operator's namespace) reach the
+  metrics ports.
+
+Kubelet probes are not affected: on GKE Dataplane V2 (Cilium) traffic from the pod's own node is always
+allowed, and Calico does the same by default.
+"""
+
+from typing import Any, Iterable, Optional
+from urllib.parse import urlsplit
+
+from models.observability import prometheus_namespace, scrape_mode
+from models.platform import PlatformConfig
+
+from . import workloads as wl
+from .common import metadata
+from .database import OPERATOR_NAMESPACE
+
+NS_LABEL = "kubernetes.io/metadata.name"  # set by the API server on every namespace (Kubernetes >= 1.21)
+DNS_NAMESPACE = "kube-system"
+DNS_PODS = ["kube-dns", "node-local-dns"]  # k8s-app of kube-dns and NodeLocal DNSCache (GKE, kubeadm)
+HTTPS = 443
+MONGODB_PORT = 27017
+ANYWHERE = "0.0.0.0/0"
+
+
+# ---- small pieces ------------------------------------------------------------------------------------------
+
+def tcp(*ports: int) -> list[dict[str, Any]]:
+    return [{"protocol": "TCP", "port": p} for p in sorted(set(ports))]
+
+
+def names_selector(names: Iterable[str]) -> dict[str, Any]:
+    """Pods whose app.kubernetes.io/name is one of `names`."""
+    values = sorted(set(names))
+    if len(values) == 1:
+        return {"matchLabels": {wl.NAME_LABEL: values[0]}}
+    return {"matchExpressions": [{"key": wl.NAME_LABEL, "operator": "In", "values": values}]}
+
+
+def in_namespace(namespace: str, pods: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+    peer: dict[str, Any] = {"namespaceSelector": {"matchLabels": {NS_LABEL: namespace}}}
+    if pods is not None:
+        peer["podSelector"] = pods
+    return peer
+
+
+def ip_block(cidr: str, excepts: Optional[list[str]] = None) -> dict[str, Any]:
+    block: dict[str, Any] = {"cidr": cidr}
+    if excepts:
+        block["except"] = list(excepts)
+    return {"ipBlock": block}
+
+
+def policy(name: str, namespace: str, pods: dict[str, Any], *, ingress: Optional[list] = None,
+           egress: Optional[list] = None) -> dict[str, Any]:
+    """One policy; a direction is listed in policyTypes only when given (None leaves it untouched)."""
+    types, spec = [], {"podSelector": pods}
+    if ingress is not None:
+        types.append("Ingress")
+        spec["ingress"] = ingress
+    if egress is not None:
+        types.append("Egress")
+        spec["egress"] = egress
+    spec["policyTypes"] = types
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": metadata(name, namespace, "network"), "spec": spec}
+
+
+def rule(peers: list[dict[str, Any]], ports: list[dict[str, Any]], direction: str) -> dict[str, Any]:
+    return {"from" if direction == "ingress" else "to": peers, "ports": ports}
+
+
+# ---- who is who ----------------------------------------------------------------------------------------------
+
+def namespaces(cfg: PlatformConfig) -> list[str]:
+    ns = cfg.namespaces
+    out = [ns.serving, ns.gateway] + ([ns.frontends] if wl.frontends_namespace_used(cfg) else [])
+    return list(dict.fromkeys(out))
+
+
+def gateway_pods(cfg: PlatformConfig) -> dict[str, Any]:
+    return in_namespace(cfg.namespaces.gateway, names_selector([wl.GATEWAY_NAME]))
+
+
+def scraper_peer(cfg: PlatformConfig) -> Optional[dict[str, Any]]:
+    """Who scrapes /metrics: GMP's collectors (only their node's pods) or prometheus-operator's Prometheus."""
+    if scrape_mode(cfg) == "none":
+        return None
+    obs = cfg.observability
+    pods = ({"matchLabels": dict(obs.prometheus_pod_selector.match_labels)}
+            if scrape_mode(cfg) == "servicemonitor" and obs.prometheus_pod_selector else None)
+    return in_namespace(prometheus_namespace(cfg), pods)
+
+
+def api_server_rule(cfg: PlatformConfig) -> dict[str, Any]:
+    # The control plane as the pod sees it after Service translation: GKE's endpoint on 443 (a private
+    # cluster's is in a private range, hence 0.0.0.0/0 by default); kubeadm/kind listen on 6443.
+    api = cfg.network.api_server
+    ports = api.ports or ([HTTPS] if cfg.cluster.is_gke else [HTTPS, 6443])
+    return rule([ip_block(api.cidr)], tcp(*ports), "egress")
+
+
+def internet_rule(cfg: PlatformConfig, ports: Iterable[int] = (HTTPS,)) -> dict[str, Any]:
+    net = cfg.network.internet
+    return rule([ip_block(net.cidr, net.except_)], tcp(*ports), "egress")
+
+
+def backend_rules(cfg: PlatformConfig) -> list[dict[str, Any]]:
+    """Egress to every model backend, one rule per port (vLLM 8000, llama.cpp 8080)."""
+    by_port: dict[int, list[str]] = {}
+    for b in wl.backends(cfg):
+        by_port.setdefault(b.port, []).append(b.name)
+    return [rule([in_namespace(cfg.namespaces.serving, names_selector(names))], tcp(port), "egress")
+            for port, names in sorted(by_port.items())]
+
+
+def external_ports(cfg: PlatformConfig) -> list[int]:
+    """Ports of the external model endpoints the gateway calls (443 for https)."""
+    ports = set()
+    for m in cfg.models:
+        if m.engine == "external" and m.register_in_gateway:
+            url = urlsplit(str(m.api_base))
+            ports.add(url.port or (443 if url.scheme == "https" else 80))
+    return sorted(ports)
+
+
+# ---- the policies ------------------------------------------------------------------------------------------
+
+def baseline(cfg: PlatformConfig, namespace: str) -> list[dict[str, Any]]:
+    """Default deny both ways, then DNS for every pod of the namespace."""
+    dns_peers = [in_namespace(DNS_NAMESPACE, {"matchExpressions": [
+        {"key": "k8s-app", "operator": "In", "values": DNS_PODS}]})]
+    dns_peers += [ip_block(c) for c in cfg.network.dns_cidrs]  # e.g. Cloud DNS for GKE: 169.254.169.254/32
+    dns_ports = [{"protocol": proto, "port": 53} for proto in ("UDP", "TCP")]
+    return [policy("default-deny", namespace, {}, ingress=[], egress=[]),
+            policy("allow-dns", namespace, {}, egress=[rule(dns_peers, dns_ports, "egress")])]
+
+
+def serving_policies(cfg: PlatformConfig) -> list[dict[str, Any]]:
+    ns, out = cfg.namespaces.serving, []
+    backends = wl.backends(cfg)
+    if not backends:
+        return out
+    callers = [gateway_pods(cfg)]
+    if wl.smoke_job_name(cfg):
+        callers.append(in_namespace(cfg.namespaces.gateway, names_selector([wl.smoke_job_name(cfg)])))
+    scraper = scraper_peer(cfg)
+    by_port: dict[int, list[str]] = {}
+    for b in backends:
+        by_port.setdefault(b.port, []).append(b.name)
+    for port, names in sorted(by_port.items()):
+        ingress = [rule(callers, tcp(port), "ingress")]
+        if scraper:
+            ingress.append(rule([scraper], tcp(port), "ingress"))  # /metrics is on the serving port
+        out.append(policy(f"models-{port}-ingress", ns, names_selector(names), ingress=ingress))
+    if cfg.network.allow_hub_egress:
+        # The init containers that stage weights (vLLM prestage, llama.cpp GGUF fetch) call the hub.
+        out.append(policy("models-hub-egress", ns, names_selector(b.name for b in backends),
+                          egress=[internet_rule(cfg)]))
+    return out
+
+
+def gateway_policies(cfg: PlatformConfig) -> list[dict[str, Any]]:
+    ns, out = cfg.namespaces.gateway, []
+    gw_pods = names_selector([wl.GATEWAY_NAME])
+    callers = [in_namespace(cfg.namespaces.frontends, names_selector(n for n, _ in wl.frontend_pods(cfg)))] \
+        if wl.frontend_pods(cfg) else []
+    jobs = [n for n in (wl.key_job_name(cfg), wl.smoke_job_name(cfg)) if n]
+    if jobs:
+        callers.append(in_namespace(ns, names_selector(jobs)))
+    callers += [p.manifest() for p in cfg.network.gateway_ingress_from]
+    ingress = [rule(callers, tcp(wl.GATEWAY_PORT), "ingress")] if callers else []
+    if scraper_peer(cfg):
+        ingress.append(rule([scraper_peer(cfg)], tcp(wl.GATEWAY_PORT), "ingress"))
+    if ingress:
+        out.append(policy("litellm-ingress", ns, gw_pods, ingress=ingress))
+
+    egress = backend_rules(cfg)
+    db = wl.database_cluster(cfg)
+    if db:
+        egress.append(rule([in_namespace(ns, {"matchLabels": {wl.CNPG_CLUSTER_LABEL: db}})], tcp(5432), "egress"))
+    elif cfg.gateway.database.mode == "existing":
+        # An existing Postgres may be anywhere (Cloud SQL private IP, another namespace): its port only.
+        egress.append(rule([ip_block(ANYWHERE)], tcp(5432), "egress"))
+    if external_ports(cfg):
+        # External endpoints may sit on private addresses too (an in-VPC LiteMaaS): any address, their ports.
+        egress.append(rule([ip_block(ANYWHERE)], tcp(*external_ports(cfg)), "egress"))
+    if egress:
+        out.append(policy("litellm-egress", ns, gw_pods, egress=egress))
+
+    to_gateway = rule([in_namespace(ns, gw_pods)], tcp(wl.GATEWAY_PORT), "egress")
+    if wl.key_job_name(cfg):  # mints keys through the gateway, writes them as Secrets through the API
+        out.append(policy("litellm-keys-egress", ns, names_selector([wl.key_job_name(cfg)]),
+                          egress=[to_gateway, api_server_rule(cfg)]))
+    if wl.smoke_job_name(cfg):  # every model through the gateway, and each backend directly
+        out.append(policy("smoke-test-egress", ns, names_selector([wl.smoke_job_name(cfg)]),
+                          egress=[to_gateway, *backend_rules(cfg)]))
+    if db:
+        out += database_policies(cfg, db)
+    return out
+
+
+def database_policies(cfg: PlatformConfig, cluster: str) -> list[dict[str, Any]]:
+    ns = cfg.namespaces.gateway
+    pods = {"matchLabels": {wl.CNPG_CLUSTER_LABEL: cluster}}
+    peers_in_cluster = in_namespace(ns, pods)  # replication between instances, join/initdb Jobs
+    ingress = [rule([gateway_pods(cfg)], tcp(5432), "ingress"),
+               rule([in_namespace(OPERATOR_NAMESPACE), peers_in_cluster], tcp(*wl.CNPG_PORTS), "ingress")]
+    # The instance manager watches its Cluster through the Kubernetes API.
+    egress = [rule([peers_in_cluster], tcp(*wl.CNPG_PORTS), "egress"), api_server_rule(cfg)]
+    return [policy(f"{cluster}-ingress", ns, pods, ingress=ingress),
+            policy(f"{cluster}-egress", ns, pods, egress=egress)]
+
+
+def frontend_policies(cfg: PlatformConfig) -> list[dict[str, Any]]:
+    ns, pods = cfg.namespaces.frontends, wl.frontend_pods(cfg)
+    if not pods:
+        return []
+    selected = names_selector(n for n, _ in pods)
+    out = []
+    if cfg.network.frontend_ingress_from:
+        peers = [p.manifest() for p in cfg.network.frontend_ingress_from]
+        out.append(policy("frontends-ingress", ns, selected,
+                          ingress=[rule(peers, tcp(*(port for _, port in pods)), "ingress")]))
+    egress = [rule([gateway_pods(cfg)], tcp(wl.GATEWAY_PORT), "egress")]
+    if cfg.network.allow_hub_egress:  # Open WebUI's RAG embedder, Tabby's default embedder
+        egress.append(internet_rule(cfg))
+    out.append(policy("frontends-egress", ns, selected, egress=egress))
+    if any(key == "librechat" for key, _ in cfg.frontends.enabled()):
+        # LibreChat's existing MongoDB (mongoUriSecret) may be anywhere: its port only.
+        out.append(policy("librechat-mongodb-egress", ns, names_selector([wl.FRONTEND_PODS["librechat"][0]]),
+                          egress=[rule([ip_block(ANYWHERE)], tcp(MONGODB_PORT), "egress")]))
+    return out
+
+
+def policies(cfg: PlatformConfig) -> list[dict[str, Any]]:
+    """Every NetworkPolicy of the stack (none when network.enabled is false)."""
+    if not cfg.network.enabled:
+        return []
+    out = [p for ns in namespaces(cfg) for p in baseline(cfg, ns)]
+    out += serving_policies(cfg) + gateway_policies(cfg)
+    if wl.frontends_namespace_used(cfg):
+        out += frontend_policies(cfg)
+    return out

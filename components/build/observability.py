@@ -1,0 +1,174 @@
+"""Scrape configs for every /metrics endpoint, and the stack outputs an operator needs, as plain dicts.
+
+- vLLM: /metrics on its serving port, open even when --api-key is set.
+- llama-server (`--metrics`): /metrics on 8080 needs the shared upstream key (llama-server checks --api-key
+  there), so the scrape sends it as a Bearer token read from Secret vllm-api-key.
+- llama-swap: its own /metrics on 8080 (the servers it starts listen on loopback only and are not scraped:
+  /upstream/<model>/metrics would load the model).
+- LiteLLM: the `prometheus` callback's /metrics on 4000 (general_settings.require_auth_for_metrics_endpoint
+  false; the NetworkPolicy admits only the scraper and the platform's own callers).
+
+GKE Managed Prometheus `PodMonitoring` (monitoring.googleapis.com/v1) by default, prometheus-operator
+`ServiceMonitor` (monitoring.coreos.com/v1) as an option, or nothing.
+"""
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from models.observability import GMP_NAMESPACE, prometheus_namespace, scrape_mode
+from models.platform import PlatformConfig
+
+from . import database, gateway, keys, network, smoke
+from . import workloads as wl
+from .common import metadata
+from .vllm import UPSTREAM_KEY, UPSTREAM_SECRET
+
+PORT_NAME = "http"  # every scraped container names its serving port `http`; the Services name theirs the same
+GMP_COLLECTOR_SA = "collector"  # the managed collectors' ServiceAccount in gmp-system
+SECRET_READER = "gmp-collector-secrets"
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str  # app.kubernetes.io/name of the pods and name of their Service; also the scrape object's name
+    namespace: str
+    kind: str  # vllm | llama-server | llama-swap | litellm
+    port: int
+    auth: Optional[tuple[str, str]]  # (Secret, key) of a Bearer token in the same namespace
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.name}.{self.namespace}.svc.cluster.local:{self.port}{wl.METRICS_PATH}"
+
+
+def targets(cfg: PlatformConfig) -> list[Target]:
+    out = [Target(b.name, b.namespace, b.kind, b.port, (UPSTREAM_SECRET, UPSTREAM_KEY) if b.metrics_auth else None)
+           for b in wl.backends(cfg)]
+    out.append(Target(gateway.NAME, cfg.namespaces.gateway, "litellm", gateway.PORT, None))
+    return out
+
+
+def metrics_enabled(cfg: PlatformConfig) -> bool:
+    return scrape_mode(cfg) != "none"
+
+
+def _meta(cfg: PlatformConfig, t: Target, extra_labels: Optional[dict[str, str]] = None) -> dict[str, Any]:
+    meta = metadata(t.name, t.namespace, "observability")
+    meta["labels"].update({"llm-platform/scrape-target": t.kind, **(extra_labels or {})})
+    return meta
+
+
+def pod_monitoring(cfg: PlatformConfig, t: Target) -> dict[str, Any]:
+    obs = cfg.observability
+    endpoint: dict[str, Any] = {"port": PORT_NAME, "path": wl.METRICS_PATH, "interval": obs.interval,
+                                "timeout": obs.timeout}
+    if t.auth:
+        # GMP's SecretSelector: credentials.secret.{name,key}, read from the PodMonitoring's own namespace.
+        endpoint["authorization"] = {"type": "Bearer",
+                                     "credentials": {"secret": {"name": t.auth[0], "key": t.auth[1]}}}
+    return {"apiVersion": "monitoring.googleapis.com/v1", "kind": "PodMonitoring", "metadata": _meta(cfg, t),
+            "spec": {"selector": {"matchLabels": {wl.NAME_LABEL: t.name}}, "endpoints": [endpoint]}}
+
+
+def service_monitor(cfg: PlatformConfig, t: Target) -> dict[str, Any]:
+    obs = cfg.observability
+    endpoint: dict[str, Any] = {"port": PORT_NAME, "path": wl.METRICS_PATH, "interval": obs.interval,
+                                "scrapeTimeout": obs.timeout}
+    if t.auth:
+        # prometheus-operator's SafeAuthorization: credentials is a SecretKeySelector in the monitor's namespace.
+        endpoint["authorization"] = {"type": "Bearer", "credentials": {"name": t.auth[0], "key": t.auth[1]}}
+    return {"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor",
+            "metadata": _meta(cfg, t, dict(obs.service_monitor_labels)),
+            "spec": {"selector": {"matchLabels": {wl.NAME_LABEL: t.name}},
+                     "namespaceSelector": {"matchNames": [t.namespace]}, "endpoints": [endpoint]}}
+
+
+def secret_reader(cfg: PlatformConfig, namespace: str, secrets: list[str]) -> list[dict[str, Any]]:
+    """Managed collection reads a scrape's auth Secret through the API only once its collectors may get it."""
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+            "metadata": metadata(SECRET_READER, namespace, "observability"),
+            "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list", "watch"],
+                       "resourceNames": sorted(set(secrets))}]}
+    binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+               "metadata": metadata(SECRET_READER, namespace, "observability"),
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": SECRET_READER},
+               "subjects": [{"kind": "ServiceAccount", "name": GMP_COLLECTOR_SA, "namespace": GMP_NAMESPACE}]}
+    return [role, binding]
+
+
+def scrape_manifests(cfg: PlatformConfig) -> list[dict[str, Any]]:
+    """Every scrape object (and, for managed collection, the Secret access it needs)."""
+    mode = scrape_mode(cfg)
+    if mode == "none":
+        return []
+    build = pod_monitoring if mode == "podmonitoring" else service_monitor
+    out = [build(cfg, t) for t in targets(cfg)]
+    if mode == "podmonitoring":
+        by_ns: dict[str, list[str]] = {}
+        for t in targets(cfg):
+            if t.auth:
+                by_ns.setdefault(t.namespace, []).append(t.auth[0])
+        for ns, secrets in sorted(by_ns.items()):
+            out += secret_reader(cfg, ns, secrets)
+    return out
+
+
+# ---- stack outputs -------------------------------------------------------------------------------------------
+
+def _logs(namespace: str, job: str) -> str:
+    return f"kubectl -n {namespace} logs job/{job}"
+
+
+def operator_outputs(cfg: PlatformConfig) -> dict[str, Any]:
+    """What an operator needs to find and check the platform. Names and commands only, never a secret value."""
+    ns = cfg.namespaces
+    by_model = {m: b for b in wl.backends(cfg) for m in b.models}
+    services = {}
+    for m in cfg.models:
+        if m.engine == "external":
+            services[m.name] = {"external": str(m.api_base)}
+            continue
+        b = by_model[m.name]
+        services[m.name] = {"service": b.host, "port": b.port, "deployment": f"{b.namespace}/{b.name}"}
+    out: dict[str, Any] = {
+        "namespaces": {"serving": ns.serving, "gateway": ns.gateway, "frontends": ns.frontends},
+        "modelServices": services,
+        "gatewayService": {"service": f"{gateway.NAME}.{ns.gateway}.svc.cluster.local", "port": gateway.PORT,
+                           "url": gateway.url(cfg),
+                           "masterKeySecret": f"{ns.gateway}/{gateway.SECRET} (key {gateway.MASTER_KEY_ENV})",
+                           "upstreamKeySecret": f"{ns.serving}/{UPSTREAM_SECRET} (key {UPSTREAM_KEY})"},
+        "keySecrets": {k["key_alias"]: f"{k['namespace']}/{k['secret_name']} (key api-key)"
+                       for k in keys.declared_keys(cfg)},
+        "database": database_output(cfg),
+        "jobs": jobs_output(cfg),
+        "metrics": {"scrape": scrape_mode(cfg), "interval": cfg.observability.interval,
+                    "scraperNamespace": prometheus_namespace(cfg) if metrics_enabled(cfg) else None,
+                    "endpoints": {t.name: {"url": t.url, "auth": (f"Bearer from {t.namespace}/{t.auth[0]} "
+                                                                   f"(key {t.auth[1]})" if t.auth else None)}
+                                  for t in targets(cfg) if t.kind != "litellm" or metrics_enabled(cfg)}},
+        "networkPolicies": {"enabled": cfg.network.enabled, "namespaces": network.namespaces(cfg)
+                            if cfg.network.enabled else []},
+    }
+    return out
+
+
+def database_output(cfg: PlatformConfig) -> dict[str, Any]:
+    db, ns = cfg.gateway.database, cfg.namespaces.gateway
+    if db.mode == "cnpg":
+        return {"mode": "cnpg", "cluster": f"{ns}/{database.CLUSTER_NAME}",
+                "service": f"{database.CLUSTER_NAME}-rw.{ns}.svc.cluster.local:5432",
+                "appSecret": f"{ns}/{database.APP_SECRET} (key {database.APP_URI_KEY})"}
+    if db.mode == "existing":
+        return {"mode": "existing", "urlSecret": f"{ns}/{db.url_secret.name} (key {db.url_secret.key})"}
+    return {"mode": "none"}
+
+
+def jobs_output(cfg: PlatformConfig) -> dict[str, Any]:
+    gw_ns, out = cfg.namespaces.gateway, {}
+    if cfg.gateway.keys:
+        name = keys.job_name(cfg)
+        out["keys"] = {"job": f"{gw_ns}/{name}", "logs": _logs(gw_ns, name)}
+    if cfg.gateway.smoke_test.enabled:
+        name = smoke.job(cfg)["metadata"]["name"]
+        out["smokeTest"] = {"job": f"{gw_ns}/{name}", "logs": _logs(gw_ns, name)}
+    return out
