@@ -22,6 +22,7 @@ from tests.consumers.tiny_gguf import ensure_tiny_gguf
 from tests.llama_seed import rendered_llama_commands, seed_plan, seed_values
 from tests.test_fetch_gguf import warm_repo
 from tests.test_prestage import offline_prefix
+from tests.consumers.require import llama_binary
 
 pytestmark = pytest.mark.consumer
 
@@ -32,13 +33,7 @@ LLAMA_NAMES = [m.name for m in parse_config(config_from_pulumi_values(seed_value
 
 @pytest.fixture(scope="module")
 def llama_bin() -> Path:
-    binary = find_llama_server()
-    if binary is None:
-        msg = "llama-server not found: run `bash .ci/install_llama_server.sh` or set LLAMA_SERVER_BIN"
-        if require_consumers():
-            pytest.fail(msg + " (LLM_PLATFORM_REQUIRE_CONSUMERS=1)")
-        pytest.skip(msg)
-    return binary
+    return llama_binary()
 
 
 @pytest.fixture(scope="module")

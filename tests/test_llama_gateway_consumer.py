@@ -20,6 +20,7 @@ from tests.consumers.litellm_proxy import find_litellm, http_json, run_litellm_p
 from tests.consumers.llama_server import free_port, run_llama_server
 from tests.llama_seed import rendered_llama_commands, swap_config
 from tests.test_llama_consumer import KEY, LLAMA_NAMES, llama_bin, localise, plan, pvc, server_env  # noqa: F401
+from tests.consumers.require import litellm_binary
 
 pytestmark = pytest.mark.consumer
 MASTER = "sk-test-master"
@@ -27,13 +28,7 @@ MASTER = "sk-test-master"
 
 @pytest.fixture(scope="module")
 def litellm_bin() -> Path:
-    binary = find_litellm()
-    if binary is None:
-        msg = "litellm not found: run `bash .ci/install_litellm.sh` or set LITELLM_BIN"
-        if require_consumers():
-            pytest.fail(msg + " (LLM_PLATFORM_REQUIRE_CONSUMERS=1)")
-        pytest.skip(msg)
-    return binary
+    return litellm_binary()
 
 
 def rendered_model_list(plan) -> list[dict]:

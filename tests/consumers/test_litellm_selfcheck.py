@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from tests.conftest import require_consumers
+from tests.consumers.require import litellm_binary
 
 from .litellm_proxy import (
     STUB_COMPLETION_TOKENS,
@@ -37,13 +38,7 @@ OUT_COST = 0.0000015
 
 @pytest.fixture(scope="module")
 def litellm_bin() -> Path:
-    binary = find_litellm()
-    if binary is None:
-        msg = "litellm not found: run `bash .ci/install_litellm.sh` or set LITELLM_BIN"
-        if require_consumers():
-            pytest.fail(msg + " (LLM_PLATFORM_REQUIRE_CONSUMERS=1)")
-        pytest.skip(msg)
-    return binary
+    return litellm_binary()
 
 
 def _config(api_base: str) -> dict:
