@@ -70,7 +70,7 @@ _KEY_PATH = re.compile(r"^[A-Za-z][\w-]*(?:\[\d+\])*(?:\.[\w-]+(?:\[\d+\])*)*$",
 def _is_keyed(line: str) -> bool:
     """Rule messages start with the key they blame: 'maxNodes: ...' or 'models[1].pool: ...'."""
     head, sep, _ = line.partition(": ")
-    return bool(sep) and _KEY_PATH.match(head) is not None  # not an echoed value such as "'ai-dev: x' is not..."
+    return bool(sep) and _KEY_PATH.match(head) is not None  # not an echoed value such as "'my-pool: x' is not..."
 
 
 def format_validation_error(exc: ValidationError) -> list[str]:

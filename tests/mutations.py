@@ -35,7 +35,25 @@ NAME_KEYS = ("name", "alias", "role")
 # Every shipped stack file: Pulumi.<stack>.yaml at the root (dev, prod, local) and examples/ (llama-seed).
 STACK_FILES = {f.name.removeprefix("Pulumi.").removesuffix(".yaml"): f
                for f in sorted(ROOT.glob("Pulumi.*.yaml")) + sorted((ROOT / "examples").glob("Pulumi.*.yaml"))}
-STACKS = tuple(STACK_FILES)
+# No shipped stack sets these optional blocks, so "dev+extras" (dev plus one of each) lets damage reach inside
+# them: NetworkPolicy peers, ServiceMonitor scraping, price overrides, LibreChat, an external model, a database
+# URL from a Secret.
+EXTRAS: dict[str, Any] = {
+    "network": {"gatewayIngressFrom": [
+                    {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}},
+                    {"ipBlock": {"cidr": "10.0.0.0/8", "except": ["10.1.0.0/16"]}}],
+                "frontendIngressFrom": [{"podSelector": {"matchLabels": {"app": "proxy"}}}],
+                "apiServer": {"cidr": "172.16.0.2/32", "ports": [443]}, "dnsCidrs": ["169.254.169.254/32"]},
+    "observability": {"scrape": "servicemonitor", "interval": "15s", "prometheusNamespace": "monitoring",
+                      "prometheusPodSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+                      "serviceMonitorLabels": {"release": "kps"}},
+    "pricing": {"g2-standard-8": {"onDemand": 0.85, "spot": 0.5}},
+}
+EXTRA_MODEL = {"name": "granite-ext", "engine": "external", "apiBase": "https://models.example.com/v1",
+               "litellmModel": "openai/granite-3-2-8b-instruct",
+               "apiKeySecret": {"name": "granite-key", "key": "api-key"},
+               "inputCostPerToken": 0.0000002, "outputCostPerToken": 0.0000006}
+STACKS = tuple(STACK_FILES) + ("dev+extras",)
 
 
 @lru_cache(maxsize=None)
@@ -45,12 +63,21 @@ def _values(stack: str) -> dict[str, Any]:
 
 def stack_raw(stack: str) -> dict[str, Any]:
     """A fresh copy of a stack's llm-platform:* keys (namespace stripped)."""
+    if stack == "dev+extras":
+        raw = {**stack_raw("dev"), **copy.deepcopy(EXTRAS)}
+        raw["models"].append(copy.deepcopy(EXTRA_MODEL))
+        smoke = raw["gateway"]["smokeTest"]["key"]
+        next(k for k in raw["gateway"]["keys"] if k["alias"] == smoke)["models"].append(EXTRA_MODEL["name"])
+        raw["gateway"]["database"] = {"mode": "existing", "urlSecret": {"name": "litellm-db", "key": "url"}}
+        raw["frontends"]["librechat"] = {"key": raw["frontends"]["openWebui"]["key"], "models": ["coder-chat"],
+                                         "mongoUriSecret": {"name": "librechat-mongo", "key": "uri"}}
+        return raw
     return copy.deepcopy({k.removeprefix(NS): v for k, v in _values(stack).items() if k.startswith(NS)})
 
 
 def stack_other_values(stack: str) -> dict[str, Any]:
     """A stack's non-llm-platform keys (gcp:project, ...), passed through unchanged."""
-    return {k: v for k, v in _values(stack).items() if not k.startswith(NS)}
+    return {k: v for k, v in _values(stack.removesuffix("+extras")).items() if not k.startswith(NS)}
 
 
 def namespaced(raw: dict[str, Any], stack: str) -> dict[str, Any]:
@@ -58,9 +85,15 @@ def namespaced(raw: dict[str, Any], stack: str) -> dict[str, Any]:
     return {**stack_other_values(stack), **{NS + str(k): v for k, v in raw.items()}}
 
 
+def as_program_sees(raw: dict[str, Any], stack: str) -> dict[str, Any]:
+    """The tree render.py and the program parse: values JSON-encoded and decoded again, so a YAML key `0:`
+    arrives as "0" and a top-level string such as "{}" as a mapping (Pulumi's config convention)."""
+    return config_from_pulumi_values(pulumi_config_values(namespaced(raw, stack)))
+
+
 def parse_like_render(raw: dict[str, Any], stack: str) -> PlatformConfig:
-    """What render.py and the program do with a stack file's values (objects arrive JSON-encoded)."""
-    return parse_config(config_from_pulumi_values(pulumi_config_values(namespaced(raw, stack))))
+    """What render.py and the program do with a stack file's values."""
+    return parse_config(as_program_sees(raw, stack))
 
 
 # --- walking the tree ---------------------------------------------------------------------------------------

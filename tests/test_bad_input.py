@@ -26,7 +26,7 @@ from offline.mocks import run_program
 from offline.plan import Plan, to_plan
 from offline.report import summary, write_plan
 from tests.conftest import ROOT
-from tests.mutations import (MUTATIONS, assert_keyed_error, mutated_configs, namespaced, parse_like_render, put,
+from tests.mutations import (MUTATIONS, as_program_sees, assert_keyed_error, mutated_configs, namespaced, put,
                              stack_raw)
 
 FAST = dict(derandomize=True, database=None, deadline=None,
@@ -41,10 +41,11 @@ def outcome(stack: str, tree: dict[str, Any]) -> ConfigError | None:
         parse_config(copy.deepcopy(tree))
     except ConfigError as exc:
         assert_keyed_error(exc, tree)
+    seen = as_program_sees(tree, stack)
     try:
-        parse_like_render(tree, stack)
+        parse_config(seen)
     except ConfigError as exc:
-        assert_keyed_error(exc, tree)
+        assert_keyed_error(exc, seen)
         return exc
     return None
 
@@ -125,3 +126,112 @@ def test_out_of_range_numbers_render_or_name_the_key(case):
     stack, tree, steps = case
     note(f"{stack}: {steps}")
     render_in_process(stack, tree)
+
+
+# --- regressions: what hypothesis found, pinned as plain tests ---------------------------------------------
+
+def rejected(raw: dict[str, Any], stack: str = "dev") -> list[str]:
+    exc = outcome(stack, raw)
+    assert exc is not None, "the config was accepted"
+    return exc.lines
+
+
+class TestFoundByHypothesis:
+    def test_block_of_wrong_type_does_not_name_a_pydantic_class(self):
+        raw = stack_raw("dev")
+        raw["cluster"] = False
+        assert rejected(raw) == ["cluster: must be a mapping of keys (key: value lines); got false"]
+
+    def test_duplicate_key_alias_names_each_key(self):
+        raw = stack_raw("dev")
+        raw["gateway"]["keys"][2]["alias"] = "open-webui"
+        lines = rejected(raw)
+        assert any(ln.startswith("gateway.keys[0].alias, gateway.keys[2].alias: 'open-webui' is used more than "
+                                 "once") and "rename all but one" in ln for ln in lines), lines
+
+    @pytest.mark.parametrize("brk", ["\n", "\r\n", "\u2028", "\x85"])
+    def test_line_break_in_a_value_keeps_one_keyed_line(self, brk):
+        raw = stack_raw("dev")
+        raw["frontends"]["tabby"]["embeddingModel"] = f"embeddings{brk}x"  # a cross-field (Problems) rule
+        lines = rejected(raw)
+        assert len(lines) == 1 and lines[0].startswith("frontends.tabby.embeddingModel: 'embeddings\\"), lines
+        raw = stack_raw("dev")
+        raw["nodePools"][0]["role"] = f"coder{brk}x"  # a field rule
+        lines = rejected(raw)
+        assert len(lines) == 1 and lines[0].startswith("nodePools[0].role: 'coder\\"), lines
+
+    def test_value_with_colon_is_not_read_as_a_key(self):
+        raw = stack_raw("dev")
+        raw["cluster"]["name"] = "ai-dev: x"
+        assert rejected(raw) == ["cluster.name: 'ai-dev: x' is not a DNS-1123 label; use lowercase letters, digits "
+                                 "and '-', starting and ending with a letter or digit (e.g. 'coder-chat')"]
+
+    @pytest.mark.parametrize("key,shown", [(0, "0"), (True, "true"), (None, "null")])
+    def test_non_string_yaml_key_is_a_key_not_a_list_index(self, key, shown):
+        raw = stack_raw("dev")
+        raw["cluster"][key] = 1
+        # As render.py and `pulumi up` see it (JSON-encoded: the key arrives as a string) ...
+        assert rejected(raw) == [f"cluster.{shown}: is not a known key; remove it or fix its spelling"]
+        # ... and as a direct parse_config caller sees it (YAML's own key type).
+        with pytest.raises(ConfigError) as exc:
+            parse_config(raw)
+        assert exc.value.lines[0].startswith(f"cluster.{shown}: is not a key name: YAML reads an unquoted number")
+
+    @pytest.mark.parametrize("path,value", [
+        (("models", 0, "cpuOffloadGB"), math.inf),         # rendered --cpu-offload-gb=inf
+        (("gateway", "keys", 0, "maxBudget"), math.inf),   # rendered "max_budget": Infinity
+        (("models", 0, "weightsGiB"), math.nan),
+    ])
+    def test_infinite_or_nan_number_is_refused(self, path, value):
+        raw = stack_raw("dev")
+        put(raw, path, value)
+        key = "models[0]." + path[-1] if path[0] == "models" else "gateway.keys[0].maxBudget"
+        assert rejected(raw) == [f"{key}: must be a finite number (YAML reads .inf and .nan as infinity and NaN); "
+                                 f"got {'Infinity' if value == math.inf else 'NaN'}"]
+
+
+# --- render.py as a user runs it --------------------------------------------------------------------------
+
+def _bad_stack_files(tmp: Path) -> dict[str, tuple[Path, str]]:
+    """name -> (stack file, a line render.py must print): one per kind of damage, and YAML-level damage."""
+    out = {}
+
+    def write(name: str, stack: str, edit, needle: str) -> None:
+        raw = stack_raw(stack)
+        edit(raw)
+        f = tmp / f"Pulumi.{name}.yaml"
+        f.write_text(yaml.safe_dump({"config": namespaced(raw, stack)}, allow_unicode=True))
+        out[name] = (f, needle)
+
+    write("wrong-type", "dev", lambda r: r.update(cluster="ai-dev"),
+          "cluster: must be a mapping of keys (key: value lines); got \"ai-dev\"")
+    write("missing", "prod", lambda r: r["nodePools"][1].pop("maxNodes"), "nodePools[1].maxNodes: is required")
+    write("unknown", "llama-seed", lambda r: r["swap"].update(ttlSeconds=60),
+          "swap.ttlSeconds: is not a known key; remove it or fix its spelling")
+    write("infinite", "dev", lambda r: r["models"][0].update(cpuOffloadGB=math.inf),
+          "models[0].cpuOffloadGB: must be a finite number")
+    write("bad-name", "llama-seed", lambda r: r["nodePools"][0].update(name="Static_A"),
+          "nodePools[0].name: 'Static_A' is not a DNS-1123 label")
+    write("dangling", "dev", lambda r: r["frontends"]["tabby"].update(key="sk-live-0123456789abcdef"),
+          "frontends.tabby.key: 'sk-live-0123456789abcdef' is not a declared gateway key")
+    yaml_key = tmp / "Pulumi.yaml-key.yaml"
+    yaml_key.write_text((ROOT / "Pulumi.dev.yaml").read_text().replace("    location: us-central1\n",
+                                                                      "    location: us-central1\n    on: 1\n", 1))
+    out["yaml-key"] = (yaml_key, "cluster.true: is not a known key")
+    return out
+
+
+def test_render_cli_exits_2_with_the_key_and_no_traceback(tmp_path):
+    cases = _bad_stack_files(tmp_path)
+    procs = {name: subprocess.Popen([sys.executable, "render.py", "--stack-file", str(f), "--out",
+                                     str(tmp_path / "out" / name)], cwd=ROOT, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True)
+             for name, (f, _) in cases.items()}  # in parallel: each is a fresh interpreter
+    for name, proc in procs.items():
+        stdout, stderr = proc.communicate(timeout=180)
+        needle = cases[name][1]
+        assert proc.returncode == 2, f"{name}: exit {proc.returncode}\n{stderr}"
+        assert stderr.startswith("error: invalid llm-platform stack config:\n"), f"{name}: {stderr}"
+        assert needle in stderr, f"{name}: {needle!r} not in\n{stderr}"
+        assert "Traceback" not in stdout + stderr and stdout == "", name
+        assert not (tmp_path / "out" / name).exists(), f"{name}: a refused config wrote output"

@@ -16,8 +16,7 @@ import pytest
 
 from components.build.llamacpp import CACHE_MOUNT, FETCH_SCRIPT
 from models import config_from_pulumi_values, parse_config
-from tests.conftest import require_consumers
-from tests.consumers.llama_server import find_llama_server, free_port, http_get, http_post_json, run_llama_server
+from tests.consumers.llama_server import free_port, http_get, http_post_json, run_llama_server
 from tests.consumers.tiny_gguf import ensure_tiny_gguf
 from tests.llama_seed import rendered_llama_commands, seed_plan, seed_values
 from tests.test_fetch_gguf import warm_repo

@@ -15,8 +15,7 @@ from urllib.parse import urlparse
 import pytest
 import yaml
 
-from tests.conftest import require_consumers
-from tests.consumers.litellm_proxy import find_litellm, http_json, run_litellm_proxy
+from tests.consumers.litellm_proxy import http_json, run_litellm_proxy
 from tests.consumers.llama_server import free_port, run_llama_server
 from tests.llama_seed import rendered_llama_commands, swap_config
 from tests.test_llama_consumer import KEY, LLAMA_NAMES, llama_bin, localise, plan, pvc, server_env  # noqa: F401

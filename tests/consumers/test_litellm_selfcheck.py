@@ -13,14 +13,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import require_consumers
 from tests.consumers.require import litellm_binary
 
 from .litellm_proxy import (
     STUB_COMPLETION_TOKENS,
     STUB_PROMPT_TOKENS,
     STUB_REPLY,
-    find_litellm,
     free_port,
     http_json,
     run_litellm_proxy,
