@@ -62,9 +62,19 @@ class PlatformMocks(pulumi.runtime.Mocks):
         return {}, []
 
 
+def _jsonable(value: Any) -> Any:
+    """What JSON can carry: YAML's dates, bytes and sets become strings, a non-scalar key its text."""
+    if isinstance(value, dict):
+        return {k if isinstance(k, (str, int, float, bool, type(None))) else str(k): _jsonable(v)
+                for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
+
+
 def pulumi_config_values(stack_config: dict[str, Any]) -> dict[str, str]:
-    """Stack-file values as the CLI hands them to a program: objects JSON-encoded."""
-    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in stack_config.items()}
+    """Stack-file values as the CLI hands them to a program: objects JSON-encoded (keys as text)."""
+    return {str(k): v if isinstance(v, str) else json.dumps(_jsonable(v)) for k, v in stack_config.items()}
 
 
 def run_program(stack_config: dict[str, Any], stack: str = "dev", program: Path = ROOT / "__main__.py") -> PlanCapture:

@@ -20,14 +20,15 @@ import pulumi
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, note, settings
+from hypothesis import strategies as st
 
-from models import ConfigError, parse_config
-from offline.mocks import run_program
+from models import ConfigError, config_from_pulumi_values, parse_config, read_stack_file
+from offline.mocks import pulumi_config_values, run_program
 from offline.plan import Plan, to_plan
-from offline.report import summary, write_plan
+from offline.report import RenderError, render_plan, summary, write_plan
 from tests.conftest import ROOT
-from tests.mutations import (MUTATIONS, as_program_sees, assert_keyed_error, mutated_configs, namespaced, put,
-                             stack_raw)
+from tests.mutations import (KEYED_LINE, MUTATIONS, STACK_FILES, as_program_sees, assert_keyed_error,
+                             mutated_configs, namespaced, put, stack_raw)
 
 FAST = dict(derandomize=True, database=None, deadline=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
@@ -120,7 +121,7 @@ def test_program_raises_only_run_error_with_the_same_message(case):
     render_in_process(stack, tree)
 
 
-@settings(max_examples=60, **FAST)  # most are refused at parse; ~10 render
+@settings(max_examples=60, **FAST)  # most are refused at parse; 12 render
 @given(mutated_configs(kinds=("out_of_range",), max_steps=1))
 def test_out_of_range_numbers_render_or_name_the_key(case):
     stack, tree, steps = case
@@ -177,6 +178,16 @@ class TestFoundByHypothesis:
             parse_config(raw)
         assert exc.value.lines[0].startswith(f"cluster.{shown}: is not a key name: YAML reads an unquoted number")
 
+    def test_non_string_key_in_a_label_or_price_map_is_one_line_per_key(self):
+        raw = stack_raw("dev+extras")
+        raw["network"]["gatewayIngressFrom"][0]["namespaceSelector"]["matchLabels"][0] = 1
+        raw["pricing"][True] = {"spot": 0.1}
+        with pytest.raises(ConfigError) as exc:
+            parse_config(raw)
+        assert_keyed_error(exc.value, raw)
+        assert [ln.split(":")[0] for ln in exc.value.lines] == [
+            "pricing.true", "network.gatewayIngressFrom[0].namespaceSelector.matchLabels.0"]
+
     @pytest.mark.parametrize("path,value", [
         (("models", 0, "cpuOffloadGB"), math.inf),         # rendered --cpu-offload-gb=inf
         (("gateway", "keys", 0, "maxBudget"), math.inf),   # rendered "max_budget": Infinity
@@ -190,7 +201,44 @@ class TestFoundByHypothesis:
                                  f"got {'Infinity' if value == math.inf else 'NaN'}"]
 
 
+class TestStackFileFoundByHypothesis:
+    """Damaged stack files that crashed read_stack_file or the CLI's JSON encoding before a ConfigError."""
+
+    def refused(self, path: Path) -> str:
+        with pytest.raises(RenderError) as exc:
+            render_plan(path)
+        return str(exc.value)
+
+    def test_not_utf8(self, tmp_path):
+        f = tmp_path / "Pulumi.latin1.yaml"
+        f.write_bytes((ROOT / "Pulumi.dev.yaml").read_bytes().replace(b"name: ai-dev", b"name: caf\xe9", 1))
+        assert "is not UTF-8 text (byte " in self.refused(f) and "save it as UTF-8" in self.refused(f)
+
+    def test_a_directory(self, tmp_path):
+        assert "cannot be read (Is a directory)" in self.refused(tmp_path)
+
+    def test_multi_line_yaml_error_is_one_line(self, tmp_path):
+        f = tmp_path / "Pulumi.broken.yaml"
+        f.write_text("config:\n  llm-platform:cluster: {name: [\n")
+        with pytest.raises(ConfigError) as exc:
+            read_stack_file(f)
+        assert len(exc.value.lines) == 1 and "\n" not in exc.value.lines[0]
+
+    def test_non_string_and_date_values_render_as_the_program_sees_them(self, tmp_path):
+        text = (ROOT / "Pulumi.dev.yaml").read_text()
+        text = text.replace("config:\n", "config:\n  1: ignored\n", 1)  # an int key beside gcp:project
+        text = text.replace("      maxModelLen: 16384\n", "      maxModelLen: 16384\n      revision: 2024-06-01\n", 1)
+        f = tmp_path / "Pulumi.dates.yaml"
+        f.write_text(text)
+        plan = render_plan(f)  # a YAML date is text to the program, as the CLI's JSON encoding makes it
+        args = plan.one("Deployment", "coder-chat")["spec"]["template"]["spec"]["containers"][0]["args"]
+        assert "--revision=2024-06-01" in args or "2024-06-01" in args
+
+
 # --- render.py as a user runs it --------------------------------------------------------------------------
+
+PASTED_KEY = "sk-Ab3dEf9hIjKlMnOpQrStUv"  # a LiteLLM-style key pasted where an alias belongs
+
 
 def _bad_stack_files(tmp: Path) -> dict[str, tuple[Path, str]]:
     """name -> (stack file, a line render.py must print): one per kind of damage, and YAML-level damage."""
@@ -212,8 +260,10 @@ def _bad_stack_files(tmp: Path) -> dict[str, tuple[Path, str]]:
           "models[0].cpuOffloadGB: must be a finite number")
     write("bad-name", "llama-seed", lambda r: r["nodePools"][0].update(name="Static_A"),
           "nodePools[0].name: 'Static_A' is not a DNS-1123 label")
-    write("dangling", "dev", lambda r: r["frontends"]["tabby"].update(key="sk-live-0123456789abcdef"),
-          "frontends.tabby.key: 'sk-live-0123456789abcdef' is not a declared gateway key")
+    write("dangling", "dev", lambda r: r["frontends"]["tabby"].update(key="tabby-key"),
+          "frontends.tabby.key: 'tabby-key' is not a declared gateway key")
+    write("credential", "dev", lambda r: r["frontends"]["tabby"].update(key=PASTED_KEY),
+          "frontends.tabby.key: <redacted> looks like a credential")
     yaml_key = tmp / "Pulumi.yaml-key.yaml"
     yaml_key.write_text((ROOT / "Pulumi.dev.yaml").read_text().replace("    location: us-central1\n",
                                                                       "    location: us-central1\n    on: 1\n", 1))
@@ -234,4 +284,51 @@ def test_render_cli_exits_2_with_the_key_and_no_traceback(tmp_path):
         assert stderr.startswith("error: invalid llm-platform stack config:\n"), f"{name}: {stderr}"
         assert needle in stderr, f"{name}: {needle!r} not in\n{stderr}"
         assert "Traceback" not in stdout + stderr and stdout == "", name
+        assert PASTED_KEY not in stderr, "an error message echoed a credential"
         assert not (tmp_path / "out" / name).exists(), f"{name}: a refused config wrote output"
+
+
+# --- the stack file itself: bytes, YAML, the config map -----------------------------------------------------
+
+YAML_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=8),
+                         st.dates(), st.binary(max_size=4))
+YAML_KEYS = st.one_of(st.sampled_from(["llm-platform:cluster", "llm-platform:models", "llm-platform:", ":",
+                                       "gcp:project", "config"]),
+                      st.text(max_size=10), st.integers(), st.booleans(), st.none(), st.dates())
+YAML_TREES = st.recursive(YAML_SCALARS, lambda kids: st.lists(kids, max_size=3)
+                          | st.dictionaries(YAML_KEYS, kids, max_size=3), max_leaves=8)
+
+
+@st.composite
+def stack_file_bytes(draw) -> bytes:
+    """A damaged stack file: random bytes, a shipped file with bytes spliced in, or odd YAML under config:."""
+    how = draw(st.sampled_from(["bytes", "splice", "yaml"]))
+    if how == "bytes":
+        return draw(st.binary(max_size=64))
+    if how == "yaml":
+        doc = draw(st.one_of(YAML_TREES, st.dictionaries(st.just("config"), YAML_TREES, min_size=1)))
+        return yaml.safe_dump(doc, allow_unicode=True).encode()
+    text = STACK_FILES[draw(st.sampled_from(sorted(STACK_FILES)))].read_bytes()
+    at = draw(st.integers(min_value=0, max_value=len(text)))
+    cut = draw(st.integers(min_value=0, max_value=8))
+    return text[:at] + draw(st.binary(max_size=4) | st.sampled_from([b"\xe9", b"\t", b": ", b"\n  - ", b"{"]))\
+        + text[at + cut:]
+
+
+def read_and_parse(path: Path) -> None:
+    """render.py up to the program run: read the file, JSON-encode as the CLI does, parse."""
+    values = read_stack_file(path)
+    parse_config(config_from_pulumi_values(pulumi_config_values(values)))
+
+
+@settings(max_examples=150, **FAST)
+@given(stack_file_bytes())
+def test_any_stack_file_reads_or_fails_with_config_error(content):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "Pulumi.fuzz.yaml"
+        path.write_bytes(content)
+        try:
+            read_and_parse(path)
+        except ConfigError as exc:
+            assert exc.lines and all(ln.startswith("stack file ") or KEYED_LINE.match(ln) for ln in exc.lines), \
+                exc.lines
