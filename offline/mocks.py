@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any, Optional
 
 import pulumi
+from pulumi.runtime import resource as pulumi_resource
+from pulumi.runtime.proto import source_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
@@ -75,6 +77,15 @@ def _jsonable(value: Any) -> Any:
 def pulumi_config_values(stack_config: dict[str, Any]) -> dict[str, str]:
     """Stack-file values as the CLI hands them to a program: objects JSON-encoded (keys as text)."""
     return {str(k): v if isinstance(v, str) else json.dumps(_jsonable(v)) for k, v in stack_config.items()}
+
+
+def _no_stack_trace() -> "source_pb2.StackTrace":
+    return source_pb2.StackTrace()
+
+
+# Each resource otherwise walks the Python stack for a source position that only the engine's diagnostics use;
+# a mocked run has no engine, and the walk is a tenth of a dev render.
+pulumi_resource._get_stack_trace = _no_stack_trace
 
 
 def run_program(stack_config: dict[str, Any], stack: str = "dev", program: Path = ROOT / "__main__.py") -> PlanCapture:
