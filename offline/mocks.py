@@ -88,11 +88,17 @@ def _no_stack_trace() -> "source_pb2.StackTrace":
 pulumi_resource._get_stack_trace = _no_stack_trace
 
 
-def run_program(stack_config: dict[str, Any], stack: str = "dev", program: Path = ROOT / "__main__.py") -> PlanCapture:
-    """Run the program once under mocks and return what it declared. Raises what the program raises."""
+def install_mocks(stack: str = "test") -> PlanCapture:
+    """Point the Pulumi runtime at fresh mocks; what is declared from now on lands in the returned capture."""
     capture = PlanCapture()
     pulumi.runtime.settings.ROOT.set(None)  # a fresh root stack per run, so exports never leak between runs
     pulumi.runtime.set_mocks(PlatformMocks(capture), project="llm-platform", stack=stack, preview=False)
+    return capture
+
+
+def run_program(stack_config: dict[str, Any], stack: str = "dev", program: Path = ROOT / "__main__.py") -> PlanCapture:
+    """Run the program once under mocks and return what it declared. Raises what the program raises."""
+    capture = install_mocks(stack)
     pulumi.runtime.set_all_config(pulumi_config_values(stack_config))
     os.environ.pop("PULUMI_CONFIG", None)
     pulumi.runtime.register_stack_transformation(lambda a: capture.record_options(a))

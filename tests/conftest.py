@@ -8,7 +8,7 @@ from typing import Any, Callable
 import pytest
 
 from models import read_stack_file
-from offline.mocks import run_program
+from offline.mocks import PlanCapture, install_mocks, run_program
 from offline.plan import Plan, to_plan
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,3 +48,9 @@ def render() -> Callable[..., Plan]:
 def require_consumers() -> bool:
     """In CI a missing real consumer is a failure, not a skip."""
     return os.environ.get("LLM_PLATFORM_REQUIRE_CONSUMERS") == "1"
+
+
+@pytest.fixture
+def capture() -> PlanCapture:
+    """Fresh Pulumi mocks; the resources a test declares land in the returned capture."""
+    return install_mocks("test")

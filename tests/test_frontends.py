@@ -4,7 +4,6 @@ import json
 import tomllib
 
 import kubernetes_validate
-import pulumi
 import pytest
 import yaml
 from pulumi.runtime.stack import run_pulumi_func
@@ -13,19 +12,15 @@ from pulumi.runtime.sync_await import _sync_await
 from components.build import frontends as fe
 from components.scripts.mint_keys import SECRET_KEY
 from models import parse_config
-from offline.mocks import PlanCapture, PlatformMocks, unwrap
+from offline.mocks import unwrap
 from tests.conftest import plan_for
 
 GATEWAY_V1 = "http://litellm.litellm.svc.cluster.local:4000/v1"
 MONGO = {"name": "librechat-mongo", "key": "uri"}
 
 
-@pytest.fixture(autouse=True)
-def capture():
-    cap = PlanCapture()
-    pulumi.runtime.settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(PlatformMocks(cap), project="llm-platform", stack="test", preview=False)
-    return cap
+# Component tests run under fresh mocks (tests/conftest.py `capture`), one per test.
+pytestmark = pytest.mark.usefixtures("capture")
 
 
 def librechat_raw(raw, **extra):

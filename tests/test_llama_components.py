@@ -2,23 +2,18 @@
 
 import json
 
-import pulumi
 import pytest
 import yaml
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from models import parse_config
-from offline.mocks import PlanCapture, PlatformMocks, unwrap
+from offline.mocks import unwrap
 from tests.llama_seed import seed_raw
 
 
-@pytest.fixture(autouse=True)
-def capture():
-    cap = PlanCapture()
-    pulumi.runtime.settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(PlatformMocks(cap), project="llm-platform", stack="test", preview=False)
-    return cap
+# Component tests run under fresh mocks (tests/conftest.py `capture`), one per test.
+pytestmark = pytest.mark.usefixtures("capture")
 
 
 @pytest.fixture
