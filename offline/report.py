@@ -73,7 +73,7 @@ def write_plan(plan: Plan, out: Path) -> None:
 
 def summary(plan: Plan, out: Path) -> str:
     lines = [f"rendered to {out}/ (k8s/, gcp/, outputs.yaml, cost.yaml)", "models:"]
-    for d in plan.find("Deployment"):
+    for d in sorted(plan.find("Deployment"), key=lambda d: d["metadata"]["name"]):  # stable for PR diffs
         comp = d["metadata"]["labels"].get("app.kubernetes.io/component")
         if comp == "model":
             lines.append(f"  {d['metadata']['name']:<28} replicas={d['spec']['replicas']}")
@@ -83,7 +83,7 @@ def summary(plan: Plan, out: Path) -> str:
     lines.append("GPUs requested (pool: stack output; role: rendered pods):")
     for pool, n in (plan.outputs.get("gpusRequested") or {}).items():
         lines.append(f"  pool {pool:<23} {n}")
-    for role, n in requested_gpus(plan.k8s).items():
+    for role, n in sorted(requested_gpus(plan.k8s).items()):
         lines.append(f"  role {role:<23} {n}")
     counts = Counter(m["kind"] for m in plan.k8s)
     lines.append("resources: " + ", ".join(f"{k}={v}" for k, v in sorted(counts.items()))
