@@ -210,3 +210,24 @@ class TestExternalModel:
             "model": gateway["external"]["model_name"], "messages": [{"role": "user", "content": "hi"}],
             "max_tokens": 4})
         assert status == 200 and body["choices"]
+
+
+class TestKeyJobAgainstTheRealProxy:
+    """As far as this machine allows: the proxy has no database (Prisma cannot fetch its engines here), so the
+    Job must wait for readiness, try /key/generate, and fail loudly without writing a Secret."""
+
+    def test_fails_loudly_without_a_database(self, gateway, tmp_path):
+        from tests.fakes import FakeKube, serve
+        from tests.test_mint_keys import KEYS, SCRIPT, TOKEN
+        kube = FakeKube(TOKEN)
+        (tmp_path / "keys.json").write_text(json.dumps(KEYS))
+        (tmp_path / "token").write_text(TOKEN)
+        with serve(kube) as kube_url:
+            env = {**os.environ, "LITELLM_URL": gateway["proxy"].base_url, "LITELLM_MASTER_KEY": MASTER,
+                   "KEYS_FILE": str(tmp_path / "keys.json"), "K8S_API": kube_url,
+                   "K8S_TOKEN_FILE": str(tmp_path / "token"), "WAIT_SECONDS": "10"}
+            res = subprocess.run([sys.executable, str(SCRIPT)], env=env, capture_output=True, text=True, timeout=120)
+        assert res.returncode == 1
+        assert "/key/generate for 'open-webui' failed" in res.stderr
+        assert "virtual keys need the gateway's database" in res.stderr
+        assert kube.secrets == {} and MASTER not in res.stdout + res.stderr
