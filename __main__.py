@@ -4,11 +4,11 @@ import pulumi
 from pulumi.runtime import config as runtime_config
 
 from components.platform import LlmPlatform
-from models import ConfigError, config_from_pulumi_values, parse_config
+from models import ConfigError, PlatformConfig, config_from_pulumi_values, parse_config
 from models.cost import cost_plan
 
 
-def load() -> "object":
+def load() -> PlatformConfig:
     values = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
     try:
         return parse_config(config_from_pulumi_values(values))
