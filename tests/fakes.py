@@ -8,6 +8,8 @@ import threading
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from tests.consumers.stub_openai import send_json
 from urllib.parse import parse_qs, urlparse
 
 CONTRACT = json.loads((Path(__file__).parent / "contracts" / "litellm_keys.json").read_text())
@@ -91,13 +93,7 @@ def serve(fake):
         def _do(self):
             n = int(self.headers.get("Content-Length") or 0)
             body = json.loads(self.rfile.read(n)) if n else None
-            status, payload = fake.handle(self.command, self.path, self.headers.get("Authorization", ""), body)
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            send_json(self, *fake.handle(self.command, self.path, self.headers.get("Authorization", ""), body))
 
         do_GET = do_POST = do_PUT = _do
 

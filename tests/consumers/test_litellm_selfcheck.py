@@ -15,15 +15,8 @@ import yaml
 
 from tests.consumers.require import litellm_binary
 
-from .litellm_proxy import (
-    STUB_COMPLETION_TOKENS,
-    STUB_PROMPT_TOKENS,
-    STUB_REPLY,
-    free_port,
-    http_json,
-    run_litellm_proxy,
-    run_stub_openai,
-)
+from .litellm_proxy import free_port, http_json, run_litellm_proxy
+from .stub_openai import STUB_COMPLETION_TOKENS, STUB_PROMPT_TOKENS, STUB_REPLY, run_stub_openai
 
 pytestmark = pytest.mark.consumer
 
