@@ -3,9 +3,9 @@
 import pulumi
 import pulumi_random as random
 
-from components.build import gateway as gw
-from components.build import vllm
-from components.build.common import metadata
+from components.manifests import gateway as gw
+from components.manifests import vllm
+from components.manifests.common import metadata
 from components.k8s import apply, child
 from models.platform import PlatformConfig
 

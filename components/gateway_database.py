@@ -3,7 +3,7 @@
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.build import database
+from components.manifests import database
 from components.k8s import apply
 from models.platform import PlatformConfig
 

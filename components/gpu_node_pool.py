@@ -5,7 +5,7 @@ from typing import Any
 import pulumi
 import pulumi_gcp as gcp
 
-from components.build.common import ROLE_LABEL
+from components.manifests.common import ROLE_LABEL
 from models.cluster import NodePoolSpec
 
 # GPU node create/upgrade regularly exceeds the provider's default 20 minutes.

@@ -1,4 +1,4 @@
-"""Turn a manifest dict from components/build into the matching pulumi-kubernetes resource."""
+"""Turn a manifest dict from components/manifests into the matching pulumi-kubernetes resource."""
 
 import re
 from typing import Any, Optional
@@ -6,7 +6,7 @@ from typing import Any, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.build.common import set_pull_policies
+from components.manifests.common import set_pull_policies
 
 _CLASSES = {
     ("v1", "Namespace"): k8s.core.v1.Namespace,

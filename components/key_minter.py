@@ -2,8 +2,8 @@
 
 import pulumi
 
-from components.build import gateway as gw
-from components.build import keys
+from components.manifests import gateway as gw
+from components.manifests import keys
 from components.k8s import apply, child
 from models.platform import PlatformConfig
 

@@ -2,7 +2,7 @@
 
 import pulumi
 
-from components.build import llama_swap as ls
+from components.manifests import llama_swap as ls
 from components.k8s import apply, child
 from models.llama_rules import swap_models
 from models.platform import PlatformConfig

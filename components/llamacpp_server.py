@@ -2,7 +2,7 @@
 
 import pulumi
 
-from components.build import llamacpp as lc
+from components.manifests import llamacpp as lc
 from components.k8s import apply, child
 from models.llamacpp import LlamaCppModelSpec
 from models.platform import PlatformConfig

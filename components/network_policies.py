@@ -2,7 +2,7 @@
 
 import pulumi
 
-from components.build import network
+from components.manifests import network
 from components.k8s import apply, child
 from models.platform import PlatformConfig
 

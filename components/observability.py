@@ -2,7 +2,7 @@
 
 import pulumi
 
-from components.build import observability as obs
+from components.manifests import observability as obs
 from components.k8s import apply, child
 from models.platform import PlatformConfig
 

@@ -3,7 +3,7 @@
 import pulumi
 import pulumi_random as random
 
-from components.build import frontends as fe
+from components.manifests import frontends as fe
 from components.k8s import apply, child
 from models.frontends import OpenWebUISpec
 from models.platform import PlatformConfig

@@ -2,7 +2,7 @@
 
 import pulumi
 
-from components.build.common import metadata
+from components.manifests.common import metadata
 from components.cluster import platform_cluster
 from components.frontends import declare_frontends
 from components.gateway import LiteLLMGateway
@@ -12,7 +12,7 @@ from components.k8s import apply
 from components.key_minter import KeyMinter
 from components.network_policies import NetworkPolicies
 from components.observability import Observability
-from components.smoke_test import SmokeTest
+from components.smoke_test_job import SmokeTest
 from components.llama_backends import llama_backends
 from components.vllm_model import VllmModel
 from models.llama_rules import gpu_demands
@@ -74,7 +74,7 @@ class LlmPlatform(pulumi.ComponentResource):
         self.register_outputs({"gateway_url": self.gateway_url, "master_key": self.master_key,
                                "model_endpoints": self.model_endpoints, "gpus_requested": self.gpus_requested,
                                **observability.operator_outputs})
-        # Stack output name -> value for an operator (components/build/observability.py); no secret values.
+        # Stack output name -> value for an operator (components/manifests/observability.py); no secret values.
         self.operator_outputs = observability.operator_outputs
 
 

@@ -2,7 +2,7 @@
 
 import pulumi
 
-from components.build import frontends as fe
+from components.manifests import frontends as fe
 from components.k8s import apply, child
 from models.frontends import TabbySpec
 from models.platform import PlatformConfig

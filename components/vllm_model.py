@@ -2,7 +2,7 @@
 
 import pulumi
 
-from components.build import vllm
+from components.manifests import vllm
 from components.k8s import apply, child
 from models.platform import PlatformConfig
 from models.serving import VllmModelSpec

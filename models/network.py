@@ -1,6 +1,6 @@
 """The network block (`llm-platform:network`): who may reach the gateway and front-ends, and where pods may egress.
 
-Every platform namespace gets a default-deny NetworkPolicy (components/build/network.py); these settings only
+Every platform namespace gets a default-deny NetworkPolicy (components/manifests/network.py); these settings only
 name the outside peers the platform cannot know: the ingress in front of the gateway, the internet ranges the
 weight downloads use, and the Kubernetes API server the key Job calls.
 """

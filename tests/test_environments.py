@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from components.build.vllm import vllm_args
+from components.manifests.vllm import vllm_args
 from models import ConfigError, parse_config
 from offline.mocks import run_program
 from tests.conftest import NS, ROOT, plan_for, raw_config, stack_values

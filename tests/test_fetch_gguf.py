@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from components.build.llamacpp import FETCH_SCRIPT
+from components.manifests.llamacpp import FETCH_SCRIPT
 from models.llamacpp import quant_matches
 from tests.test_prestage import offline_prefix
 

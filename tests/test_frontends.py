@@ -9,7 +9,7 @@ import yaml
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from components.build import frontends as fe
+from components.manifests import frontends as fe
 from components.scripts.mint_keys import SECRET_KEY
 from models import parse_config
 from offline.mocks import unwrap

@@ -5,8 +5,8 @@ import json
 import pytest
 import yaml
 
-from components.build import gateway as gw
-from components.build import keys, smoke
+from components.manifests import gateway as gw
+from components.manifests import keys, smoke
 from models import ConfigError, parse_config
 from offline.plan import is_kept
 from tests.conftest import plan_for

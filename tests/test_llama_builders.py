@@ -7,8 +7,8 @@ import shlex
 import pytest
 import yaml
 
-from components.build import llama_swap as ls
-from components.build import llamacpp as lc
+from components.manifests import llama_swap as ls
+from components.manifests import llamacpp as lc
 from models import parse_config
 from tests.conftest import ROOT
 from tests.llama_seed import seed_raw

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from components.build.llamacpp import CACHE_MOUNT, FETCH_SCRIPT
+from components.manifests.llamacpp import CACHE_MOUNT, FETCH_SCRIPT
 from models import config_from_pulumi_values, parse_config
 from tests.consumers.llama_server import free_port, http_get, http_post_json, run_llama_server
 from tests.consumers.tiny_gguf import ensure_tiny_gguf

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from components.build import tomlw
+from components.manifests import tomlw
 from offline.plan import pod_spec
 
 FAKE_KEY = "sk-Fake_key-0123456789abcdefXYZ"

@@ -1,6 +1,6 @@
 """The pure vLLM builders: args and pod spec from a spec, no Pulumi engine involved."""
 
-from components.build import vllm
+from components.manifests import vllm
 from models import parse_config
 
 

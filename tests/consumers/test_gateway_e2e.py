@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.build.smoke import SCRIPT as SMOKE_SCRIPT
+from components.manifests.smoke import SCRIPT as SMOKE_SCRIPT
 from tests.conftest import plan_for, raw_config
 from tests.consumers.litellm_proxy import free_port, http_json, run_litellm_proxy
 from tests.consumers.llama_server import run_llama_server

@@ -2,7 +2,7 @@
 
 import pulumi
 
-from components.build import smoke
+from components.manifests import smoke
 from components.k8s import apply, child
 from models.platform import PlatformConfig
 

@@ -4,7 +4,7 @@
 One line per model, exit 1 on any failure. Runs as the smoke-test Job or from a laptop with port-forwards:
 
     GATEWAY_URL=http://127.0.0.1:4000 GATEWAY_KEY=sk-... UPSTREAM_KEY=... MODELS_FILE=smoke.json \
-        python3 components/scripts/smoke_test.py
+        python3 components/scripts/smoke_test_in_pod.py
 
 MODELS_FILE is the JSON the render writes into the smoke-test ConfigMap: a list of
 {name, mode, replicas, direct: {url, model} | null}. A model at 0 replicas passes when the gateway refuses it

@@ -1,7 +1,7 @@
 """Front-ends as plain manifest dicts: Open WebUI, Tabby and LibreChat, each on its own minted gateway key.
 
 Each front-end reads its key from Secret `litellm-key-<alias>` (data key `api-key`), written by the
-litellm-keys Job (components/build/keys.py) into the front-ends namespace; no manifest carries a key value.
+litellm-keys Job (components/manifests/keys.py) into the front-ends namespace; no manifest carries a key value.
 Generated secrets (session signers, JWT and credential keys) come in as values the caller created with
 pulumi-random, so this module stays pure.
 """

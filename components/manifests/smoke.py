@@ -1,4 +1,4 @@
-"""The smoke-test Job: what to test (from the gateway's routes) and the Job running scripts/smoke_test.py."""
+"""The smoke-test Job: what to test (from the gateway's routes) and the Job running scripts/smoke_test_in_pod.py (mounted as smoke_test.py)."""
 
 import json
 from pathlib import Path
@@ -11,7 +11,7 @@ from .common import checksum, env, labels, metadata, non_root, secret_env, tmp_v
 from .keys import JOB_IMAGE
 
 NAME = "smoke-test"
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "smoke_test.py"
+SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "smoke_test_in_pod.py"
 
 
 def smoke_models(cfg: PlatformConfig) -> list[dict[str, Any]]:
