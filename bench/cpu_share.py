@@ -7,8 +7,9 @@ used, how much the rest of the machine used meanwhile, and pin a process to chos
 import contextlib
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 T = TypeVar("T")
 
@@ -54,9 +55,10 @@ def wait_quiet(ours: dict[str, int], limit: float = 0.3, max_wait: float = 30.0)
 def cpu_during(run: Callable[[], T], groups: dict[str, int]) -> tuple[T, dict[str, float]]:
     """Call run(); return its result and the CPU seconds each process group, this process ("client") and the
     rest of the box ("other": jobs that merely share the machine) used meanwhile."""
+
     def sample() -> dict[str, float]:
-        return {**{k: cpu_seconds(g) for k, g in groups.items()}, "client": time.process_time(),
-                "all": busy_seconds()}
+        return {**{k: cpu_seconds(g) for k, g in groups.items()}, "client": time.process_time(), "all": busy_seconds()}
+
     before = sample()
     out = run()
     after = sample()

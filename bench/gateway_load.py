@@ -34,9 +34,10 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -73,8 +74,8 @@ class Gateway:
     availability: dict[str, Any]
     hook_name: str
     hook_text: str
-    args: list[str]          # rendered container args minus --config/--port/--host
-    env: dict[str, str]      # rendered literal env values (secretKeyRef ones are set by the bench)
+    args: list[str]  # rendered container args minus --config/--port/--host
+    env: dict[str, str]  # rendered literal env values (secretKeyRef ones are set by the bench)
     chat_alias: str
     served_name: str
 
@@ -88,8 +89,9 @@ def rendered_gateway(stack_file: Path = ROOT / "Pulumi.dev.yaml") -> Gateway:
     data = plan.one("ConfigMap", "litellm-config")["data"]
     config = yaml.safe_load(data["config.yaml"])
     running = {d["metadata"]["name"] for d in plan.find("Deployment") if d["spec"]["replicas"] > 0}
-    chat = next(e for e in config["model_list"]
-                if e["model_name"] in running and e["model_info"].get("mode", "chat") == "chat")
+    chat = next(
+        e for e in config["model_list"] if e["model_name"] in running and e["model_info"].get("mode", "chat") == "chat"
+    )
     (container,) = plan.one("Deployment", "litellm")["spec"]["template"]["spec"]["containers"]
     args, it = [], iter(container.get("args", []))
     for arg in it:
@@ -99,8 +101,16 @@ def rendered_gateway(stack_file: Path = ROOT / "Pulumi.dev.yaml") -> Gateway:
             args.append(arg)
     env = {e["name"]: str(e["value"]) for e in container.get("env", []) if "value" in e}
     hook = next(k for k in data if k.endswith(".py"))
-    return Gateway(config, json.loads(data["availability.json"]), hook, data[hook], args, env,
-                   chat["model_name"], chat["litellm_params"]["model"].split("/", 1)[1])
+    return Gateway(
+        config,
+        json.loads(data["availability.json"]),
+        hook,
+        data[hook],
+        args,
+        env,
+        chat["model_name"],
+        chat["litellm_params"]["model"].split("/", 1)[1],
+    )
 
 
 def localise(gw: Gateway, work: Path, chat_port: int) -> Path:
@@ -134,19 +144,34 @@ def servers(gw: Gateway, work: Path, concurrency: int, max_tokens: int) -> Itera
     """Yield the (LiteLLMProxy, LlamaServer) handles."""
     llama, litellm = find_llama_server(), find_litellm()
     if llama is None or litellm is None:
-        raise SystemExit("needs llama-server and litellm: bash .ci/install_llama_server.sh; "
-                         "bash .ci/install_litellm.sh")
+        raise SystemExit(
+            "needs llama-server and litellm: bash .ci/install_llama_server.sh; bash .ci/install_litellm.sh"
+        )
     gguf = ensure_tiny_gguf(work / "tiny.gguf")
     slots = max(1, concurrency)
-    argv = ["-m", str(gguf), "--alias", gw.served_name, "--parallel", str(slots),
-            "--ctx-size", str(slots * max(256, max_tokens + 128)), "--threads", str(llama_threads()),
-            "--n-gpu-layers", "0", "--poll", "0",
-            # The proxy's pooled keep-alive connections each hold an HTTP thread: room for them and the client.
-            "--threads-http", str(4 * slots)]
+    argv = [
+        "-m",
+        str(gguf),
+        "--alias",
+        gw.served_name,
+        "--parallel",
+        str(slots),
+        "--ctx-size",
+        str(slots * max(256, max_tokens + 128)),
+        "--threads",
+        str(llama_threads()),
+        "--n-gpu-layers",
+        "0",
+        "--poll",
+        "0",
+        # The proxy's pooled keep-alive connections each hold an HTTP thread: room for them and the client.
+        "--threads-http",
+        str(4 * slots),
+    ]
     chat_port = free_port()
     with run_llama_server(argv, port=chat_port, bin_path=llama, env={"LLAMA_API_KEY": UPSTREAM}) as direct:
         if len(cores()) > 1:  # the model's own node: it never takes the gateway's cores
-            pin(direct.proc.pid, set(cores()[-llama_threads():]))
+            pin(direct.proc.pid, set(cores()[-llama_threads() :]))
         config_path = localise(gw, work, chat_port)
         env = {**gw.env, "LITELLM_MASTER_KEY": MASTER, "UPSTREAM_API_KEY": UPSTREAM, "DATABASE_URL": None}
         if gw.workers > 1:
@@ -154,8 +179,9 @@ def servers(gw: Gateway, work: Path, concurrency: int, max_tokens: int) -> Itera
             # on this machine never wipe each other's (the proxy's default is a fixed path under /tmp).
             (work / "prometheus").mkdir(exist_ok=True)
             env["PROMETHEUS_MULTIPROC_DIR"] = str(work / "prometheus")
-        with run_litellm_proxy(config_path, free_port(), env=env, extra_args=gw.args, litellm_bin=litellm,
-                               timeout=180) as proxy:
+        with run_litellm_proxy(
+            config_path, free_port(), env=env, extra_args=gw.args, litellm_bin=litellm, timeout=180
+        ) as proxy:
             yield proxy, direct
 
 
@@ -190,18 +216,29 @@ class Side:
         return len(self.latencies) / self.wall if self.wall else 0.0
 
     def line(self) -> str:
-        return (f"{self.name:<8} n={self.requests:<4} c={self.concurrency:<3} errors={len(self.errors):<3} "
-                f"p50={self.p50 * 1000:7.1f} ms  p95={self.pct(0.95) * 1000:7.1f} ms  "
-                f"max={max(self.latencies, default=float('nan')) * 1000:7.1f} ms  {self.throughput:6.1f} req/s  cpu "
-                + " ".join(f"{k}={v:.1f}s" for k, v in self.cpu.items()))
+        return (
+            f"{self.name:<8} n={self.requests:<4} c={self.concurrency:<3} errors={len(self.errors):<3} "
+            f"p50={self.p50 * 1000:7.1f} ms  p95={self.pct(0.95) * 1000:7.1f} ms  "
+            f"max={max(self.latencies, default=float('nan')) * 1000:7.1f} ms  {self.throughput:6.1f} req/s  cpu "
+            + " ".join(f"{k}={v:.1f}s" for k, v in self.cpu.items())
+        )
 
 
-def fire(base_url: str, key: str, model: str, n: int, concurrency: int, name: str = "",
-         max_tokens: int = 8, deadline: float = SIDE_DEADLINE) -> Side:
+def fire(
+    base_url: str,
+    key: str,
+    model: str,
+    n: int,
+    concurrency: int,
+    name: str = "",
+    max_tokens: int = 8,
+    deadline: float = SIDE_DEADLINE,
+) -> Side:
     """Send n chat requests over `concurrency` keep-alive connections; every one is timed and checked."""
     host, port = base_url.removeprefix("http://").rsplit(":", 1)
-    body = json.dumps({"model": model, "messages": [{"role": "user", "content": PROMPT}],
-                       "max_tokens": max_tokens, "temperature": 0}).encode()
+    body = json.dumps(
+        {"model": model, "messages": [{"role": "user", "content": PROMPT}], "max_tokens": max_tokens, "temperature": 0}
+    ).encode()
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {key}"}
     side, lock, left = Side(name, n, concurrency), threading.Lock(), [n]
     stop_at = time.monotonic() + deadline
@@ -282,10 +319,12 @@ class Result:
 
     def short(self) -> str:
         g, d = self.gateway, self.direct
-        return (f"max_tokens={self.max_tokens}: gateway p50 {g.p50 * 1000:.0f}ms p95 {g.pct(0.95) * 1000:.0f}ms "
-                f"{g.throughput:.0f}req/s, direct p50 {d.p50 * 1000:.0f}ms p95 {d.pct(0.95) * 1000:.0f}ms "
-                f"{d.throughput:.0f}req/s, ratio {self.ratio:.2f}"
-                + (" (NOISY: a side had no quiet run)" if self.noisy else ""))
+        return (
+            f"max_tokens={self.max_tokens}: gateway p50 {g.p50 * 1000:.0f}ms p95 {g.pct(0.95) * 1000:.0f}ms "
+            f"{g.throughput:.0f}req/s, direct p50 {d.p50 * 1000:.0f}ms p95 {d.pct(0.95) * 1000:.0f}ms "
+            f"{d.throughput:.0f}req/s, ratio {self.ratio:.2f}"
+            + (" (NOISY: a side had no quiet run)" if self.noisy else "")
+        )
 
 
 @dataclass
@@ -306,9 +345,12 @@ class Report:
 
     def summary(self) -> str:
         ok = self.errors == 0 and self.judged.ratio <= TARGET_RATIO
-        return (f"gateway_load {'PASS' if ok else 'MISS'}: n={self.requests} c={self.concurrency} "
-                f"errors={self.errors} | " + " | ".join(r.short() for r in self.results)
-                + f" | target: 0 errors, ratio <= {TARGET_RATIO} at max_tokens={self.judged.max_tokens}")
+        return (
+            f"gateway_load {'PASS' if ok else 'MISS'}: n={self.requests} c={self.concurrency} "
+            f"errors={self.errors} | "
+            + " | ".join(r.short() for r in self.results)
+            + f" | target: 0 errors, ratio <= {TARGET_RATIO} at max_tokens={self.judged.max_tokens}"
+        )
 
 
 def median_run(runs: list[Side]) -> Side:
@@ -317,36 +359,56 @@ def median_run(runs: list[Side]) -> Side:
     return ordered[(len(ordered) - 1) // 2]
 
 
-def run_benchmark(requests: int = 500, concurrency: int = 16, rounds: int = 3,
-                  max_tokens: tuple[int, ...] = MAX_TOKENS, warmup: int | None = None,
-                  stack_file: Path = ROOT / "Pulumi.dev.yaml", settle: float = 30.0,
-                  log=print) -> Report:  # noqa: ANN001
+def run_benchmark(
+    requests: int = 500,
+    concurrency: int = 16,
+    rounds: int = 3,
+    max_tokens: tuple[int, ...] = MAX_TOKENS,
+    warmup: int | None = None,
+    stack_file: Path = ROOT / "Pulumi.dev.yaml",
+    settle: float = 30.0,
+    log=print,
+) -> Report:
     """Render, start both servers, warm up, then alternate gateway/direct rounds of `requests` each,
     for every generation length in `max_tokens`. `settle`: seconds a run may wait for other jobs to go
     quiet (0: no waiting, and no extra rounds)."""
     gw = rendered_gateway(stack_file)
     warmup = 2 * concurrency if warmup is None else warmup
-    settings = {"args": " ".join(gw.args), **{f"env {k}": v for k, v in gw.env.items()},
-                "litellm_settings": gw.config.get("litellm_settings"),
-                "router_settings": gw.config.get("router_settings"),
-                "general_settings (as run here)": {k: v for k, v in gw.config.get("general_settings", {}).items()
-                                                   if k not in ("master_key", "database_url", "store_model_in_db")}}
-    with tempfile.TemporaryDirectory(prefix="gateway-load-") as tmp, \
-            servers(gw, Path(tmp), concurrency, max(max_tokens)) as (proxy, llama):
-        targets = {"gateway": (proxy.base_url, MASTER, gw.chat_alias),
-                   "direct": (llama.base_url, UPSTREAM, gw.served_name)}
+    settings = {
+        "args": " ".join(gw.args),
+        **{f"env {k}": v for k, v in gw.env.items()},
+        "litellm_settings": gw.config.get("litellm_settings"),
+        "router_settings": gw.config.get("router_settings"),
+        "general_settings (as run here)": {
+            k: v
+            for k, v in gw.config.get("general_settings", {}).items()
+            if k not in ("master_key", "database_url", "store_model_in_db")
+        },
+    }
+    with (
+        tempfile.TemporaryDirectory(prefix="gateway-load-") as tmp,
+        servers(gw, Path(tmp), concurrency, max(max_tokens)) as (proxy, llama),
+    ):
+        targets = {
+            "gateway": (proxy.base_url, MASTER, gw.chat_alias),
+            "direct": (llama.base_url, UPSTREAM, gw.served_name),
+        }
         groups = {"proxy": proxy.proc.pid, "llama": llama.proc.pid}
         load = os.getloadavg() if hasattr(os, "getloadavg") else ()
-        log(f"gateway args '{settings['args']}' LITELLM_LOG={gw.env.get('LITELLM_LOG')} | {gw.chat_alias} -> "
+        log(
+            f"gateway args '{settings['args']}' LITELLM_LOG={gw.env.get('LITELLM_LOG')} | {gw.chat_alias} -> "
             f"llama-server --parallel {concurrency} --threads {llama_threads()} | {len(cores())} cores, "
-            f"load average {' '.join(f'{x:.1f}' for x in load)}")
+            f"load average {' '.join(f'{x:.1f}' for x in load)}"
+        )
         results = {mt: Result(mt, {"gateway": [], "direct": []}) for mt in max_tokens}
         for mt in max_tokens:
             for name, (url, key, model) in targets.items():
                 warm = fire(url, key, model, warmup, concurrency, f"warm-{name}", mt, deadline=120)
                 results[mt].rounds.setdefault(f"warm-{name}", []).append(warm)  # its errors count too
-                log(f"  warm-up max_tokens={mt} {name}: {len(warm.latencies)} ok, {len(warm.errors)} errors"
-                    + (f" (first: {warm.errors[0]})" if warm.errors else ""))
+                log(
+                    f"  warm-up max_tokens={mt} {name}: {len(warm.latencies)} ok, {len(warm.errors)} errors"
+                    + (f" (first: {warm.errors[0]})" if warm.errors else "")
+                )
         for i in range(2 * rounds):  # up to `rounds` extra rounds while a side has no quiet run yet
             if i >= rounds and (settle <= 0 or not any(r.noisy for r in results.values())):
                 break
@@ -357,8 +419,10 @@ def run_benchmark(requests: int = 500, concurrency: int = 16, rounds: int = 3,
                     side, cpu = cpu_during(lambda: fire(url, key, model, requests, concurrency, name, mt), groups)
                     side.cpu = cpu
                     results[mt].rounds[name].append(side)
-                    log(f"  round {i + 1} max_tokens={mt:<4} {side.line()}"
-                        + (f"  first error: {side.errors[0]}" if side.errors else ""))
+                    log(
+                        f"  round {i + 1} max_tokens={mt:<4} {side.line()}"
+                        + (f"  first error: {side.errors[0]}" if side.errors else "")
+                    )
     return Report(requests, concurrency, list(results.values()), settings)
 
 
@@ -366,25 +430,37 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--requests", type=int, default=500, help="requests per side per round (default 500)")
     ap.add_argument("--concurrency", type=int, default=16, help="parallel keep-alive connections (default 16)")
-    ap.add_argument("--rounds", type=int, default=3,
-                    help="alternating rounds (default 3; up to as many more while a side has no quiet run)")
-    ap.add_argument("--max-tokens", default=",".join(map(str, MAX_TOKENS)),
-                    help="comma-separated generation lengths, each exactly this many tokens per reply "
-                         f"(default {','.join(map(str, MAX_TOKENS))}; the target is judged on the longest)")
+    ap.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="alternating rounds (default 3; up to as many more while a side has no quiet run)",
+    )
+    ap.add_argument(
+        "--max-tokens",
+        default=",".join(map(str, MAX_TOKENS)),
+        help="comma-separated generation lengths, each exactly this many tokens per reply "
+        f"(default {','.join(map(str, MAX_TOKENS))}; the target is judged on the longest)",
+    )
     ap.add_argument("--stack-file", type=Path, default=ROOT / "Pulumi.dev.yaml")
     args = ap.parse_args(argv)
     try:
         lengths = tuple(int(x) for x in args.max_tokens.split(","))
     except ValueError:
         ap.error("--max-tokens: comma-separated integers, e.g. 8,160")
-    if not (1 <= args.requests <= 10000 and 1 <= args.concurrency <= 64 and 1 <= args.rounds <= 9
-            and all(1 <= n <= 1024 for n in lengths)):
+    if not (
+        1 <= args.requests <= 10000
+        and 1 <= args.concurrency <= 64
+        and 1 <= args.rounds <= 9
+        and all(1 <= n <= 1024 for n in lengths)
+    ):
         ap.error("bounds: --requests 1..10000, --concurrency 1..64, --rounds 1..9, --max-tokens 1..1024 each")
     report = run_benchmark(args.requests, args.concurrency, args.rounds, lengths, stack_file=args.stack_file)
     print("rendered gateway settings:", json.dumps(report.settings, sort_keys=True))
     for r in report.results:
-        used = "; ".join(f"{k} rounds " + ",".join(str(r.rounds[k].index(x) + 1) for x in r.runs(k))
-                         for k in ("gateway", "direct"))
+        used = "; ".join(
+            f"{k} rounds " + ",".join(str(r.rounds[k].index(x) + 1) for x in r.runs(k)) for k in ("gateway", "direct")
+        )
         used += " (a side had no quiet run: its quietest)" if r.noisy else ""
         print(f"max_tokens={r.max_tokens:<4} {r.gateway.line()}")
         print(f"max_tokens={r.max_tokens:<4} {r.direct.line()}")

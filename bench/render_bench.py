@@ -38,27 +38,56 @@ TARGETS = {"dev/floor": 1.5, "t(200)": 10.0, "t(200)/t(20)": 12.0}
 
 def generated_stack(n: int) -> dict:
     """A valid stack of n models on ceil(n/10) pools, every model at replicas 1."""
-    pools = [{"name": f"pool-{j}", "machineType": "g2-standard-8", "minNodes": 0, "maxNodes": MODELS_PER_POOL,
-              "spot": True, "role": f"role-{j}"} for j in range((n + MODELS_PER_POOL - 1) // MODELS_PER_POOL)]
-    models = [{"name": f"model-{i}", "engine": "vllm", "pool": f"pool-{i // MODELS_PER_POOL}", "replicas": 1,
-               "mode": "completion" if i % 4 == 3 else "chat",
-               "modelName": f"Qwen/Qwen2.5-Coder-7B-Instruct-AWQ-{i}", "servedModelName": f"coder-{i}",
-               "weightsGiB": 5.6, "quantization": "awq_marlin", "maxModelLen": 16384,
-               "enablePrefixCaching": True, "inputCostPerToken": 0.0000005, "outputCostPerToken": 0.0000015}
-              for i in range(n)]
-    return {"config": {"gcp:project": "bench-project", "gcp:region": "us-central1",
-                       "llm-platform:cluster": {"name": "bench", "location": "us-central1"},
-                       "llm-platform:nodePools": pools, "llm-platform:models": models,
-                       "llm-platform:gateway": {"replicas": 1}}}
+    pools = [
+        {
+            "name": f"pool-{j}",
+            "machineType": "g2-standard-8",
+            "minNodes": 0,
+            "maxNodes": MODELS_PER_POOL,
+            "spot": True,
+            "role": f"role-{j}",
+        }
+        for j in range((n + MODELS_PER_POOL - 1) // MODELS_PER_POOL)
+    ]
+    models = [
+        {
+            "name": f"model-{i}",
+            "engine": "vllm",
+            "pool": f"pool-{i // MODELS_PER_POOL}",
+            "replicas": 1,
+            "mode": "completion" if i % 4 == 3 else "chat",
+            "modelName": f"Qwen/Qwen2.5-Coder-7B-Instruct-AWQ-{i}",
+            "servedModelName": f"coder-{i}",
+            "weightsGiB": 5.6,
+            "quantization": "awq_marlin",
+            "maxModelLen": 16384,
+            "enablePrefixCaching": True,
+            "inputCostPerToken": 0.0000005,
+            "outputCostPerToken": 0.0000015,
+        }
+        for i in range(n)
+    ]
+    return {
+        "config": {
+            "gcp:project": "bench-project",
+            "gcp:region": "us-central1",
+            "llm-platform:cluster": {"name": "bench", "location": "us-central1"},
+            "llm-platform:nodePools": pools,
+            "llm-platform:models": models,
+            "llm-platform:gateway": {"replicas": 1},
+        }
+    }
 
 
 def sdk_modules() -> list[str]:
     """The Pulumi SDK modules a dev render imports (run in a child so this process stays clean)."""
     # The SDKs register every service package lazily; keep only the modules really loaded.
-    code = ("import json, sys, tempfile, render; render.main(['--stack-file', 'Pulumi.dev.yaml', '--out', "
-            "tempfile.mkdtemp()]); print(json.dumps(sorted(m for m, mod in sys.modules.items() if m.split('.')[0] "
-            "in ('pulumi', 'pulumi_kubernetes', 'pulumi_gcp', 'pulumi_random') "
-            "and type(mod).__name__ != '_LazyModule')))")
+    code = (
+        "import json, sys, tempfile, render; render.main(['--stack-file', 'Pulumi.dev.yaml', '--out', "
+        "tempfile.mkdtemp()]); print(json.dumps(sorted(m for m, mod in sys.modules.items() if m.split('.')[0] "
+        "in ('pulumi', 'pulumi_kubernetes', 'pulumi_gcp', 'pulumi_random') "
+        "and type(mod).__name__ != '_LazyModule')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -91,8 +120,10 @@ def medians(cmds: dict[str, list[str]], runs: int) -> dict[str, tuple[float, flo
     for _ in range(runs):
         for name, cmd in cmds.items():
             samples[name].append(timed(cmd))
-    return {name: (statistics.median(w for w, _ in got), statistics.median(c for _, c in got))
-            for name, got in samples.items()}
+    return {
+        name: (statistics.median(w for w, _ in got), statistics.median(c for _, c in got))
+        for name, got in samples.items()
+    }
 
 
 def render_cmd(stack_file: Path, out: Path) -> list[str]:
@@ -102,7 +133,8 @@ def render_cmd(stack_file: Path, out: Path) -> list[str]:
 def profile(n: int, tmp: Path) -> None:
     sys.path.insert(0, str(ROOT))
     os.chdir(ROOT)
-    from offline.report import render  # noqa: E402  (imported here so --profile sees a cold program)
+    from offline.report import render
+
     stack = tmp / f"Pulumi.bench-{n}.yaml"
     stack.write_text(yaml.safe_dump(generated_stack(n)))
     prof = cProfile.Profile()
@@ -135,11 +167,15 @@ def main(argv: list[str] | None = None) -> int:
         figures = medians(cmds, args.runs)
     ratios = {"dev/floor": (figures["dev"][0] / figures["floor"][0], figures["dev"][1] / figures["floor"][1])}
     if {20, 200} <= set(sizes):
-        ratios["t(200)/t(20)"] = (figures["t(200)"][0] / figures["t(20)"][0],
-                                  figures["t(200)"][1] / figures["t(20)"][1])
+        ratios["t(200)/t(20)"] = (
+            figures["t(200)"][0] / figures["t(20)"][0],
+            figures["t(200)"][1] / figures["t(20)"][1],
+        )
     load = os.getloadavg()[0]
-    print(f"render benchmark: median of {args.runs} fresh processes each, {os.cpu_count()} CPU(s), "
-          f"Python {sys.version.split()[0]}, load average {load:.2f}")
+    print(
+        f"render benchmark: median of {args.runs} fresh processes each, {os.cpu_count()} CPU(s), "
+        f"Python {sys.version.split()[0]}, load average {load:.2f}"
+    )
     print(f"  {'':<14} {'wall':>8} {'CPU':>8}   target (on wall time)")
     for name, (wall, cpu) in figures.items():
         goal = TARGETS.get(name)

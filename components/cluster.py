@@ -17,17 +17,31 @@ CLUSTER_TIMEOUTS = pulumi.CustomTimeouts(create="45m", update="60m", delete="45m
 def kubeconfig(name: str, endpoint: str, ca_cert: str) -> str:
     """A kubeconfig that authenticates with gke-gcloud-auth-plugin: no token is ever stored."""
     ctx = f"gke-{name}"
-    return yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config", "current-context": ctx,
-        "clusters": [{"name": ctx, "cluster": {"server": f"https://{endpoint}",
-                                               "certificate-authority-data": ca_cert}}],
-        "contexts": [{"name": ctx, "context": {"cluster": ctx, "user": ctx}}],
-        "users": [{"name": ctx, "user": {"exec": {
-            "apiVersion": "client.authentication.k8s.io/v1beta1",
-            "command": "gke-gcloud-auth-plugin", "provideClusterInfo": True,
-            "installHint": "Install gke-gcloud-auth-plugin: gcloud components install gke-gcloud-auth-plugin",
-        }}}],
-    }, sort_keys=False)
+    return yaml.safe_dump(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "current-context": ctx,
+            "clusters": [
+                {"name": ctx, "cluster": {"server": f"https://{endpoint}", "certificate-authority-data": ca_cert}}
+            ],
+            "contexts": [{"name": ctx, "context": {"cluster": ctx, "user": ctx}}],
+            "users": [
+                {
+                    "name": ctx,
+                    "user": {
+                        "exec": {
+                            "apiVersion": "client.authentication.k8s.io/v1beta1",
+                            "command": "gke-gcloud-auth-plugin",
+                            "provideClusterInfo": True,
+                            "installHint": "Install gke-gcloud-auth-plugin: gcloud components install gke-gcloud-auth-plugin",
+                        }
+                    },
+                }
+            ],
+        },
+        sort_keys=False,
+    )
 
 
 class GkeCluster(pulumi.ComponentResource):
@@ -62,18 +76,20 @@ class GkeCluster(pulumi.ComponentResource):
                 project=spec.project,
                 autoscaling={"min_node_count": spec.system_nodes, "max_node_count": spec.system_nodes + 2},
                 initial_node_count=spec.system_nodes,
-                node_config={"machine_type": spec.system_machine_type,
-                             "workload_metadata_config": {"mode": "GKE_METADATA"},
-                             "oauth_scopes": ["https://www.googleapis.com/auth/cloud-platform"]},
-                opts=pulumi.ResourceOptions(parent=self, custom_timeouts=CLUSTER_TIMEOUTS,
-                                            ignore_changes=["initialNodeCount"]),
+                node_config={
+                    "machine_type": spec.system_machine_type,
+                    "workload_metadata_config": {"mode": "GKE_METADATA"},
+                    "oauth_scopes": ["https://www.googleapis.com/auth/cloud-platform"],
+                },
+                opts=pulumi.ResourceOptions(
+                    parent=self, custom_timeouts=CLUSTER_TIMEOUTS, ignore_changes=["initialNodeCount"]
+                ),
             )
             self.cluster_name = cluster.name
             self.endpoint = cluster.endpoint
             ca = cluster.master_auth.apply(lambda a: a.cluster_ca_certificate)
         else:
-            found = gcp.container.get_cluster_output(name=spec.name, location=spec.location,
-                                                     project=spec.project)
+            found = gcp.container.get_cluster_output(name=spec.name, location=spec.location, project=spec.project)
             self.cluster_name = found.name
             self.endpoint = found.endpoint
             ca = found.master_auths.apply(lambda auths: auths[0].cluster_ca_certificate)
@@ -97,7 +113,8 @@ class KubeconfigCluster(pulumi.ComponentResource):
         self.register_outputs({"cluster_name": self.cluster_name, "endpoint": self.endpoint})
 
 
-def platform_cluster(name: str, spec: ClusterSpec,
-                     opts: pulumi.ResourceOptions | None = None) -> "GkeCluster | KubeconfigCluster":
+def platform_cluster(
+    name: str, spec: ClusterSpec, opts: pulumi.ResourceOptions | None = None
+) -> "GkeCluster | KubeconfigCluster":
     """The cluster component for `spec.target`."""
     return (GkeCluster if spec.is_gke else KubeconfigCluster)(name, spec, opts=opts)

@@ -10,8 +10,9 @@ from models.platform import PlatformConfig
 _COMPONENTS = {"openWebui": (OpenWebUI, "open-webui"), "tabby": (Tabby, "tabby"), "librechat": (LibreChat, "librechat")}
 
 
-def declare_frontends(name: str, spec: PlatformConfig, opts: pulumi.ResourceOptions,
-                      after: list[pulumi.Resource]) -> dict[str, pulumi.ComponentResource]:
+def declare_frontends(
+    name: str, spec: PlatformConfig, opts: pulumi.ResourceOptions, after: list[pulumi.Resource]
+) -> dict[str, pulumi.ComponentResource]:
     """Each enabled front-end as `<name>-<front-end>`; `after` (gateway, key minter) is created first."""
     merged = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=after))
     out: dict[str, pulumi.ComponentResource] = {}

@@ -3,16 +3,21 @@
 import pulumi
 import pulumi_random as random
 
+from components.k8s import apply, child
 from components.manifests import gateway as gw
 from components.manifests import vllm
 from components.manifests.common import metadata
-from components.k8s import apply, child
 from models.platform import PlatformConfig
 
 
 def _secret(name: str, namespace: str, data: dict) -> dict:
-    return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-            "metadata": metadata(name, namespace, "gateway"), "stringData": data}
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "Opaque",
+        "metadata": metadata(name, namespace, "gateway"),
+        "stringData": data,
+    }
 
 
 class LiteLLMGateway(pulumi.ComponentResource):
@@ -28,11 +33,17 @@ class LiteLLMGateway(pulumi.ComponentResource):
         master_key = pulumi.Output.secret(pulumi.Output.concat("sk-", master.result))
 
         secrets = [
-            apply(f"{name}-secrets", _secret(gw.SECRET, ns.gateway, {
-                gw.MASTER_KEY_ENV: master_key, gw.UPSTREAM_KEY_ENV: upstream.result}), child(self)),
+            apply(
+                f"{name}-secrets",
+                _secret(gw.SECRET, ns.gateway, {gw.MASTER_KEY_ENV: master_key, gw.UPSTREAM_KEY_ENV: upstream.result}),
+                child(self),
+            ),
             # vLLM reads the same shared key in the serving namespace (seed 000: vllm-api-key/api-key).
-            apply(f"{name}-upstream-serving", _secret(vllm.UPSTREAM_SECRET, ns.serving, {
-                vllm.UPSTREAM_KEY: upstream.result}), child(self)),
+            apply(
+                f"{name}-upstream-serving",
+                _secret(vllm.UPSTREAM_SECRET, ns.serving, {vllm.UPSTREAM_KEY: upstream.result}),
+                child(self),
+            ),
         ]
         config = apply(f"{name}-config", gw.configmap(spec), child(self))
         apply(f"{name}-deployment", gw.deployment(spec), child(self, depends_on=[config, *secrets]))

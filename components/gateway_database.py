@@ -3,8 +3,8 @@
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.manifests import database
 from components.k8s import apply
+from components.manifests import database
 from models.platform import PlatformConfig
 
 
@@ -18,7 +18,10 @@ class GatewayDatabase(pulumi.ComponentResource):
         keep = pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True)
         if db.mode == "cnpg":
             operator = k8s.helm.v3.Release(f"{name}-cnpg-operator", **database.operator_release(db), opts=keep)
-            apply(f"{name}-cluster", database.cluster(db, spec.namespaces.gateway, spec.storage_class),
-                  pulumi.ResourceOptions.merge(keep, pulumi.ResourceOptions(depends_on=[operator])))
+            apply(
+                f"{name}-cluster",
+                database.cluster(db, spec.namespaces.gateway, spec.storage_class),
+                pulumi.ResourceOptions.merge(keep, pulumi.ResourceOptions(depends_on=[operator])),
+            )
         self.url_secret = pulumi.Output.from_input(database.url_secret_ref(db) or {})
         self.register_outputs({"url_secret": self.url_secret})

@@ -12,8 +12,9 @@ from models.cluster import NodePoolSpec
 POOL_TIMEOUTS = pulumi.CustomTimeouts(create="45m", update="45m", delete="30m")
 
 
-def node_pool_args(spec: NodePoolSpec, *, cluster: Any, location: str, min_nodes: int,
-                   project: Any = None) -> dict[str, Any]:
+def node_pool_args(
+    spec: NodePoolSpec, *, cluster: Any, location: str, min_nodes: int, project: Any = None
+) -> dict[str, Any]:
     """Inputs of gcp.container.NodePool; pure so tests can read them without Pulumi."""
     args: dict[str, Any] = {
         "name": spec.name,
@@ -27,11 +28,13 @@ def node_pool_args(spec: NodePoolSpec, *, cluster: Any, location: str, min_nodes
             "spot": spec.spot,
             "disk_size_gb": spec.disk_size_gb,
             "disk_type": "pd-balanced",
-            "guest_accelerators": [{
-                "type": "nvidia-l4",
-                "count": spec.shape.gpus,
-                "gpu_driver_installation_config": {"gpu_driver_version": "LATEST"},
-            }],
+            "guest_accelerators": [
+                {
+                    "type": "nvidia-l4",
+                    "count": spec.shape.gpus,
+                    "gpu_driver_installation_config": {"gpu_driver_version": "LATEST"},
+                }
+            ],
             "labels": {ROLE_LABEL: spec.role},
             "taints": [{"key": spec.gpu_resource, "value": "present", "effect": "NO_SCHEDULE"}],
             "workload_metadata_config": {"mode": "GKE_METADATA"},
@@ -51,14 +54,24 @@ class GpuNodePool(pulumi.ComponentResource):
     pool_name: pulumi.Output[str]
     role: pulumi.Output[str]
 
-    def __init__(self, name: str, spec: NodePoolSpec, *, cluster: Any, location: str, min_nodes: int,
-                 project: Any = None, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        spec: NodePoolSpec,
+        *,
+        cluster: Any,
+        location: str,
+        min_nodes: int,
+        project: Any = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         super().__init__("llm-platform:gpu:GpuNodePool", name, None, opts)
         pool = gcp.container.NodePool(
             f"{name}-nodepool",
             **node_pool_args(spec, cluster=cluster, location=location, min_nodes=min_nodes, project=project),
-            opts=pulumi.ResourceOptions(parent=self, custom_timeouts=POOL_TIMEOUTS,
-                                        ignore_changes=["initialNodeCount"]),
+            opts=pulumi.ResourceOptions(
+                parent=self, custom_timeouts=POOL_TIMEOUTS, ignore_changes=["initialNodeCount"]
+            ),
         )
         self.pool_name = pool.name
         self.role = pulumi.Output.from_input(spec.role)

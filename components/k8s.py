@@ -1,7 +1,7 @@
 """Turn a manifest dict from components/manifests into the matching pulumi-kubernetes resource."""
 
 import re
-from typing import Any, Optional
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -28,8 +28,7 @@ def _snake(key: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
 
 
-def apply(name: str, manifest: dict[str, Any], opts: pulumi.ResourceOptions,
-          **overrides: Any) -> pulumi.CustomResource:
+def apply(name: str, manifest: dict[str, Any], opts: pulumi.ResourceOptions, **overrides: Any) -> pulumi.CustomResource:
     """Declare `manifest` as a Pulumi resource named `name`. Nested keys stay camelCase."""
     api, kind = manifest["apiVersion"], manifest["kind"]
     set_pull_policies(manifest)  # every workload, whoever builds it: an explicit imagePullPolicy
@@ -41,6 +40,7 @@ def apply(name: str, manifest: dict[str, Any], opts: pulumi.ResourceOptions,
     return cls(name, opts=opts, **body)
 
 
-def child(parent: pulumi.Resource, depends_on: Optional[list[pulumi.Resource]] = None,
-          **kwargs: Any) -> pulumi.ResourceOptions:
+def child(
+    parent: pulumi.Resource, depends_on: list[pulumi.Resource] | None = None, **kwargs: Any
+) -> pulumi.ResourceOptions:
     return pulumi.ResourceOptions(parent=parent, depends_on=depends_on or [], **kwargs)

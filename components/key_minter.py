@@ -2,9 +2,9 @@
 
 import pulumi
 
+from components.k8s import apply, child
 from components.manifests import gateway as gw
 from components.manifests import keys
-from components.k8s import apply, child
 from models.platform import PlatformConfig
 
 
@@ -14,14 +14,20 @@ class KeyMinter(pulumi.ComponentResource):
 
     def __init__(self, name: str, spec: PlatformConfig, opts: pulumi.ResourceOptions | None = None):
         super().__init__("llm-platform:gateway:KeyMinter", name, None, opts)
-        deps = [apply(f"{name}-config", keys.configmap(spec), child(self)),
-                apply(f"{name}-sa", keys.service_account(spec), child(self))]
+        deps = [
+            apply(f"{name}-config", keys.configmap(spec), child(self)),
+            apply(f"{name}-sa", keys.service_account(spec), child(self)),
+        ]
         for ns in keys.target_namespaces(spec):
             deps.append(apply(f"{name}-role-{ns}", keys.role(spec, ns), child(self)))
             deps.append(apply(f"{name}-binding-{ns}", keys.role_binding(spec, ns), child(self)))
-        apply(f"{name}-job", keys.job(spec, gw.url(spec), gw.SECRET, gw.MASTER_KEY_ENV),
-              child(self, depends_on=deps, delete_before_replace=True))
+        apply(
+            f"{name}-job",
+            keys.job(spec, gw.url(spec), gw.SECRET, gw.MASTER_KEY_ENV),
+            child(self, depends_on=deps, delete_before_replace=True),
+        )
         self.job_name = pulumi.Output.from_input(keys.job_name(spec))
         self.secrets = pulumi.Output.from_input(
-            {k["key_alias"]: f"{k['namespace']}/{k['secret_name']}" for k in keys.declared_keys(spec)})
+            {k["key_alias"]: f"{k['namespace']}/{k['secret_name']}" for k in keys.declared_keys(spec)}
+        )
         self.register_outputs({"job_name": self.job_name, "secrets": self.secrets})

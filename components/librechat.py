@@ -3,8 +3,8 @@
 import pulumi
 import pulumi_random as random
 
-from components.manifests import frontends as fe
 from components.k8s import apply, child
+from components.manifests import frontends as fe
 from models.frontends import LibreChatSpec
 from models.platform import PlatformConfig
 
@@ -14,17 +14,22 @@ class LibreChat(pulumi.ComponentResource):
     key_secret: pulumi.Output[str]
     config_yaml: pulumi.Output[str]
 
-    def __init__(self, name: str, spec: LibreChatSpec, *, platform: PlatformConfig,
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self, name: str, spec: LibreChatSpec, *, platform: PlatformConfig, opts: pulumi.ResourceOptions | None = None
+    ):
         super().__init__("llm-platform:librechat:LibreChat", name, None, opts)
         ns = platform.namespaces.frontends
         generated = {}
         for env_name, length, hex_only in fe.LIBRECHAT_GENERATED:
             # CREDS_KEY/CREDS_IV must be hex: digits plus "abcdef" as the only other characters.
-            charset = dict(upper=False, lower=False, special=True, override_special="abcdef") if hex_only \
+            charset = (
+                dict(upper=False, lower=False, special=True, override_special="abcdef")
+                if hex_only
                 else dict(special=False)
-            pw = random.RandomPassword(f"{name}-{env_name.lower().replace('_', '-')}", length=length,
-                                       opts=child(self), **charset)
+            )
+            pw = random.RandomPassword(
+                f"{name}-{env_name.lower().replace('_', '-')}", length=length, opts=child(self), **charset
+            )
             generated[env_name] = pw.result
         deps = [
             apply(f"{name}-secrets", fe.secret(fe.LIBRECHAT_SECRET, ns, generated), child(self)),

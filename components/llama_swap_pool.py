@@ -2,8 +2,8 @@
 
 import pulumi
 
-from components.manifests import llama_swap as ls
 from components.k8s import apply, child
+from components.manifests import llama_swap as ls
 from models.llama_rules import swap_models
 from models.platform import PlatformConfig
 
@@ -21,9 +21,11 @@ class LlamaSwapPool(pulumi.ComponentResource):
         replicas = 0 if platform.scale_to_zero else platform.swap.replicas
 
         cache = apply(f"{name}-cache", ls.cache_pvc(platform), child(self, protect=False, retain_on_delete=True))
-        deps = [cache,
-                apply(f"{name}-config", ls.configmap(platform), child(self)),
-                apply(f"{name}-gguf", ls.fetch_configmap(platform), child(self))]
+        deps = [
+            cache,
+            apply(f"{name}-config", ls.configmap(platform), child(self)),
+            apply(f"{name}-gguf", ls.fetch_configmap(platform), child(self)),
+        ]
         apply(f"{name}-deployment", ls.deployment(platform, replicas), child(self, depends_on=deps))
         svc = apply(f"{name}-service", ls.swap_service(platform), child(self))
 
@@ -32,5 +34,12 @@ class LlamaSwapPool(pulumi.ComponentResource):
         self.replicas = pulumi.Output.from_input(replicas)
         self.models = pulumi.Output.from_input([m.name for m in swap_models(platform)])
         self.config_yaml = pulumi.Output.from_input(ls.config_yaml(platform))
-        self.register_outputs({"endpoint": self.endpoint, "service_name": self.service_name,
-                               "replicas": self.replicas, "models": self.models, "config_yaml": self.config_yaml})
+        self.register_outputs(
+            {
+                "endpoint": self.endpoint,
+                "service_name": self.service_name,
+                "replicas": self.replicas,
+                "models": self.models,
+                "config_yaml": self.config_yaml,
+            }
+        )

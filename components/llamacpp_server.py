@@ -2,8 +2,8 @@
 
 import pulumi
 
-from components.manifests import llamacpp as lc
 from components.k8s import apply, child
+from components.manifests import llamacpp as lc
 from models.llamacpp import LlamaCppModelSpec
 from models.platform import PlatformConfig
 
@@ -13,20 +13,25 @@ class LlamaCppServer(pulumi.ComponentResource):
     service_name: pulumi.Output[str]
     replicas: pulumi.Output[int]
 
-    def __init__(self, name: str, spec: LlamaCppModelSpec, *, platform: PlatformConfig,
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        spec: LlamaCppModelSpec,
+        *,
+        platform: PlatformConfig,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         super().__init__("llm-platform:serving:LlamaCppServer", name, None, opts)
         replicas = platform.effective_replicas(spec)
 
-        cache = apply(f"{name}-cache", lc.static_pvc(spec, platform),
-                      child(self, protect=False, retain_on_delete=True))
+        cache = apply(f"{name}-cache", lc.static_pvc(spec, platform), child(self, protect=False, retain_on_delete=True))
         gguf = apply(f"{name}-gguf", lc.static_configmap(spec, platform), child(self))
-        apply(f"{name}-deployment", lc.static_deployment(spec, platform, replicas),
-              child(self, depends_on=[cache, gguf]))
+        apply(
+            f"{name}-deployment", lc.static_deployment(spec, platform, replicas), child(self, depends_on=[cache, gguf])
+        )
         svc = apply(f"{name}-service", lc.static_service(spec, platform), child(self))
 
         self.endpoint = pulumi.Output.from_input(lc.endpoint(spec, platform))
         self.service_name = svc.metadata.apply(lambda m: m["name"] if isinstance(m, dict) else m.name)
         self.replicas = pulumi.Output.from_input(replicas)
-        self.register_outputs({"endpoint": self.endpoint, "service_name": self.service_name,
-                               "replicas": self.replicas})
+        self.register_outputs({"endpoint": self.endpoint, "service_name": self.service_name, "replicas": self.replicas})

@@ -2,8 +2,8 @@
 
 import pulumi
 
-from components.manifests import network
 from components.k8s import apply, child
+from components.manifests import network
 from models.platform import PlatformConfig
 
 

@@ -2,8 +2,8 @@
 
 import pulumi
 
-from components.manifests import observability as obs
 from components.k8s import apply, child
+from components.manifests import observability as obs
 from models.platform import PlatformConfig
 
 
@@ -22,5 +22,6 @@ class Observability(pulumi.ComponentResource):
         self.scrape = pulumi.Output.from_input(outputs["metrics"]["scrape"])
         self.metrics_endpoints = pulumi.Output.from_input(outputs["metrics"]["endpoints"])
         self.operator_outputs = {key: pulumi.Output.from_input(value) for key, value in outputs.items()}
-        self.register_outputs({"scrape": self.scrape, "metrics_endpoints": self.metrics_endpoints,
-                               **self.operator_outputs})
+        self.register_outputs(
+            {"scrape": self.scrape, "metrics_endpoints": self.metrics_endpoints, **self.operator_outputs}
+        )

@@ -3,8 +3,8 @@
 import pulumi
 import pulumi_random as random
 
-from components.manifests import frontends as fe
 from components.k8s import apply, child
+from components.manifests import frontends as fe
 from models.frontends import OpenWebUISpec
 from models.platform import PlatformConfig
 
@@ -13,15 +13,19 @@ class OpenWebUI(pulumi.ComponentResource):
     url: pulumi.Output[str]
     key_secret: pulumi.Output[str]
 
-    def __init__(self, name: str, spec: OpenWebUISpec, *, platform: PlatformConfig,
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self, name: str, spec: OpenWebUISpec, *, platform: PlatformConfig, opts: pulumi.ResourceOptions | None = None
+    ):
         super().__init__("llm-platform:open_webui:OpenWebUI", name, None, opts)
         ns = platform.namespaces.frontends
         # Signs sessions; a stable random value keeps users logged in across restarts.
         signer = random.RandomPassword(f"{name}-webui-secret-key", length=48, special=False, opts=child(self))
         deps = [
-            apply(f"{name}-secrets", fe.secret(fe.OPEN_WEBUI_SECRET, ns, {fe.WEBUI_SECRET_KEY: signer.result}),
-                  child(self)),
+            apply(
+                f"{name}-secrets",
+                fe.secret(fe.OPEN_WEBUI_SECRET, ns, {fe.WEBUI_SECRET_KEY: signer.result}),
+                child(self),
+            ),
             apply(f"{name}-data", fe.data_pvc(fe.OPEN_WEBUI, spec, platform), child(self, retain_on_delete=True)),
         ]
         apply(f"{name}-deployment", fe.open_webui_deployment(platform, spec), child(self, depends_on=deps))

@@ -2,7 +2,6 @@
 
 import pulumi
 
-from components.manifests.common import metadata
 from components.cluster import platform_cluster
 from components.frontends import declare_frontends
 from components.gateway import LiteLLMGateway
@@ -10,10 +9,11 @@ from components.gateway_database import GatewayDatabase
 from components.gpu_node_pool import GpuNodePool
 from components.k8s import apply
 from components.key_minter import KeyMinter
+from components.llama_backends import llama_backends
+from components.manifests.common import metadata
 from components.network_policies import NetworkPolicies
 from components.observability import Observability
 from components.smoke_test_job import SmokeTest
-from components.llama_backends import llama_backends
 from components.vllm_model import VllmModel
 from models.llama_rules import gpu_demands
 from models.platform import PlatformConfig
@@ -21,8 +21,9 @@ from models.platform import PlatformConfig
 
 def namespace_manifest(name: str, enforce: str) -> dict:
     meta = metadata(name, None, "namespace")
-    meta["labels"].update({"pod-security.kubernetes.io/enforce": enforce,
-                           "pod-security.kubernetes.io/warn": "restricted"})
+    meta["labels"].update(
+        {"pod-security.kubernetes.io/enforce": enforce, "pod-security.kubernetes.io/warn": "restricted"}
+    )
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": meta}
 
 
@@ -36,9 +37,15 @@ class LlmPlatform(pulumi.ComponentResource):
         super().__init__("llm-platform:platform:LlmPlatform", name, None, opts)
         cluster = platform_cluster(f"{name}-cluster", spec.cluster, opts=pulumi.ResourceOptions(parent=self))
         for pool in (p for p in spec.node_pools if p.managed):  # managed: false = existing labelled nodes
-            GpuNodePool(f"{name}-{pool.name}", pool, cluster=cluster.cluster_name, location=spec.cluster.location,
-                        min_nodes=spec.effective_min_nodes(pool), project=spec.cluster.project,
-                        opts=pulumi.ResourceOptions(parent=self))
+            GpuNodePool(
+                f"{name}-{pool.name}",
+                pool,
+                cluster=cluster.cluster_name,
+                location=spec.cluster.location,
+                min_nodes=spec.effective_min_nodes(pool),
+                project=spec.cluster.project,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
 
         k8s_opts = pulumi.ResourceOptions(parent=self, providers={"kubernetes": cluster.provider})
         namespaces = [
@@ -50,20 +57,34 @@ class LlmPlatform(pulumi.ComponentResource):
         policies = NetworkPolicies(f"{name}-network", spec, opts=in_ns)
         in_ns = pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[policies]))
 
-        models = {m.name: VllmModel(f"{name}-{m.name}", m, platform=spec, opts=in_ns)
-                  for m in spec.models if m.engine == "vllm"}
+        models = {
+            m.name: VllmModel(f"{name}-{m.name}", m, platform=spec, opts=in_ns)
+            for m in spec.models
+            if m.engine == "vllm"
+        }
         llama = llama_backends(name, spec, in_ns)  # model name -> static Service or llama-swap endpoint
         database = GatewayDatabase(f"{name}-db", spec, opts=in_ns)
-        gateway = LiteLLMGateway(f"{name}-gateway", spec,
-                                 opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[database])))
+        gateway = LiteLLMGateway(
+            f"{name}-gateway",
+            spec,
+            opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[database])),
+        )
         minter = []
         if spec.gateway.keys:
-            minter = [KeyMinter(f"{name}-keys", spec,
-                                opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[gateway])))]
+            minter = [
+                KeyMinter(
+                    f"{name}-keys",
+                    spec,
+                    opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[gateway])),
+                )
+            ]
         declare_frontends(name, spec, in_ns, after=[gateway, *minter])
         if spec.gateway.smoke_test.enabled:
-            SmokeTest(f"{name}-smoke", spec,
-                      opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[gateway, *minter])))
+            SmokeTest(
+                f"{name}-smoke",
+                spec,
+                opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[gateway, *minter])),
+            )
 
         observability = Observability(f"{name}-observability", spec, opts=in_ns)
 
@@ -71,9 +92,15 @@ class LlmPlatform(pulumi.ComponentResource):
         self.master_key = gateway.master_key
         self.model_endpoints = pulumi.Output.all(**{k: v.endpoint for k, v in models.items()}, **llama)
         self.gpus_requested = pulumi.Output.from_input(gpus_requested(spec))
-        self.register_outputs({"gateway_url": self.gateway_url, "master_key": self.master_key,
-                               "model_endpoints": self.model_endpoints, "gpus_requested": self.gpus_requested,
-                               **observability.operator_outputs})
+        self.register_outputs(
+            {
+                "gateway_url": self.gateway_url,
+                "master_key": self.master_key,
+                "model_endpoints": self.model_endpoints,
+                "gpus_requested": self.gpus_requested,
+                **observability.operator_outputs,
+            }
+        )
         # Stack output name -> value for an operator (components/manifests/observability.py); no secret values.
         self.operator_outputs = observability.operator_outputs
 

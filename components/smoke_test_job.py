@@ -2,8 +2,8 @@
 
 import pulumi
 
-from components.manifests import smoke
 from components.k8s import apply, child
+from components.manifests import smoke
 from models.platform import PlatformConfig
 
 

@@ -2,8 +2,8 @@
 
 import pulumi
 
-from components.manifests import frontends as fe
 from components.k8s import apply, child
+from components.manifests import frontends as fe
 from models.frontends import TabbySpec
 from models.platform import PlatformConfig
 
@@ -13,8 +13,9 @@ class Tabby(pulumi.ComponentResource):
     key_secret: pulumi.Output[str]
     config_template: pulumi.Output[str]
 
-    def __init__(self, name: str, spec: TabbySpec, *, platform: PlatformConfig,
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self, name: str, spec: TabbySpec, *, platform: PlatformConfig, opts: pulumi.ResourceOptions | None = None
+    ):
         super().__init__("llm-platform:tabby:Tabby", name, None, opts)
         ns = platform.namespaces.frontends
         # The ConfigMap holds the template with a placeholder; the init container writes the real
@@ -29,5 +30,4 @@ class Tabby(pulumi.ComponentResource):
         self.url = pulumi.Output.from_input(f"http://{fe.TABBY}.{ns}.svc.cluster.local:{fe.TABBY_PORT}")
         self.key_secret = pulumi.Output.from_input(f"{ns}/{fe.key_secret_name(platform, spec.key)}")
         self.config_template = pulumi.Output.from_input(fe.tabby_config_toml(platform, spec))
-        self.register_outputs({"url": self.url, "key_secret": self.key_secret,
-                               "config_template": self.config_template})
+        self.register_outputs({"url": self.url, "key_secret": self.key_secret, "config_template": self.config_template})

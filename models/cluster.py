@@ -1,6 +1,6 @@
 """Where the platform runs: the GKE cluster and its GPU node pools."""
 
-from typing import Literal, Optional
+from typing import Literal
 
 from pydantic import Field, model_validator
 
@@ -9,8 +9,14 @@ from .common import DnsName, PositiveGiB
 from .machines import G2_MACHINES, L4_VRAM_GIB, MachineShape
 
 MachineType = Literal[
-    "g2-standard-4", "g2-standard-8", "g2-standard-12", "g2-standard-16",
-    "g2-standard-24", "g2-standard-32", "g2-standard-48", "g2-standard-96",
+    "g2-standard-4",
+    "g2-standard-8",
+    "g2-standard-12",
+    "g2-standard-16",
+    "g2-standard-24",
+    "g2-standard-32",
+    "g2-standard-48",
+    "g2-standard-96",
 ]
 GpuResource = Literal["nvidia.com/gpu", "amd.com/gpu"]
 
@@ -22,10 +28,10 @@ class ClusterSpec(Spec):
 
     target: Literal["gke", "kubeconfig"] = "gke"
     name: DnsName
-    location: Optional[str] = Field(default=None, min_length=1)
-    project: Optional[str] = None
+    location: str | None = Field(default=None, min_length=1)
+    project: str | None = None
     # kubeconfig target: the context to use (default: the kubeconfig's current context).
-    context: Optional[str] = Field(default=None, min_length=1)
+    context: str | None = Field(default=None, min_length=1)
     create: bool = False
     release_channel: Literal["RAPID", "REGULAR", "STABLE"] = "REGULAR"
     # CPU pool for the gateway and front-ends, used only when this stack creates the cluster.
@@ -39,14 +45,18 @@ class ClusterSpec(Spec):
             if not self.location:
                 raise ValueError("location: is required for a GKE cluster; set the region or zone, e.g. us-central1")
             if self.context:
-                raise ValueError("context: only applies to target: kubeconfig; remove it (GKE credentials come "
-                                 "from the cluster itself)")
+                raise ValueError(
+                    "context: only applies to target: kubeconfig; remove it (GKE credentials come "
+                    "from the cluster itself)"
+                )
             return self
-        gke_only = [k for k, v in (("location", self.location), ("project", self.project),
-                                   ("create", self.create)) if v]
+        gke_only = [
+            k for k, v in (("location", self.location), ("project", self.project), ("create", self.create)) if v
+        ]
         if gke_only:
-            raise ValueError(f"{gke_only[0]}: only applies to target: gke; remove {', '.join(gke_only)} or set "
-                             "target: gke")
+            raise ValueError(
+                f"{gke_only[0]}: only applies to target: gke; remove {', '.join(gke_only)} or set target: gke"
+            )
         return self
 
     @property
@@ -69,7 +79,7 @@ class NodePoolSpec(Spec):
     # false: pre-existing nodes labelled ai.llm.role=<role>, not declared as a GKE pool (required for AMD GPUs);
     # machineType then names the G2 shape whose CPU/RAM the nodes at least match, vramGiB one GPU's memory.
     managed: bool = True
-    vram_gib: Optional[PositiveGiB] = Field(default=None, alias="vramGiB")
+    vram_gib: PositiveGiB | None = Field(default=None, alias="vramGiB")
 
     @model_validator(mode="after")
     def _amd_is_unmanaged(self) -> "NodePoolSpec":
@@ -77,21 +87,25 @@ class NodePoolSpec(Spec):
             raise ValueError(
                 "managed: GKE cannot create a pool with gpuResource amd.com/gpu (G2 machines carry NVIDIA L4); "
                 "set managed: false to run on existing nodes labelled ai.llm.role=<role> (and vramGiB to one "
-                "GPU's memory), or use gpuResource: nvidia.com/gpu")
+                "GPU's memory), or use gpuResource: nvidia.com/gpu"
+            )
         if not self.managed and self.vram_gib is None:
-            raise ValueError("vramGiB: is required when managed: false; the platform does not know the GPUs of "
-                             "nodes it does not create. Set one GPU's memory in GiB (e.g. 24)")
+            raise ValueError(
+                "vramGiB: is required when managed: false; the platform does not know the GPUs of "
+                "nodes it does not create. Set one GPU's memory in GiB (e.g. 24)"
+            )
         if self.managed and self.vram_gib is not None:
-            raise ValueError(f"vramGiB: a managed pool's GPU is an NVIDIA L4 ({L4_VRAM_GIB} GiB); remove "
-                             "vramGiB or set managed: false")
+            raise ValueError(
+                f"vramGiB: a managed pool's GPU is an NVIDIA L4 ({L4_VRAM_GIB} GiB); remove "
+                "vramGiB or set managed: false"
+            )
         return self
 
     @model_validator(mode="after")
     def _min_within_max(self) -> "NodePoolSpec":
         if self.min_nodes > self.max_nodes:
             raise ValueError(
-                f"minNodes: {self.min_nodes} is above maxNodes ({self.max_nodes}); "
-                "lower minNodes or raise maxNodes"
+                f"minNodes: {self.min_nodes} is above maxNodes ({self.max_nodes}); lower minNodes or raise maxNodes"
             )
         return self
 

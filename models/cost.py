@@ -57,13 +57,20 @@ def pool_cost(pool: Any, *, requested: int, min_nodes: int, overrides: dict) -> 
 def cost_plan(cfg: Any) -> dict[str, Any]:
     """The stack output `costPlan` and <out>/cost.yaml: per pool and in total, idle and planned."""
     requested = _requested_gpus(cfg)
-    pools = {p.name: pool_cost(p, requested=requested[p.name], min_nodes=cfg.effective_min_nodes(p),
-                               overrides=cfg.pricing)
-             for p in cfg.node_pools if getattr(p, "managed", True)}
-    total = {level: {key: _money(sum(p[level][key] for p in pools.values())) if key == "usdPerMonth"
-                     else sum(p[level][key] for p in pools.values())
-                     for key in ("nodes", "gpus", "gpuHoursPerMonth", "usdPerMonth")}
-             for level in ("idle", "planned")}
+    pools = {
+        p.name: pool_cost(p, requested=requested[p.name], min_nodes=cfg.effective_min_nodes(p), overrides=cfg.pricing)
+        for p in cfg.node_pools
+        if getattr(p, "managed", True)
+    }
+    total = {
+        level: {
+            key: _money(sum(p[level][key] for p in pools.values()))
+            if key == "usdPerMonth"
+            else sum(p[level][key] for p in pools.values())
+            for key in ("nodes", "gpus", "gpuHoursPerMonth", "usdPerMonth")
+        }
+        for level in ("idle", "planned")
+    }
     return {
         "currency": "USD",
         "hoursPerMonth": HOURS_PER_MONTH,
@@ -80,20 +87,24 @@ def format_cost_plan(plan: dict[str, Any]) -> list[str]:
     """Summary lines for the render output; the idle line is the one scaleToZero drives to $0."""
     if not plan:
         return []
-    lines = [f"cost plan (GPU nodes, {plan['hoursPerMonth']} h/month, prices {plan['priceTable']} unless "
-             "overridden):"]
+    lines = [f"cost plan (GPU nodes, {plan['hoursPerMonth']} h/month, prices {plan['priceTable']} unless overridden):"]
     for name, p in plan["pools"].items():
-        lines.append(f"  pool {name}: {p['machineType']} {p['provisioning']} ${p['usdPerNodeHour']:.4f}/node-hour "
-                     f"({p['priceSource']}), {p['gpusRequested']} GPU(s) requested")
+        lines.append(
+            f"  pool {name}: {p['machineType']} {p['provisioning']} ${p['usdPerNodeHour']:.4f}/node-hour "
+            f"({p['priceSource']}), {p['gpusRequested']} GPU(s) requested"
+        )
         for level in ("idle", "planned"):
             x = p[level]
-            lines.append(f"    {level:<8} {x['nodes']:>3} node(s) {x['gpuHoursPerMonth']:>7} GPU-h/month "
-                         f"{'$' + format(x['usdPerMonth'], ',.2f'):>12}/month")
+            lines.append(
+                f"    {level:<8} {x['nodes']:>3} node(s) {x['gpuHoursPerMonth']:>7} GPU-h/month "
+                f"{'$' + format(x['usdPerMonth'], ',.2f'):>12}/month"
+            )
     for name in plan.get("notCosted", []):
         lines.append(f"  pool {name}: existing nodes (managed: false), not costed")
     idle, planned = plan["total"]["idle"], plan["total"]["planned"]
-    lines.append(f"  idle GPU cost:    ${idle['usdPerMonth']:,.2f}/month ({idle['gpuHoursPerMonth']} GPU-hours)"
-                 + ("  [scaleToZero]" if plan["scaleToZero"] else ""))
-    lines.append(f"  planned GPU cost: ${planned['usdPerMonth']:,.2f}/month ({planned['gpuHoursPerMonth']} "
-                 "GPU-hours)")
+    lines.append(
+        f"  idle GPU cost:    ${idle['usdPerMonth']:,.2f}/month ({idle['gpuHoursPerMonth']} GPU-hours)"
+        + ("  [scaleToZero]" if plan["scaleToZero"] else "")
+    )
+    lines.append(f"  planned GPU cost: ${planned['usdPerMonth']:,.2f}/month ({planned['gpuHoursPerMonth']} GPU-hours)")
     return lines

@@ -5,7 +5,7 @@ The endpoint's API key is read from an existing Secret in the gateway namespace,
 """
 
 import re
-from typing import Literal, Optional
+from typing import Literal
 
 from pydantic import AnyHttpUrl, Field, field_validator
 
@@ -20,14 +20,14 @@ class ExternalModelSpec(GatewayEntry):
     name: LlamaName
     engine: Literal["external"]
     api_base: AnyHttpUrl
-    api_key_secret: Optional[SecretRef] = None
+    api_key_secret: SecretRef | None = None
     litellm_model: str = Field(min_length=3)
     # LiteMaaS catalog metadata (seed 004 "Model Parameters Reference"), defaults as documented there.
-    display_name: Optional[str] = None
+    display_name: str | None = None
     description: str = "AI model"
     provider: str = "openshift-ai"
     category: str = "general"
-    context_length: Optional[int] = Field(default=None, ge=1)
+    context_length: int | None = Field(default=None, ge=1)
     supports_streaming: bool = True
     availability: Literal["available", "unavailable", "deprecated"] = "available"
 
@@ -35,8 +35,10 @@ class ExternalModelSpec(GatewayEntry):
     @classmethod
     def _provider_prefixed(cls, value: str) -> str:
         if not _PROVIDER_MODEL.match(value):
-            raise ValueError(f"'{value}' has no provider prefix; use LiteLLM's '<provider>/<model>' form "
-                             "(e.g. 'openai/granite-3-2-8b-instruct' for an OpenAI-compatible endpoint)")
+            raise ValueError(
+                f"'{value}' has no provider prefix; use LiteLLM's '<provider>/<model>' form "
+                "(e.g. 'openai/granite-3-2-8b-instruct' for an OpenAI-compatible endpoint)"
+            )
         return value
 
     @property

@@ -1,6 +1,6 @@
 """The LiteLLM gateway block: proxy tuning, its database, and the virtual keys it mints."""
 
-from typing import Literal, Optional
+from typing import Literal
 
 from pydantic import Field, model_validator
 
@@ -28,7 +28,7 @@ class DatabaseSpec(Spec):
     """Postgres for keys, budgets and spend. `cnpg`: a CloudNativePG cluster; `existing`: a URL in a Secret."""
 
     mode: Literal["cnpg", "existing", "none"] = "cnpg"
-    url_secret: Optional[SecretRef] = None
+    url_secret: SecretRef | None = None
     instances: int = Field(default=1, ge=1, le=5)
     storage_gib: int = Field(default=10, alias="storageGiB", ge=1, le=4096)
     postgres_image: str = "ghcr.io/cloudnative-pg/postgresql:16.4"
@@ -39,11 +39,15 @@ class DatabaseSpec(Spec):
     @model_validator(mode="after")
     def _url_secret_for_existing(self) -> "DatabaseSpec":
         if self.mode == "existing" and self.url_secret is None:
-            raise ValueError("urlSecret: is required when mode is 'existing'; set {name, key} of a Secret in the "
-                             "gateway namespace that holds the postgresql:// URL")
+            raise ValueError(
+                "urlSecret: is required when mode is 'existing'; set {name, key} of a Secret in the "
+                "gateway namespace that holds the postgresql:// URL"
+            )
         if self.mode != "existing" and self.url_secret is not None:
-            raise ValueError(f"urlSecret: is only read when mode is 'existing' (mode is '{self.mode}'); remove it "
-                             "or set mode: existing")
+            raise ValueError(
+                f"urlSecret: is only read when mode is 'existing' (mode is '{self.mode}'); remove it "
+                "or set mode: existing"
+            )
         return self
 
 
@@ -52,18 +56,19 @@ class KeySpec(Spec):
 
     alias: DnsName
     models: list[str] = Field(min_length=1)
-    max_budget: Optional[float] = Field(default=None, gt=0)
-    budget_duration: Optional[str] = BudgetDuration
-    rpm_limit: Optional[int] = Field(default=None, ge=1)
-    tpm_limit: Optional[int] = Field(default=None, ge=1)
+    max_budget: float | None = Field(default=None, gt=0)
+    budget_duration: str | None = BudgetDuration
+    rpm_limit: int | None = Field(default=None, ge=1)
+    tpm_limit: int | None = Field(default=None, ge=1)
     # Namespace the key's Secret is written to; defaults to the front-ends namespace.
-    namespace: Optional[DnsName] = None
+    namespace: DnsName | None = None
 
     @model_validator(mode="after")
     def _duration_needs_budget(self) -> "KeySpec":
         if self.budget_duration and self.max_budget is None:
-            raise ValueError("budgetDuration: resets a budget, but maxBudget is not set; set maxBudget or remove "
-                             "budgetDuration")
+            raise ValueError(
+                "budgetDuration: resets a budget, but maxBudget is not set; set maxBudget or remove budgetDuration"
+            )
         return self
 
     @property
@@ -75,13 +80,15 @@ class SmokeTestSpec(Spec):
     """The in-cluster smoke-test Job: every exposed model through the gateway (a minted key) and direct."""
 
     enabled: bool = False
-    key: Optional[DnsName] = None  # alias of a gateway key whose Secret lives in the gateway namespace
+    key: DnsName | None = None  # alias of a gateway key whose Secret lives in the gateway namespace
 
     @model_validator(mode="after")
     def _key_when_enabled(self) -> "SmokeTestSpec":
         if self.enabled and not self.key:
-            raise ValueError("key: the smoke test calls the gateway with a minted key, never the master key; "
-                             "set key to the alias of a gateway.keys entry")
+            raise ValueError(
+                "key: the smoke test calls the gateway with a minted key, never the master key; "
+                "set key to the alias of a gateway.keys entry"
+            )
         return self
 
 
@@ -106,9 +113,13 @@ class GatewaySpec(Spec):
         if self.database.mode != "none":
             return self
         if self.store_model_in_db:
-            raise ValueError("storeModelInDb: needs a database, but database.mode is 'none'; set database.mode "
-                             "to cnpg or existing, or set storeModelInDb: false")
+            raise ValueError(
+                "storeModelInDb: needs a database, but database.mode is 'none'; set database.mode "
+                "to cnpg or existing, or set storeModelInDb: false"
+            )
         if self.keys:
-            raise ValueError("keys: virtual keys and budgets live in the gateway database, but database.mode is "
-                             "'none'; set database.mode to cnpg or existing, or remove keys")
+            raise ValueError(
+                "keys: virtual keys and budgets live in the gateway database, but database.mode is "
+                "'none'; set database.mode to cnpg or existing, or remove keys"
+            )
         return self

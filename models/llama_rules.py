@@ -5,7 +5,7 @@ Called from PlatformConfig's validators; each problem is one 'key.path: what is 
 
 import math
 import re
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 from .common import Problems
 from .llamacpp import LlamaCppModelSpec
@@ -58,7 +58,7 @@ def gpu_demands(cfg: "PlatformConfig", effective: bool = False) -> list[tuple[st
     return out
 
 
-def _build(image: str) -> Optional[str]:
+def _build(image: str) -> str | None:
     found = _BUILD.search(image.rsplit(":", 1)[-1]) if "@" not in image else None
     return found.group(1) if found else None
 
@@ -68,33 +68,46 @@ def _placement_rules(cfg: "PlatformConfig", p: Problems) -> None:
     owner: dict[str, tuple[int, LlamaCppModelSpec]] = {}
     for i, m in llama_models(cfg):
         if m.placement == "swap" and cfg.swap is None:
-            p.add(f"models[{i}].placement", f"'{m.name}' is a swap model but no swap: section is declared; add "
-                  "swap: {pool: <a nodePools[].name>} or use placement: static with a pool")
+            p.add(
+                f"models[{i}].placement",
+                f"'{m.name}' is a swap model but no swap: section is declared; add "
+                "swap: {pool: <a nodePools[].name>} or use placement: static with a pool",
+            )
         if m.placement != "static" or m.pool not in pools:
             continue  # an unknown pool is reported once, by the pool check
         pool = pools[m.pool]
         if m.pool in owner:
             j, first = owner[m.pool]
-            p.add(f"models[{i}].pool",
-                  f"pool '{pool.name}' (role {pool.role}, {pool.shape.gpus} GPU per node) is already pinned by "
-                  f"models[{j}] '{first.name}'; a static model owns its role-labelled pool and GPU (Service "
-                  f"llama-{pool.role}). Give '{m.name}' its own pool with its own role, or use placement: swap")
+            p.add(
+                f"models[{i}].pool",
+                f"pool '{pool.name}' (role {pool.role}, {pool.shape.gpus} GPU per node) is already pinned by "
+                f"models[{j}] '{first.name}'; a static model owns its role-labelled pool and GPU (Service "
+                f"llama-{pool.role}). Give '{m.name}' its own pool with its own role, or use placement: swap",
+            )
         else:
             owner[m.pool] = (i, m)
     if cfg.swap is None:
         return
     if cfg.swap.pool not in pools:
         known = ", ".join(sorted(pools)) or "none declared"
-        p.add("swap.pool", f"'{cfg.swap.pool}' is not a declared node pool (known: {known}); use one of "
-              "nodePools[].name or add the pool")
+        p.add(
+            "swap.pool",
+            f"'{cfg.swap.pool}' is not a declared node pool (known: {known}); use one of "
+            "nodePools[].name or add the pool",
+        )
     if not swap_models(cfg):
-        p.add("swap", "declares a llama-swap pool but no model has placement: swap, so it would hold a GPU "
-              "for nothing; add a swap model or remove the swap section")
+        p.add(
+            "swap",
+            "declares a llama-swap pool but no model has placement: swap, so it would hold a GPU "
+            "for nothing; add a swap model or remove the swap section",
+        )
     if cfg.swap.health_check_timeout >= cfg.gateway.request_timeout:
-        p.add("swap.healthCheckTimeout",
-              f"{cfg.swap.health_check_timeout}s is not below gateway.requestTimeout "
-              f"({cfg.gateway.request_timeout}s); the gateway would give up while a swapped-in model is still "
-              "loading. Lower healthCheckTimeout or raise gateway.requestTimeout")
+        p.add(
+            "swap.healthCheckTimeout",
+            f"{cfg.swap.health_check_timeout}s is not below gateway.requestTimeout "
+            f"({cfg.gateway.request_timeout}s); the gateway would give up while a swapped-in model is still "
+            "loading. Lower healthCheckTimeout or raise gateway.requestTimeout",
+        )
 
 
 def _name_rules(cfg: "PlatformConfig", p: Problems) -> None:
@@ -107,8 +120,11 @@ def _name_rules(cfg: "PlatformConfig", p: Problems) -> None:
         key = name.lower()
         if key in seen and seen[key][1] != name:
             j, other = seen[key]
-            p.add(f"models[{i}].name", f"'{name}' differs only in case from models[{j}].name '{other}'; a name "
-                  "can belong to exactly one backend and tenants cannot tell these apart. Rename one")
+            p.add(
+                f"models[{i}].name",
+                f"'{name}' differs only in case from models[{j}].name '{other}'; a name "
+                "can belong to exactly one backend and tenants cannot tell these apart. Rename one",
+            )
         seen.setdefault(key, (i, name))
     taken = {f"llama-{n.role}": "a static pool's Service" for n in cfg.node_pools} | {SWAP_NAME: "llama-swap"}
     for i, m in llama_models(cfg):
@@ -117,23 +133,31 @@ def _name_rules(cfg: "PlatformConfig", p: Problems) -> None:
         if len(m.k8s_name) <= len("llama-"):
             p.add(f"models[{i}].name", f"'{m.name}' gives no usable Kubernetes name; include letters or digits")
         elif m.k8s_name in taken:
-            p.add(f"models[{i}].name", f"'{m.name}' would be served as {m.k8s_name}, which is already "
-                  f"{taken[m.k8s_name]}; rename the model")
+            p.add(
+                f"models[{i}].name",
+                f"'{m.name}' would be served as {m.k8s_name}, which is already {taken[m.k8s_name]}; rename the model",
+            )
         taken[m.k8s_name] = f"the Service of CPU model '{m.name}'"
 
 
 def _fits(key: str, who: str, weights: float, full_offload: bool, pool: "NodePoolSpec", p: Problems) -> None:
     ram = pool.shape.allocatable_ram_gib
     if weights > ram:
-        p.add(key, f"{weights:g} GiB of GGUF ({who}) exceeds the {ram} GiB of host RAM a pod gets on "
-              f"{pool.machine_type} (pool '{pool.name}'); llama.cpp mmaps the file through the page cache and "
-              "keeps non-offloaded layers in RAM. Use a bigger machine type or a smaller quant")
+        p.add(
+            key,
+            f"{weights:g} GiB of GGUF ({who}) exceeds the {ram} GiB of host RAM a pod gets on "
+            f"{pool.machine_type} (pool '{pool.name}'); llama.cpp mmaps the file through the page cache and "
+            "keeps non-offloaded layers in RAM. Use a bigger machine type or a smaller quant",
+        )
     vram = round(pool.gpu_vram_gib - VRAM_HEADROOM_GIB, 2)
     if full_offload and weights > vram:
-        p.add(key, f"{weights:g} GiB of GGUF ({who}) does not fit the {vram:g} GiB of VRAM left on one "
-              f"{pool.gpu_vram_gib:g} GiB GPU of pool '{pool.name}' after {VRAM_HEADROOM_GIB:g} GiB for the KV "
-              "cache and compute buffers; set gpuLayers to a layer count to keep the rest in host RAM, or use "
-              "a smaller quant")
+        p.add(
+            key,
+            f"{weights:g} GiB of GGUF ({who}) does not fit the {vram:g} GiB of VRAM left on one "
+            f"{pool.gpu_vram_gib:g} GiB GPU of pool '{pool.name}' after {VRAM_HEADROOM_GIB:g} GiB for the KV "
+            "cache and compute buffers; set gpuLayers to a layer count to keep the rest in host RAM, or use "
+            "a smaller quant",
+        )
 
 
 def _sizing_rules(cfg: "PlatformConfig", p: Problems) -> None:
@@ -148,11 +172,20 @@ def _sizing_rules(cfg: "PlatformConfig", p: Problems) -> None:
         return
     total = round(sum(m.weights_gib for m in swapped), 2)
     if swap_pool is not None and not cfg.swap.exclusive:
-        _fits("swap.exclusive", "all swap models at once, exclusive: false", total,
-              all(m.full_offload for m in swapped), swap_pool, p)
+        _fits(
+            "swap.exclusive",
+            "all swap models at once, exclusive: false",
+            total,
+            all(m.full_offload for m in swapped),
+            swap_pool,
+            p,
+        )
     if cfg.swap.cache_gib is not None and cfg.swap.cache_gib < total:
-        p.add("swap.cacheGiB", f"{cfg.swap.cache_gib} is smaller than the {total} GiB of swap-model GGUFs; set "
-              f"cacheGiB to at least {math.ceil(total)} (a bound PVC can grow but never shrink)")
+        p.add(
+            "swap.cacheGiB",
+            f"{cfg.swap.cache_gib} is smaller than the {total} GiB of swap-model GGUFs; set "
+            f"cacheGiB to at least {math.ceil(total)} (a bound PVC can grow but never shrink)",
+        )
 
 
 def _image_rules(cfg: "PlatformConfig", p: Problems) -> None:
@@ -163,9 +196,12 @@ def _image_rules(cfg: "PlatformConfig", p: Problems) -> None:
     ):
         a, b = _build(server), _build(swap)
         if a and b and a != b:
-            p.add(f"images.{swap_key}", f"'{swap}' bundles llama.cpp b{b} but images.{server_key} is b{a}; "
-                  "static and swap servers must run the same build so rendered flags mean the same. Pin "
-                  "matching tags")
+            p.add(
+                f"images.{swap_key}",
+                f"'{swap}' bundles llama.cpp b{b} but images.{server_key} is b{a}; "
+                "static and swap servers must run the same build so rendered flags mean the same. Pin "
+                "matching tags",
+            )
 
 
 def llama_problems(cfg: "PlatformConfig") -> Problems:

@@ -7,7 +7,7 @@ never derive from it; they derive from the pool role (`llama-<role>`) or are `ll
 
 import math
 import re
-from typing import Annotated, Literal, Optional, Union
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
@@ -38,16 +38,34 @@ ALL_LAYERS = 999
 
 # Flags the platform renders itself, or that have a model field; extraArgs may not set them.
 OWNED_FLAGS = {
-    "-m": "the staged GGUF path", "--model": "the staged GGUF path",
-    "-hf": "ggufRepo", "--hf-repo": "ggufRepo", "-hff": "ggufFile", "--hf-file": "ggufFile",
-    "-a": "name", "--alias": "name", "--host": "the platform", "--port": "the platform",
+    "-m": "the staged GGUF path",
+    "--model": "the staged GGUF path",
+    "-hf": "ggufRepo",
+    "--hf-repo": "ggufRepo",
+    "-hff": "ggufFile",
+    "--hf-file": "ggufFile",
+    "-a": "name",
+    "--alias": "name",
+    "--host": "the platform",
+    "--port": "the platform",
     "--api-key": "the shared upstream key (env LLAMA_API_KEY)",
     "--api-key-file": "the shared upstream key (env LLAMA_API_KEY)",
-    "-c": "contextSize", "--ctx-size": "contextSize",
-    "-ngl": "gpuLayers", "--gpu-layers": "gpuLayers", "--n-gpu-layers": "gpuLayers",
-    "-b": "batchSize", "--batch-size": "batchSize", "-t": "threads", "--threads": "threads",
-    "-np": "parallel", "--parallel": "parallel", "-fa": "flashAttn", "--flash-attn": "flashAttn",
-    "--jinja": "jinja", "--no-jinja": "jinja", "--metrics": "the platform (always on)",
+    "-c": "contextSize",
+    "--ctx-size": "contextSize",
+    "-ngl": "gpuLayers",
+    "--gpu-layers": "gpuLayers",
+    "--n-gpu-layers": "gpuLayers",
+    "-b": "batchSize",
+    "--batch-size": "batchSize",
+    "-t": "threads",
+    "--threads": "threads",
+    "-np": "parallel",
+    "--parallel": "parallel",
+    "-fa": "flashAttn",
+    "--flash-attn": "flashAttn",
+    "--jinja": "jinja",
+    "--no-jinja": "jinja",
+    "--metrics": "the platform (always on)",
     "--embeddings": "mode: embedding",
 }
 
@@ -63,33 +81,39 @@ def _llama_name(value: str) -> str:
 
 def _hf_repo(value: str) -> str:
     if not HF_REPO.match(value):
-        raise ValueError(f"'{value}' is not a Hugging Face repo id; use '<org>/<repo>' (e.g. "
-                         "'unsloth/GLM-4.7-Flash-GGUF')")
+        raise ValueError(
+            f"'{value}' is not a Hugging Face repo id; use '<org>/<repo>' (e.g. 'unsloth/GLM-4.7-Flash-GGUF')"
+        )
     return value
 
 
 def _quant(value: str) -> str:
     if not QUANT.match(value):
-        raise ValueError(f"'{value}' is not a quant filter; use a quant tag as it appears in the file name "
-                         "(e.g. 'Q4_K_M')")
+        raise ValueError(
+            f"'{value}' is not a quant filter; use a quant tag as it appears in the file name (e.g. 'Q4_K_M')"
+        )
     return value
 
 
 def _gguf_file(value: str) -> str:
     parts = value.split("/")
     if not value.endswith(".gguf") or value.startswith("/") or ".." in parts or "" in parts:
-        raise ValueError(f"'{value}' is not a GGUF file path inside the repo; use the repo-relative path of a "
-                         "'.gguf' file (e.g. 'GLM-4.7-Flash-Q4_K_M.gguf')")
+        raise ValueError(
+            f"'{value}' is not a GGUF file path inside the repo; use the repo-relative path of a "
+            "'.gguf' file (e.g. 'GLM-4.7-Flash-Q4_K_M.gguf')"
+        )
     return value
 
 
-def _gpu_layers(value: Union[int, str]) -> Union[int, str]:
+def _gpu_layers(value: int | str) -> int | str:
     if isinstance(value, str) and value.isdigit():  # `pulumi config set --path` stores numbers as strings
         value = int(value)
     if value == "all" or (isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= ALL_LAYERS):
         return value
-    raise ValueError(f"{value!r} is not a GPU layer count; use all (every layer on the GPU, the default) or a "
-                     f"count from 0 to {ALL_LAYERS} to keep the other layers in host RAM")
+    raise ValueError(
+        f"{value!r} is not a GPU layer count; use all (every layer on the GPU, the default) or a "
+        f"count from 0 to {ALL_LAYERS} to keep the other layers in host RAM"
+    )
 
 
 LlamaName = Annotated[str, AfterValidator(_llama_name)]
@@ -97,7 +121,7 @@ HfRepo = Annotated[str, AfterValidator(_hf_repo)]
 QuantFilter = Annotated[str, AfterValidator(_quant)]
 GgufFile = Annotated[str, AfterValidator(_gguf_file)]
 # Checked before pydantic's coercion, so `true` is refused with one message instead of being taken as 1.
-GpuLayers = Annotated[Union[int, str], BeforeValidator(_gpu_layers)]
+GpuLayers = Annotated[int | str, BeforeValidator(_gpu_layers)]
 
 
 def quant_matches(quant: str, path: str) -> bool:
@@ -113,21 +137,21 @@ class LlamaCppModelSpec(GatewayEntry):
     # static: pinned on a role-labelled GPU pool; swap: loaded on demand by llama-swap; cpu: any CPU node, no GPU
     # (e.g. an embeddings model next to the gateway).
     placement: Literal["static", "swap", "cpu"]
-    pool: Optional[DnsName] = None
+    pool: DnsName | None = None
     gguf_repo: HfRepo
-    quant: Optional[QuantFilter] = None
-    gguf_file: Optional[GgufFile] = None
-    revision: Optional[str] = Field(default=None, min_length=1)
+    quant: QuantFilter | None = None
+    gguf_file: GgufFile | None = None
+    revision: str | None = Field(default=None, min_length=1)
     weights_gib: PositiveGiB = Field(alias="weightsGiB")
-    cache_gib: Optional[int] = Field(default=None, alias="cacheGiB", ge=1, le=65536)
+    cache_gib: int | None = Field(default=None, alias="cacheGiB", ge=1, le=65536)
 
     # 0 = the model's trained context length.
     context_size: int = Field(default=8192, ge=0, le=1048576)
     gpu_layers: GpuLayers = "all"
-    batch_size: Optional[int] = Field(default=None, ge=1, le=65536)
-    threads: Optional[int] = Field(default=None, ge=1, le=256)
-    parallel: Optional[int] = Field(default=None, ge=1, le=256)
-    flash_attn: Optional[Literal["on", "off", "auto"]] = None
+    batch_size: int | None = Field(default=None, ge=1, le=65536)
+    threads: int | None = Field(default=None, ge=1, le=256)
+    parallel: int | None = Field(default=None, ge=1, le=256)
+    flash_attn: Literal["on", "off", "auto"] | None = None
     jinja: bool = True
     extra_args: list[str] = Field(default_factory=list)
 
@@ -135,27 +159,36 @@ class LlamaCppModelSpec(GatewayEntry):
     def _placement_fields(self) -> "LlamaCppModelSpec":
         if self.placement == "cpu":
             if self.pool is not None:
-                raise ValueError(f"pool: is set on CPU model '{self.name}'; CPU models run on the cluster's CPU "
-                                 "nodes without a GPU. Remove pool, or use placement: static for a GPU pool")
+                raise ValueError(
+                    f"pool: is set on CPU model '{self.name}'; CPU models run on the cluster's CPU "
+                    "nodes without a GPU. Remove pool, or use placement: static for a GPU pool"
+                )
             if self.replicas > 1:
-                raise ValueError(f"replicas: {self.replicas} is more than 1; the model's ReadWriteOnce weight "
-                                 "cache serves one pod. Use 0 or 1")
+                raise ValueError(
+                    f"replicas: {self.replicas} is more than 1; the model's ReadWriteOnce weight "
+                    "cache serves one pod. Use 0 or 1"
+                )
             return self
         if self.placement == "static":
             if self.pool is None:
                 raise ValueError(
                     "pool: a static llama model is pinned to a role-labelled node pool; set pool to one of "
-                    "nodePools[].name, or use placement: swap")
+                    "nodePools[].name, or use placement: swap"
+                )
             if self.replicas > 1:
                 raise ValueError(
                     f"replicas: {self.replicas} is more than 1; a static llama model has one ReadWriteOnce "
-                    "weight cache and one GPU node. Use 0 or 1 (move extra demand to the swap pool)")
+                    "weight cache and one GPU node. Use 0 or 1 (move extra demand to the swap pool)"
+                )
             return self
         for key, value, fix in (
             ("pool", self.pool, "swap models run on swap.pool; remove pool or use placement: static"),
             ("cacheGiB", self.cache_gib, "swap models share swap.cacheGiB; remove it"),
-            ("replicas", self.replicas or None, "llama-swap loads swap models on demand; remove replicas "
-                                                "(the pool runs swap.replicas pods)"),
+            (
+                "replicas",
+                self.replicas or None,
+                "llama-swap loads swap models on demand; remove replicas (the pool runs swap.replicas pods)",
+            ),
         ):
             if value is not None:
                 raise ValueError(f"{key}: is set on swap model '{self.name}'; {fix}")
@@ -166,11 +199,13 @@ class LlamaCppModelSpec(GatewayEntry):
         if not self.quant and not self.gguf_file:
             raise ValueError(
                 "quant: is required without ggufFile; set quant to the filename filter of one GGUF in "
-                f"{self.gguf_repo} (e.g. Q4_K_M) or ggufFile to its exact path")
+                f"{self.gguf_repo} (e.g. Q4_K_M) or ggufFile to its exact path"
+            )
         if self.quant and self.gguf_file and not quant_matches(self.quant, self.gguf_file):
             raise ValueError(
                 f"ggufFile: '{self.gguf_file}' does not match quant '{self.quant}'; fix one of them "
-                "(ggufFile wins when both are set)")
+                "(ggufFile wins when both are set)"
+            )
         return self
 
     @model_validator(mode="after")
@@ -178,7 +213,8 @@ class LlamaCppModelSpec(GatewayEntry):
         if self.cache_gib is not None and self.cache_gib < self.weights_gib:
             raise ValueError(
                 f"cacheGiB: {self.cache_gib} is smaller than weightsGiB ({self.weights_gib}); the GGUF cannot "
-                f"be staged. Set cacheGiB to at least {math.ceil(self.weights_gib)}")
+                f"be staged. Set cacheGiB to at least {math.ceil(self.weights_gib)}"
+            )
         return self
 
     @model_validator(mode="after")
@@ -186,8 +222,7 @@ class LlamaCppModelSpec(GatewayEntry):
         for arg in self.extra_args:
             flag = arg.split("=", 1)[0]
             if flag in OWNED_FLAGS:
-                raise ValueError(f"extraArgs: sets {flag}, which comes from {OWNED_FLAGS[flag]}; "
-                                 "use that instead")
+                raise ValueError(f"extraArgs: sets {flag}, which comes from {OWNED_FLAGS[flag]}; use that instead")
         return self
 
     @property
@@ -202,7 +237,7 @@ class LlamaCppModelSpec(GatewayEntry):
         return self.gpu_layers == "all" or self.gpu_layers >= ALL_LAYERS
 
     @property
-    def k8s_name(self) -> Optional[str]:
+    def k8s_name(self) -> str | None:
         """A CPU model's Deployment/Service name, from its tenant name: `llama-<lowercased, dashed name>`."""
         if self.placement != "cpu":
             return None
@@ -225,5 +260,5 @@ class SwapSpec(Spec):
     health_check_timeout: int = Field(default=300, ge=15, le=3600)
     # One member loaded at a time. The pod has one GPU, so only turn this off if all swap models fit together.
     exclusive: bool = True
-    cache_gib: Optional[int] = Field(default=None, alias="cacheGiB", ge=1, le=65536)
+    cache_gib: int | None = Field(default=None, alias="cacheGiB", ge=1, le=65536)
     log_level: Literal["debug", "info", "warn", "error"] = "info"

@@ -57,8 +57,10 @@ def _describe(err: dict) -> str:
     if kind == "finite_number":
         return f"must be a finite number (YAML reads .inf and .nan as infinity and NaN); got {got}"
     if kind == "invalid_key" or err["loc"][-1:] == ("[key]",):
-        return ("is not a key name: YAML reads an unquoted number, true/false/yes/no/on/off or null as a "
-                "value; fix its spelling or remove it")
+        return (
+            "is not a key name: YAML reads an unquoted number, true/false/yes/no/on/off or null as a "
+            "value; fix its spelling or remove it"
+        )
     if kind == "model_type":  # pydantic names the model class here, which means nothing to a user
         return f"must be a mapping of keys (key: value lines); got {got}"
     if kind == "union_tag_invalid":
@@ -121,10 +123,12 @@ def parse_config(raw: dict[str, Any]) -> PlatformConfig:
 
 # A credential pasted into stack config (which lives in git): an API key or token, a private key, a URL with a
 # password. The config is refused, and no error message (printed to terminals and CI logs) echoes the value.
-_CREDENTIAL = re.compile(r"(?<![\w-])(?:sk-[A-Za-z0-9_-]{16,}|hf_[A-Za-z0-9]{20,}|gh[pousr]_[A-Za-z0-9]{20,}"
-                         r"|github_pat_\w{20,}|AKIA[0-9A-Z]{16}|eyJ[\w-]{10,}\.[\w-]{4,}\."
-                         r"|-----BEGIN [A-Z ]*PRIVATE KEY)"
-                         r"|[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@")
+_CREDENTIAL = re.compile(
+    r"(?<![\w-])(?:sk-[A-Za-z0-9_-]{16,}|hf_[A-Za-z0-9]{20,}|gh[pousr]_[A-Za-z0-9]{20,}"
+    r"|github_pat_\w{20,}|AKIA[0-9A-Z]{16}|eyJ[\w-]{10,}\.[\w-]{4,}\."
+    r"|-----BEGIN [A-Z ]*PRIVATE KEY)"
+    r"|[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@"
+)
 REDACTED = "<redacted>"
 
 
@@ -137,10 +141,13 @@ def _strings(tree: Any, loc: tuple = ()) -> list[tuple[tuple, str]]:
 
 
 def credential_problems(raw: Any) -> list[str]:
-    return [f"{_path(loc) or 'stack config'}: {REDACTED} looks like a credential (an API key, a token or a URL "
-            "with a password); stack config is kept in git, so it never holds one. Put it in a Kubernetes Secret "
-            "and name that Secret ({name, key}), or name a minted key by its gateway.keys alias"
-            for loc, value in _strings(raw) if _CREDENTIAL.search(value)]
+    return [
+        f"{_path(loc) or 'stack config'}: {REDACTED} looks like a credential (an API key, a token or a URL "
+        "with a password); stack config is kept in git, so it never holds one. Put it in a Kubernetes Secret "
+        "and name that Secret ({name, key}), or name a minted key by its gateway.keys alias"
+        for loc, value in _strings(raw)
+        if _CREDENTIAL.search(value)
+    ]
 
 
 def redact(lines: list[str], raw: Any) -> list[str]:
@@ -181,8 +188,9 @@ def read_stack_file(path: str | Path) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise ConfigError([f"stack file {path} is not UTF-8 text (byte {exc.start}); save it as UTF-8"]) from None
     except OSError as exc:  # a directory, no permission, ...
-        raise ConfigError([f"stack file {path} cannot be read ({exc.strerror or exc}); pass a readable "
-                           "Pulumi.<stack>.yaml"]) from None
+        raise ConfigError(
+            [f"stack file {path} cannot be read ({exc.strerror or exc}); pass a readable Pulumi.<stack>.yaml"]
+        ) from None
     except yaml.YAMLError as exc:
         raise ConfigError([one_line(f"stack file {path} is not valid YAML: {exc}")]) from None
     config = doc.get("config", {}) if isinstance(doc, dict) else None

@@ -7,15 +7,13 @@ weight downloads use, and the Kubernetes API server the key Job calls.
 
 import ipaddress
 import re
-from typing import Optional
 
 from pydantic import Field, field_validator, model_validator
 
 from .base import Spec
 
 # RFC 1918, carrier-grade NAT, link-local (metadata server) and loopback: never "the internet".
-PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16",
-                  "127.0.0.0/8"]
+PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16", "127.0.0.0/8"]
 _LABEL_NAME = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 _LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
 
@@ -24,8 +22,10 @@ def _cidr(value: str) -> str:
     try:
         net = ipaddress.ip_network(value, strict=True)
     except ValueError:
-        raise ValueError(f"'{value}' is not a network CIDR; write it as address/prefix with no host bits set, "
-                         "e.g. 10.0.0.0/8 or 203.0.113.7/32") from None
+        raise ValueError(
+            f"'{value}' is not a network CIDR; write it as address/prefix with no host bits set, "
+            "e.g. 10.0.0.0/8 or 203.0.113.7/32"
+        ) from None
     return str(net)
 
 
@@ -41,8 +41,10 @@ class LabelSelectorSpec(Spec):
             if not _LABEL_NAME.match(key) or len(key) > 253:
                 raise ValueError(f"'{key}' is not a valid label key; use e.g. app.kubernetes.io/name")
             if not _LABEL_VALUE.match(value):
-                raise ValueError(f"'{value}' (label {key}) is not a valid label value; use at most 63 letters, "
-                                 "digits, '-', '_' or '.', starting and ending with a letter or digit")
+                raise ValueError(
+                    f"'{value}' (label {key}) is not a valid label value; use at most 63 letters, "
+                    "digits, '-', '_' or '.', starting and ending with a letter or digit"
+                )
         return labels
 
 
@@ -66,8 +68,10 @@ class IpBlockSpec(Spec):
         for value in self.except_:
             inner = ipaddress.ip_network(value)
             if inner.version != outer.version or not inner.subnet_of(outer) or inner == outer:
-                raise ValueError(f"except: '{value}' is not strictly inside cidr '{self.cidr}'; Kubernetes rejects "
-                                 "it. Drop it or widen the cidr")
+                raise ValueError(
+                    f"except: '{value}' is not strictly inside cidr '{self.cidr}'; Kubernetes rejects "
+                    "it. Drop it or widen the cidr"
+                )
         return self
 
     def manifest(self) -> dict:
@@ -80,19 +84,22 @@ class IpBlockSpec(Spec):
 class PeerSpec(Spec):
     """One NetworkPolicy peer: pods picked by namespace and/or pod labels, or an IP block (not both)."""
 
-    namespace_selector: Optional[LabelSelectorSpec] = None
-    pod_selector: Optional[LabelSelectorSpec] = None
-    ip_block: Optional[IpBlockSpec] = None
+    namespace_selector: LabelSelectorSpec | None = None
+    pod_selector: LabelSelectorSpec | None = None
+    ip_block: IpBlockSpec | None = None
 
     @model_validator(mode="after")
     def _one_kind(self) -> "PeerSpec":
         selectors = self.namespace_selector is not None or self.pod_selector is not None
         if self.ip_block is not None and selectors:
-            raise ValueError("ipBlock: cannot be combined with namespaceSelector/podSelector in one peer; "
-                             "split it into two entries")
+            raise ValueError(
+                "ipBlock: cannot be combined with namespaceSelector/podSelector in one peer; split it into two entries"
+            )
         if self.ip_block is None and not selectors:
-            raise ValueError("a peer needs namespaceSelector, podSelector or ipBlock; e.g. "
-                             "{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: ingress-nginx}}}")
+            raise ValueError(
+                "a peer needs namespaceSelector, podSelector or ipBlock; e.g. "
+                "{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: ingress-nginx}}}"
+            )
         return self
 
     def manifest(self) -> dict:
@@ -115,7 +122,7 @@ class ApiServerSpec(Spec):
 
     cidr: str = "0.0.0.0/0"
     # None: 443 on GKE (its endpoint), 443 and 6443 (kubeadm, kind) on a kubeconfig cluster.
-    ports: Optional[list[int]] = Field(default=None, min_length=1)
+    ports: list[int] | None = Field(default=None, min_length=1)
 
     @field_validator("cidr")
     @classmethod
@@ -124,7 +131,7 @@ class ApiServerSpec(Spec):
 
     @field_validator("ports")
     @classmethod
-    def _valid_ports(cls, ports: Optional[list[int]]) -> Optional[list[int]]:
+    def _valid_ports(cls, ports: list[int] | None) -> list[int] | None:
         for p in ports or []:
             if not 1 <= p <= 65535:
                 raise ValueError(f"{p} is not a TCP port; use 1-65535 (GKE: 443, kubeadm/kind: 6443)")

@@ -1,7 +1,7 @@
 """The observability block (`llm-platform:observability`): how the platform's /metrics endpoints are scraped."""
 
 import re
-from typing import TYPE_CHECKING, Literal, Optional
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -26,12 +26,12 @@ def duration_seconds(value: str) -> float:
 
 class ObservabilitySpec(Spec):
     # None: podmonitoring (GKE Managed Prometheus) on a GKE stack, none on a kubeconfig stack.
-    scrape: Optional[ScrapeMode] = None
+    scrape: ScrapeMode | None = None
     interval: str = "30s"
     # servicemonitor only: where prometheus-operator's Prometheus runs (NetworkPolicies let it in) ...
-    prometheus_namespace: Optional[DnsName] = None
+    prometheus_namespace: DnsName | None = None
     # ... which of its pods scrape (default: every pod of that namespace) ...
-    prometheus_pod_selector: Optional[LabelSelectorSpec] = None
+    prometheus_pod_selector: LabelSelectorSpec | None = None
     # ... and the labels its serviceMonitorSelector wants (kube-prometheus-stack: {release: <release name>}).
     service_monitor_labels: dict[str, str] = Field(default_factory=dict)
 
@@ -42,8 +42,10 @@ class ObservabilitySpec(Spec):
             raise ValueError(f"'{value}' is not a Prometheus duration; use a number and a unit, e.g. 30s or 1m")
         seconds = duration_seconds(value)
         if not MIN_INTERVAL_S <= seconds <= MAX_INTERVAL_S:
-            raise ValueError(f"'{value}' is outside {MIN_INTERVAL_S}s..{MAX_INTERVAL_S // 60}m; scrape more often "
-                             "than every 10 minutes and at most every 5 seconds")
+            raise ValueError(
+                f"'{value}' is outside {MIN_INTERVAL_S}s..{MAX_INTERVAL_S // 60}m; scrape more often "
+                "than every 10 minutes and at most every 5 seconds"
+            )
         return value
 
     @field_validator("service_monitor_labels")
@@ -55,12 +57,16 @@ class ObservabilitySpec(Spec):
     def _servicemonitor_keys(self) -> "ObservabilitySpec":
         if self.scrape == "servicemonitor":
             return self
-        for key, value in (("prometheusNamespace", self.prometheus_namespace),
-                           ("prometheusPodSelector", self.prometheus_pod_selector),
-                           ("serviceMonitorLabels", self.service_monitor_labels)):
+        for key, value in (
+            ("prometheusNamespace", self.prometheus_namespace),
+            ("prometheusPodSelector", self.prometheus_pod_selector),
+            ("serviceMonitorLabels", self.service_monitor_labels),
+        ):
             if value:
-                raise ValueError(f"{key}: only applies to scrape: servicemonitor (scrape is "
-                                 f"'{self.scrape or 'default'}'); remove it or set scrape: servicemonitor")
+                raise ValueError(
+                    f"{key}: only applies to scrape: servicemonitor (scrape is "
+                    f"'{self.scrape or 'default'}'); remove it or set scrape: servicemonitor"
+                )
         return self
 
     @property

@@ -1,26 +1,26 @@
 """The whole stack config (namespace `llm-platform:`), parsed once and frozen."""
 
 from collections import defaultdict
-from typing import Annotated, Optional, Union
+from typing import Annotated
 
 from pydantic import Field, model_validator
 
 from .base import Spec
 from .cluster import ClusterSpec, NodePoolSpec
 from .common import DnsName, ImageRef, Problems, duplicates
+from .external import ExternalModelSpec
 from .frontends import FrontendsSpec, frontend_problems
 from .gateway import GatewaySpec
 from .images import DEFAULT_IMAGES
-from .machines import L4_VRAM_GIB
-from .pricing import PricingOverrides
 from .llama_rules import gpu_demands, llama_problems
 from .llamacpp import LLAMA_IMAGES, LlamaCppModelSpec, SwapSpec
-from .external import ExternalModelSpec
+from .machines import L4_VRAM_GIB
 from .network import NetworkSpec
 from .observability import ObservabilitySpec
+from .pricing import PricingOverrides
 from .serving import VllmModelSpec
 
-ModelSpec = Annotated[Union[VllmModelSpec, LlamaCppModelSpec, ExternalModelSpec], Field(discriminator="engine")]
+ModelSpec = Annotated[VllmModelSpec | LlamaCppModelSpec | ExternalModelSpec, Field(discriminator="engine")]
 
 
 class NamespacesSpec(Spec):
@@ -47,11 +47,11 @@ class PlatformConfig(Spec):
     node_pools: list[NodePoolSpec] = Field(default_factory=list)
     models: list[ModelSpec] = Field(default_factory=list)
     # The llama-swap pool serving every `placement: swap` llama model.
-    swap: Optional[SwapSpec] = None
+    swap: SwapSpec | None = None
     gateway: GatewaySpec = GatewaySpec()
     namespaces: NamespacesSpec = NamespacesSpec()
     images: ImagesSpec = ImagesSpec()
-    storage_class: Optional[str] = None
+    storage_class: str | None = None
     # Optional Secret (key HF_TOKEN) the weight pre-stage uses for gated repos.
     hf_token_secret: DnsName = "hf-token"
     # Per-shape USD/node-hour overrides of models/pricing.py for the cost plan.
@@ -66,9 +66,17 @@ class PlatformConfig(Spec):
     def _cross_field_rules(self) -> "PlatformConfig":
         """Every rule runs, so one render reports every problem; each adds 'key.path: problem; fix' lines."""
         p = Problems()
-        for rule in (self._names_are_unique, self._pools_exist, self._sizing_traps, self._llama_backends,
-                     self._gpu_budget, self._keys_reference_models, self._pools_need_gke,
-                     self._frontends_use_declared_keys, self._smoke_key_fits):
+        for rule in (
+            self._names_are_unique,
+            self._pools_exist,
+            self._sizing_traps,
+            self._llama_backends,
+            self._gpu_budget,
+            self._keys_reference_models,
+            self._pools_need_gke,
+            self._frontends_use_declared_keys,
+            self._smoke_key_fits,
+        ):
             rule(p)
         p.raise_if_any()
         return self
@@ -90,8 +98,11 @@ class PlatformConfig(Spec):
         for i, m in enumerate(self.models):
             if getattr(m, "pool", None) is not None and m.pool not in pools:  # swap models have no pool
                 known = ", ".join(sorted(pools)) or "none declared"
-                p.add(f"models[{i}].pool", f"'{m.pool}' is not a declared node pool (known: {known}); "
-                      "use one of nodePools[].name or add the pool")
+                p.add(
+                    f"models[{i}].pool",
+                    f"'{m.pool}' is not a declared node pool (known: {known}); "
+                    "use one of nodePools[].name or add the pool",
+                )
 
     def _sizing_traps(self, p: Problems) -> None:
         pools = {n.name: n for n in self.node_pools}
@@ -101,23 +112,29 @@ class PlatformConfig(Spec):
                 continue  # llama.cpp sizing: models/llama_rules.py; an unknown pool is reported once already
             shape, key = pool.shape, f"models[{i}]"
             if m.tensor_parallel_size > shape.gpus:
-                p.add(f"{key}.tensorParallelSize",
-                      f"{m.tensor_parallel_size} is more than the {shape.gpus} GPU(s) of a {pool.machine_type} "
-                      f"node in pool '{pool.name}'; lower it or use a machine type with more GPUs "
-                      "(g2-standard-24: 2, g2-standard-48: 4, g2-standard-96: 8)")
+                p.add(
+                    f"{key}.tensorParallelSize",
+                    f"{m.tensor_parallel_size} is more than the {shape.gpus} GPU(s) of a {pool.machine_type} "
+                    f"node in pool '{pool.name}'; lower it or use a machine type with more GPUs "
+                    "(g2-standard-24: 2, g2-standard-48: 4, g2-standard-96: 8)",
+                )
             ram = shape.allocatable_ram_gib
             if m.weights_gib > ram:
-                p.add(f"{key}.weightsGiB",
-                      f"{m.weights_gib} GiB of weights exceeds the {ram} GiB of host RAM a pod gets on "
-                      f"{pool.machine_type} (pool '{pool.name}'); vLLM stages weights through host RAM and "
-                      "would OOM-load. Use a bigger machine type or a smaller/quantized model")
+                p.add(
+                    f"{key}.weightsGiB",
+                    f"{m.weights_gib} GiB of weights exceeds the {ram} GiB of host RAM a pod gets on "
+                    f"{pool.machine_type} (pool '{pool.name}'); vLLM stages weights through host RAM and "
+                    "would OOM-load. Use a bigger machine type or a smaller/quantized model",
+                )
             vram = L4_VRAM_GIB * m.gpu_memory_utilization * m.tensor_parallel_size + m.cpu_offload_gb * 0.931
             if m.weights_gib > vram:
-                p.add(f"{key}.weightsGiB",
-                      f"{m.weights_gib} GiB of weights does not fit {round(vram, 2)} GiB of VRAM "
-                      f"(L4 {L4_VRAM_GIB} GiB x gpuMemoryUtilization {m.gpu_memory_utilization} x "
-                      f"tensorParallelSize {m.tensor_parallel_size}); raise tensorParallelSize, "
-                      "quantize, or set cpuOffloadGB")
+                p.add(
+                    f"{key}.weightsGiB",
+                    f"{m.weights_gib} GiB of weights does not fit {round(vram, 2)} GiB of VRAM "
+                    f"(L4 {L4_VRAM_GIB} GiB x gpuMemoryUtilization {m.gpu_memory_utilization} x "
+                    f"tensorParallelSize {m.tensor_parallel_size}); raise tensorParallelSize, "
+                    "quantize, or set cpuOffloadGB",
+                )
 
     def _llama_backends(self, p: Problems) -> None:
         p.lines.extend(llama_problems(self).lines)
@@ -131,36 +148,49 @@ class PlatformConfig(Spec):
                 demand[pool_name].append(f"{who}={replicas}x{gpus}")
         for j, pool in enumerate(self.node_pools):
             if used[pool.name] > pool.gpu_capacity:
-                p.add(f"nodePools[{j}].maxNodes",
-                      f"pool '{pool.name}' would need {used[pool.name]} GPUs ({', '.join(demand[pool.name])} "
-                      f"replicas x TP) but has at most {pool.gpu_capacity} ({pool.max_nodes} node(s) x "
-                      f"{pool.shape.gpus} GPU); one L4 runs one model at a time. Scale a model to "
-                      "replicas: 0 or raise maxNodes")
+                p.add(
+                    f"nodePools[{j}].maxNodes",
+                    f"pool '{pool.name}' would need {used[pool.name]} GPUs ({', '.join(demand[pool.name])} "
+                    f"replicas x TP) but has at most {pool.gpu_capacity} ({pool.max_nodes} node(s) x "
+                    f"{pool.shape.gpus} GPU); one L4 runs one model at a time. Scale a model to "
+                    "replicas: 0 or raise maxNodes",
+                )
 
     def _keys_reference_models(self, p: Problems) -> None:
         routed = {m.name: m for m in self.models if m.register_in_gateway}
         for dup in duplicates([k.alias for k in self.gateway.keys]):
             where = ", ".join(f"gateway.keys[{i}].alias" for i, k in enumerate(self.gateway.keys) if k.alias == dup)
-            p.add(where, f"'{dup}' is used more than once; each key needs its own alias (it names Secret "
-                  f"litellm-key-{dup}), rename all but one")
+            p.add(
+                where,
+                f"'{dup}' is used more than once; each key needs its own alias (it names Secret "
+                f"litellm-key-{dup}), rename all but one",
+            )
         for i, key in enumerate(self.gateway.keys):
             for j, name in enumerate(key.models):
                 model = routed.get(name)
                 if model is None:
-                    p.add(f"gateway.keys[{i}].models[{j}]",
-                          f"'{name}' is not a model registered in the gateway (known: {', '.join(routed) or 'none'}); "
-                          "use a declared models[].name")
-                elif key.max_budget is not None and (model.input_cost_per_token is None
-                                                     or model.output_cost_per_token is None):
-                    p.add(f"gateway.keys[{i}].maxBudget",
-                          f"key '{key.alias}' has a budget but model '{name}' has no price, so the budget never "
-                          "binds; price the model or drop it from this key")
+                    p.add(
+                        f"gateway.keys[{i}].models[{j}]",
+                        f"'{name}' is not a model registered in the gateway (known: {', '.join(routed) or 'none'}); "
+                        "use a declared models[].name",
+                    )
+                elif key.max_budget is not None and (
+                    model.input_cost_per_token is None or model.output_cost_per_token is None
+                ):
+                    p.add(
+                        f"gateway.keys[{i}].maxBudget",
+                        f"key '{key.alias}' has a budget but model '{name}' has no price, so the budget never "
+                        "binds; price the model or drop it from this key",
+                    )
 
     def _pools_need_gke(self, p: Problems) -> None:
         if any(n.managed for n in self.node_pools) and not self.cluster.is_gke:  # managed: false = existing nodes
-            p.add("nodePools", "GPU node pools are GKE node pools, but cluster.target is "
-                  f"'{self.cluster.target}'; remove nodePools (and the models on them), set "
-                  "managed: false for existing labelled nodes, or set cluster.target: gke")
+            p.add(
+                "nodePools",
+                "GPU node pools are GKE node pools, but cluster.target is "
+                f"'{self.cluster.target}'; remove nodePools (and the models on them), set "
+                "managed: false for existing labelled nodes, or set cluster.target: gke",
+            )
 
     def _frontends_use_declared_keys(self, p: Problems) -> None:
         p.lines.extend(frontend_problems(self.frontends, self.gateway.keys, self.models, self.namespaces.frontends))
@@ -171,16 +201,25 @@ class PlatformConfig(Spec):
             return
         key = next((k for k in self.gateway.keys if k.alias == smoke.key), None)
         if key is None:
-            p.add("gateway.smokeTest.key", f"'{smoke.key}' is not a gateway.keys alias; declare the key "
-                  "(models: every model) or point to an existing one")
+            p.add(
+                "gateway.smokeTest.key",
+                f"'{smoke.key}' is not a gateway.keys alias; declare the key "
+                "(models: every model) or point to an existing one",
+            )
             return
         if (key.namespace or self.namespaces.frontends) != self.namespaces.gateway:
-            p.add("gateway.smokeTest.key", f"key '{key.alias}' is stored outside the gateway namespace, "
-                  f"where the Job runs; set its namespace: {self.namespaces.gateway}")
+            p.add(
+                "gateway.smokeTest.key",
+                f"key '{key.alias}' is stored outside the gateway namespace, "
+                f"where the Job runs; set its namespace: {self.namespaces.gateway}",
+            )
         missing = [m.name for m in self.models if m.register_in_gateway and m.name not in key.models]
         if missing:
-            p.add("gateway.smokeTest.key", f"key '{key.alias}' cannot call {', '.join(missing)}; add them "
-                  "to its models so every exposed model is tested")
+            p.add(
+                "gateway.smokeTest.key",
+                f"key '{key.alias}' cannot call {', '.join(missing)}; add them "
+                "to its models so every exposed model is tested",
+            )
 
     def serving_replicas(self, model: ModelSpec) -> int:
         """Pods that answer for `model` now: its own, the swap pool's, or 1 for an external endpoint."""

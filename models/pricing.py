@@ -16,7 +16,7 @@ this decomposition reproduces to 1e-6. Spot prices move (up to monthly): overrid
 e.g. `llm-platform:pricing: {g2-standard-8: {onDemand: 0.85, spot: 0.34}}`.
 """
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 from pydantic import AfterValidator, Field, model_validator
 
@@ -45,27 +45,32 @@ UsdPerHour = Annotated[float, Field(gt=0, le=1000)]
 class MachinePrice(Spec):
     """A stack's own price for one machine shape; a missing half keeps the table's figure."""
 
-    on_demand: Optional[UsdPerHour] = None
-    spot: Optional[UsdPerHour] = None
+    on_demand: UsdPerHour | None = None
+    spot: UsdPerHour | None = None
 
     @model_validator(mode="after")
     def _something_set(self) -> "MachinePrice":
         if self.on_demand is None and self.spot is None:
-            raise ValueError("is empty; set onDemand and/or spot in USD per node-hour (e.g. {onDemand: 0.85, "
-                             "spot: 0.51}), or remove the entry to use the built-in table")
+            raise ValueError(
+                "is empty; set onDemand and/or spot in USD per node-hour (e.g. {onDemand: 0.85, "
+                "spot: 0.51}), or remove the entry to use the built-in table"
+            )
         return self
 
 
 def _known_shapes(value: dict[str, MachinePrice]) -> dict[str, MachinePrice]:
     unknown = sorted(set(value) - set(G2_PRICES))
     if unknown:
-        raise ValueError(f"{', '.join(repr(u) for u in unknown)} is not a priced machine type; use one of "
-                         f"{', '.join(G2_PRICES)}")
+        raise ValueError(
+            f"{', '.join(repr(u) for u in unknown)} is not a priced machine type; use one of {', '.join(G2_PRICES)}"
+        )
     for shape, price in value.items():
         on_demand, spot = price.on_demand or G2_PRICES[shape][0], price.spot or G2_PRICES[shape][1]
         if spot > on_demand:
-            raise ValueError(f"{shape}.spot: {spot} is above the on-demand price ({on_demand}); spot VMs are "
-                             "never dearer, so check the figures (USD per node-hour)")
+            raise ValueError(
+                f"{shape}.spot: {spot} is above the on-demand price ({on_demand}); spot VMs are "
+                "never dearer, so check the figures (USD per node-hour)"
+            )
     return value
 
 

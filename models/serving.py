@@ -1,7 +1,7 @@
 """Model blocks: *what* to serve. The vLLM fields keep the VLLMModel CRD names (seed 001)."""
 
 import math
-from typing import Literal, Optional
+from typing import Literal
 
 from pydantic import Field, model_validator
 
@@ -12,8 +12,19 @@ Dtype = Literal["auto", "half", "float16", "bfloat16", "float", "float32"]
 ToolCallParser = Literal["", "hermes", "mistral", "llama3_json", "internlm2", "qwen3_coder", "granite"]
 ReasoningParser = Literal["", "deepseek_r1"]
 Quantization = Literal[
-    "awq", "awq_marlin", "gptq", "gptq_marlin", "fp8", "bitsandbytes", "compressed-tensors",
-    "gguf", "marlin", "squeezellm", "experts_int8", "modelopt", "mxfp4",
+    "awq",
+    "awq_marlin",
+    "gptq",
+    "gptq_marlin",
+    "fp8",
+    "bitsandbytes",
+    "compressed-tensors",
+    "gguf",
+    "marlin",
+    "squeezellm",
+    "experts_int8",
+    "modelopt",
+    "mxfp4",
 ]
 # What the gateway registers: chat -> /v1/chat/completions, completion (FIM) -> /v1/completions.
 Mode = Literal["chat", "completion", "embedding"]
@@ -26,17 +37,23 @@ class GatewayEntry(Spec):
     replicas: int = Field(default=0, ge=0, le=64)
     mode: Mode = "chat"
     register_in_gateway: bool = True
-    input_cost_per_token: Optional[TokenPrice] = None
-    output_cost_per_token: Optional[TokenPrice] = None
-    rpm: Optional[int] = Field(default=None, ge=1)
-    tpm: Optional[int] = Field(default=None, ge=1)
+    input_cost_per_token: TokenPrice | None = None
+    output_cost_per_token: TokenPrice | None = None
+    rpm: int | None = Field(default=None, ge=1)
+    tpm: int | None = Field(default=None, ge=1)
 
     @model_validator(mode="after")
     def _priced_when_registered(self) -> "GatewayEntry":
         if not self.register_in_gateway:
             return self
-        missing = [k for k, v in (("inputCostPerToken", self.input_cost_per_token),
-                                  ("outputCostPerToken", self.output_cost_per_token)) if v is None]
+        missing = [
+            k
+            for k, v in (
+                ("inputCostPerToken", self.input_cost_per_token),
+                ("outputCostPerToken", self.output_cost_per_token),
+            )
+            if v is None
+        ]
         if missing:
             raise ValueError(
                 f"{missing[0]}: model '{self.name}' is registered in the gateway without {' and '.join(missing)}; "
@@ -59,26 +76,26 @@ class VllmModelSpec(GatewayEntry):
     engine: Literal["vllm"]
     pool: DnsName
     weights_gib: PositiveGiB = Field(alias="weightsGiB")
-    cache_gib: Optional[int] = Field(default=None, alias="cacheGiB", ge=1, le=65536)
+    cache_gib: int | None = Field(default=None, alias="cacheGiB", ge=1, le=65536)
 
     model_name: str = Field(min_length=1)
-    served_model_name: Optional[str] = Field(default=None, min_length=1)
-    revision: Optional[str] = None
-    quantization: Optional[Quantization] = None
+    served_model_name: str | None = Field(default=None, min_length=1)
+    revision: str | None = None
+    quantization: Quantization | None = None
     dtype: Dtype = "auto"
-    max_model_len: Optional[int] = Field(default=None, ge=512)
+    max_model_len: int | None = Field(default=None, ge=512)
     gpu_memory_utilization: float = Field(default=0.9, ge=0.1, le=1.0)
     tensor_parallel_size: int = Field(default=1, ge=1)
-    enable_chunked_prefill: Optional[bool] = None
-    max_num_batched_tokens: Optional[int] = Field(default=None, ge=1)
-    max_num_seqs: Optional[int] = Field(default=None, ge=1)
-    enable_prefix_caching: Optional[bool] = None
+    enable_chunked_prefill: bool | None = None
+    max_num_batched_tokens: int | None = Field(default=None, ge=1)
+    max_num_seqs: int | None = Field(default=None, ge=1)
+    enable_prefix_caching: bool | None = None
     disable_custom_all_reduce: bool = False
     cpu_offload_gb: float = Field(default=0, alias="cpuOffloadGB", ge=0)
     tool_call_parser: ToolCallParser = ""
     reasoning_parser: ReasoningParser = ""
     enable_auto_tool_choice: bool = False
-    chat_template: Optional[str] = Field(default=None, min_length=1)
+    chat_template: str | None = Field(default=None, min_length=1)
     extra_args: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")

@@ -6,7 +6,7 @@ import os
 import runpy
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import pulumi
 from pulumi.runtime import resource as pulumi_resource
@@ -47,7 +47,7 @@ class PlatformMocks(pulumi.runtime.Mocks):
     def __init__(self, capture: PlanCapture):
         self.capture = capture
 
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[Optional[str], dict]:
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
         self.capture.resources.append(Resource(args.typ, args.name, dict(args.inputs)))
         state = dict(args.inputs)
         if args.typ == "random:index/randomPassword:RandomPassword":
@@ -57,18 +57,23 @@ class PlatformMocks(pulumi.runtime.Mocks):
             state.update(endpoint="10.0.0.1", masterAuth={"clusterCaCertificate": "LS0tbW9jaw=="})
         return f"{args.name}-id", state
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, Optional[list]]:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list | None]:
         if args.token == "gcp:container/getCluster:getCluster":
-            return {"name": args.args.get("name"), "location": args.args.get("location"),
-                    "endpoint": "10.0.0.1", "masterAuths": [{"clusterCaCertificate": "LS0tbW9jaw=="}]}, []
+            return {
+                "name": args.args.get("name"),
+                "location": args.args.get("location"),
+                "endpoint": "10.0.0.1",
+                "masterAuths": [{"clusterCaCertificate": "LS0tbW9jaw=="}],
+            }, []
         return {}, []
 
 
 def _jsonable(value: Any) -> Any:
     """What JSON can carry: YAML's dates, bytes and sets become strings, a non-scalar key its text."""
     if isinstance(value, dict):
-        return {k if isinstance(k, (str, int, float, bool, type(None))) else str(k): _jsonable(v)
-                for k, v in value.items()}
+        return {
+            k if isinstance(k, (str, int, float, bool, type(None))) else str(k): _jsonable(v) for k, v in value.items()
+        }
     if isinstance(value, (list, tuple)):
         return [_jsonable(v) for v in value]
     return value if isinstance(value, (str, int, float, bool, type(None))) else str(value)

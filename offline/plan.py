@@ -1,7 +1,8 @@
 """Read a rendered plan: the Kubernetes manifests and GCP inputs the program declared."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from offline.mocks import PlanCapture, unwrap
 
@@ -20,9 +21,13 @@ class Plan:
     names: list[str] = field(default_factory=list)  # pulumi name of each k8s manifest, same order
 
     def find(self, kind: str, name: str | None = None, namespace: str | None = None) -> list[dict[str, Any]]:
-        return [m for m in self.k8s if m["kind"] == kind
-                and (name is None or m["metadata"]["name"] == name)
-                and (namespace is None or m["metadata"].get("namespace") == namespace)]
+        return [
+            m
+            for m in self.k8s
+            if m["kind"] == kind
+            and (name is None or m["metadata"]["name"] == name)
+            and (namespace is None or m["metadata"].get("namespace") == namespace)
+        ]
 
     def one(self, kind: str, name: str, namespace: str | None = None) -> dict[str, Any]:
         found = self.find(kind, name, namespace)
@@ -60,8 +65,12 @@ def pod_role(pod: dict[str, Any]) -> str | None:
     role = pod.get("nodeSelector", {}).get(ROLE_LABEL)
     if role:
         return role
-    terms = (pod.get("affinity", {}).get("nodeAffinity", {})
-             .get("requiredDuringSchedulingIgnoredDuringExecution", {}).get("nodeSelectorTerms", []))
+    terms = (
+        pod.get("affinity", {})
+        .get("nodeAffinity", {})
+        .get("requiredDuringSchedulingIgnoredDuringExecution", {})
+        .get("nodeSelectorTerms", [])
+    )
     for term in terms:
         for expr in term.get("matchExpressions", []):
             if expr.get("key") == ROLE_LABEL and expr.get("values"):

@@ -59,14 +59,16 @@ def write_plan(plan: Plan, out: Path) -> None:
         (out / "k8s" / _file_name(manifest)).write_text(dump(manifest))
     for typ, name, inputs in plan.gcp:
         short = typ.split(":")[-1].lower()
-        (out / "gcp" / f"{short}--{name}.yaml").write_text(
-            dump({"type": typ, "name": name, "inputs": inputs}))
+        (out / "gcp" / f"{short}--{name}.yaml").write_text(dump({"type": typ, "name": name, "inputs": inputs}))
     for name, inputs in plan.helm:
         (out / "helm" / f"release--{name}.yaml").write_text(dump(inputs))
     (out / "outputs.yaml").write_text(dump(plan.outputs))
     (out / "cost.yaml").write_text(dump(plan.outputs.get("costPlan") or {}))
-    leaked = [p.name for p in out.rglob("*.yaml")  # one read per file, not one per secret
-              if (text := p.read_text()) and any(s in text for s in plan.generated_secrets)]
+    leaked = [
+        p.name
+        for p in out.rglob("*.yaml")  # one read per file, not one per secret
+        if (text := p.read_text()) and any(s in text for s in plan.generated_secrets)
+    ]
     if leaked:
         raise RuntimeError(f"refusing to keep a render that contains a generated secret: {leaked}")
 
@@ -86,8 +88,7 @@ def summary(plan: Plan, out: Path) -> str:
     for role, n in sorted(requested_gpus(plan.k8s).items()):
         lines.append(f"  role {role:<23} {n}")
     counts = Counter(m["kind"] for m in plan.k8s)
-    lines.append("resources: " + ", ".join(f"{k}={v}" for k, v in sorted(counts.items()))
-                 + f"; GCP={len(plan.gcp)}")
+    lines.append("resources: " + ", ".join(f"{k}={v}" for k, v in sorted(counts.items())) + f"; GCP={len(plan.gcp)}")
     lines += format_cost_plan(plan.outputs.get("costPlan") or {})
     return "\n".join(lines)
 

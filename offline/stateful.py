@@ -12,10 +12,25 @@ from offline.plan import Plan
 
 STATEFUL_KINDS = frozenset({"PersistentVolumeClaim", "PersistentVolume", "Secret", "StatefulSet"})
 # API groups whose objects hold data (database operators).
-DATABASE_GROUPS = ("postgresql.cnpg.io", "acid.zalan.do", "postgres-operator.crunchydata.com", "mysql.oracle.com",
-                   "pxc.percona.com", "redis.redis.opstreelabs.in")
-GCP_STATEFUL = ("gcp:container/cluster:", "gcp:sql/", "gcp:redis/", "gcp:storage/bucket:", "gcp:filestore/",
-                "gcp:alloydb/", "gcp:spanner/", "gcp:bigtable/", "gcp:compute/disk:")
+DATABASE_GROUPS = (
+    "postgresql.cnpg.io",
+    "acid.zalan.do",
+    "postgres-operator.crunchydata.com",
+    "mysql.oracle.com",
+    "pxc.percona.com",
+    "redis.redis.opstreelabs.in",
+)
+GCP_STATEFUL = (
+    "gcp:container/cluster:",
+    "gcp:sql/",
+    "gcp:redis/",
+    "gcp:storage/bucket:",
+    "gcp:filestore/",
+    "gcp:alloydb/",
+    "gcp:spanner/",
+    "gcp:bigtable/",
+    "gcp:compute/disk:",
+)
 
 
 def _kept(plan: Plan, name: str) -> dict[str, bool]:

@@ -31,8 +31,13 @@ def render_tree(tree: Path, stack: str, dest: Path, python: str) -> bool:
     stack_file = tree / f"Pulumi.{stack}.yaml"
     if not stack_file.exists():
         return True  # a stack added (or removed) by the change: the other side is empty
-    res = subprocess.run([python, "render.py", "--stack-file", stack_file.name, "--out", str(dest.resolve())],
-                         cwd=tree, capture_output=True, text=True, timeout=600)
+    res = subprocess.run(
+        [python, "render.py", "--stack-file", stack_file.name, "--out", str(dest.resolve())],
+        cwd=tree,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if res.returncode != 0:
         (dest / ERROR_FILE).write_text(res.stderr or res.stdout)
         return False
@@ -53,19 +58,29 @@ def diff_trees(old: Path, new: Path, label: str) -> tuple[str, dict[str, int]]:
         if before == after:
             continue
         counts["added" if before is None else "removed" if after is None else "changed"] += 1
-        chunks.extend(difflib.unified_diff(
-            (before or "").splitlines(keepends=True), (after or "").splitlines(keepends=True),
-            fromfile=f"a/{label}/{name}" if before is not None else "/dev/null",
-            tofile=f"b/{label}/{name}" if after is not None else "/dev/null"))
+        chunks.extend(
+            difflib.unified_diff(
+                (before or "").splitlines(keepends=True),
+                (after or "").splitlines(keepends=True),
+                fromfile=f"a/{label}/{name}" if before is not None else "/dev/null",
+                tofile=f"b/{label}/{name}" if after is not None else "/dev/null",
+            )
+        )
     text = "".join(line if line.endswith("\n") else line + "\n" for line in chunks)
     return text, counts
 
 
 def summary(results: dict[str, tuple[str, dict[str, int], bool]], limit: int = COMMENT_LIMIT) -> str:
-    lines = [MARKER, "### Offline render diff (base → PR)", "",
-             "Kubernetes manifests, GCP inputs, outputs and cost plan, rendered under Pulumi's mocks "
-             "(no cloud credentials). Full diff: the `render-diff` artifact.", "",
-             "| stack | added | removed | changed | head renders |", "|---|---|---|---|---|"]
+    lines = [
+        MARKER,
+        "### Offline render diff (base → PR)",
+        "",
+        "Kubernetes manifests, GCP inputs, outputs and cost plan, rendered under Pulumi's mocks "
+        "(no cloud credentials). Full diff: the `render-diff` artifact.",
+        "",
+        "| stack | added | removed | changed | head renders |",
+        "|---|---|---|---|---|",
+    ]
     for stack, (_, c, ok) in results.items():
         lines.append(f"| {stack} | {c['added']} | {c['removed']} | {c['changed']} | {'yes' if ok else '**no**'} |")
     body = "\n".join(lines) + "\n"
@@ -98,8 +113,10 @@ def main(argv: list[str] | None = None) -> int:
         ok = render_tree(args.head, stack, new, args.python)
         text, counts = diff_trees(old, new, stack)
         results[stack] = (text, counts, ok)
-        print(f"{stack}: +{counts['added']} -{counts['removed']} ~{counts['changed']}"
-              + ("" if ok else " (head does not render)"))
+        print(
+            f"{stack}: +{counts['added']} -{counts['removed']} ~{counts['changed']}"
+            + ("" if ok else " (head does not render)")
+        )
     (args.out / "render.diff").write_text("".join(text for text, _, _ in results.values()))
     (args.out / "summary.md").write_text(summary(results))
     return 0 if all(ok for _, _, ok in results.values()) else 1

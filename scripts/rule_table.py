@@ -15,8 +15,9 @@ import copy
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -74,7 +75,7 @@ def table(rows: list[Row | FileRow] | None = None) -> str:
     for row in rows or ROWS:
         line = trigger(row, base)
         keyed = line.startswith(row.path + ": ")  # else a whole-file or whole-config line
-        key, message = (f"`{row.path}`", line[len(row.path) + 2:]) if keyed else (f"({row.path.strip()})", line)
+        key, message = (f"`{row.path}`", line[len(row.path) + 2 :]) if keyed else (f"({row.path.strip()})", line)
         out.append(f"| {key} | {_cell(row.rule)} | {_cell(message)} |")
     return "\n".join(out) + "\n"
 

@@ -2,8 +2,9 @@
 fields a mapping may hold (set or left at their default). Used by tests/mutations.py."""
 
 import copy
+from collections.abc import Callable, Iterator
 from types import UnionType
-from typing import Annotated, Any, Callable, Iterator, Union, get_args, get_origin
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel
 

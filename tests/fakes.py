@@ -8,9 +8,9 @@ import threading
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 from tests.consumers.stub_openai import send_json
-from urllib.parse import parse_qs, urlparse
 
 CONTRACT = json.loads((Path(__file__).parent / "contracts" / "litellm_keys.json").read_text())
 

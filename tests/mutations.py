@@ -13,17 +13,17 @@ import copy
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any, Callable
+from functools import cache
+from typing import Any
 
 from hypothesis import strategies as st
 
 from models import ConfigError, config_from_pulumi_values, parse_config, read_stack_file
 from models.platform import PlatformConfig
 from offline.mocks import pulumi_config_values
-from tests.config_tree import (KeyPath, get, kind, numeric_fields, points, put, remove, schema_points, show,
-                               walk)
+from tests.config_tree import KeyPath, get, kind, numeric_fields, points, put, remove, schema_points, show, walk
 from tests.conftest import NS, ROOT
 
 NAME_KEYS = ("name", "alias", "role")
@@ -32,30 +32,45 @@ NAME_KEYS = ("name", "alias", "role")
 
 
 # Every shipped stack file: Pulumi.<stack>.yaml at the root (dev, prod, local) and examples/ (llama-seed).
-STACK_FILES = {f.name.removeprefix("Pulumi.").removesuffix(".yaml"): f
-               for f in sorted(ROOT.glob("Pulumi.*.yaml")) + sorted((ROOT / "examples").glob("Pulumi.*.yaml"))}
+STACK_FILES = {
+    f.name.removeprefix("Pulumi.").removesuffix(".yaml"): f
+    for f in sorted(ROOT.glob("Pulumi.*.yaml")) + sorted((ROOT / "examples").glob("Pulumi.*.yaml"))
+}
 # No shipped stack sets these optional blocks, so "dev+extras" (dev plus one of each) lets damage reach inside
 # them: NetworkPolicy peers, ServiceMonitor scraping, price overrides, LibreChat, an external model, a database
 # URL from a Secret.
 EXTRAS: dict[str, Any] = {
-    "network": {"gatewayIngressFrom": [
-                    {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}},
-                    {"ipBlock": {"cidr": "10.0.0.0/8", "except": ["10.1.0.0/16"]}}],
-                "frontendIngressFrom": [{"podSelector": {"matchLabels": {"app": "proxy"}}}],
-                "apiServer": {"cidr": "172.16.0.2/32", "ports": [443]}, "dnsCidrs": ["169.254.169.254/32"]},
-    "observability": {"scrape": "servicemonitor", "interval": "15s", "prometheusNamespace": "monitoring",
-                      "prometheusPodSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
-                      "serviceMonitorLabels": {"release": "kps"}},
+    "network": {
+        "gatewayIngressFrom": [
+            {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}},
+            {"ipBlock": {"cidr": "10.0.0.0/8", "except": ["10.1.0.0/16"]}},
+        ],
+        "frontendIngressFrom": [{"podSelector": {"matchLabels": {"app": "proxy"}}}],
+        "apiServer": {"cidr": "172.16.0.2/32", "ports": [443]},
+        "dnsCidrs": ["169.254.169.254/32"],
+    },
+    "observability": {
+        "scrape": "servicemonitor",
+        "interval": "15s",
+        "prometheusNamespace": "monitoring",
+        "prometheusPodSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+        "serviceMonitorLabels": {"release": "kps"},
+    },
     "pricing": {"g2-standard-8": {"onDemand": 0.85, "spot": 0.5}},
 }
-EXTRA_MODEL = {"name": "granite-ext", "engine": "external", "apiBase": "https://models.example.com/v1",
-               "litellmModel": "openai/granite-3-2-8b-instruct",
-               "apiKeySecret": {"name": "granite-key", "key": "api-key"},
-               "inputCostPerToken": 0.0000002, "outputCostPerToken": 0.0000006}
+EXTRA_MODEL = {
+    "name": "granite-ext",
+    "engine": "external",
+    "apiBase": "https://models.example.com/v1",
+    "litellmModel": "openai/granite-3-2-8b-instruct",
+    "apiKeySecret": {"name": "granite-key", "key": "api-key"},
+    "inputCostPerToken": 0.0000002,
+    "outputCostPerToken": 0.0000006,
+}
 STACKS = tuple(STACK_FILES) + ("dev+extras",)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _values(stack: str) -> dict[str, Any]:
     return read_stack_file(STACK_FILES[stack])
 
@@ -68,8 +83,11 @@ def stack_raw(stack: str) -> dict[str, Any]:
         smoke = raw["gateway"]["smokeTest"]["key"]
         next(k for k in raw["gateway"]["keys"] if k["alias"] == smoke)["models"].append(EXTRA_MODEL["name"])
         raw["gateway"]["database"] = {"mode": "existing", "urlSecret": {"name": "litellm-db", "key": "url"}}
-        raw["frontends"]["librechat"] = {"key": raw["frontends"]["openWebui"]["key"], "models": ["coder-chat"],
-                                         "mongoUriSecret": {"name": "librechat-mongo", "key": "uri"}}
+        raw["frontends"]["librechat"] = {
+            "key": raw["frontends"]["openWebui"]["key"],
+            "models": ["coder-chat"],
+            "mongoUriSecret": {"name": "librechat-mongo", "key": "uri"},
+        }
         return raw
     return copy.deepcopy({k.removeprefix(NS): v for k, v in _values(stack).items() if k.startswith(NS)})
 
@@ -135,11 +153,54 @@ NAME_DAMAGE: dict[str, Callable[[str], str]] = {
 # Typos, snake_case twins, YAML's non-string keys (`1:`, `on:`, `null:`), and real keys most stacks leave out
 # (so an absent optional block is also reached, with a junk value, wherever it lands).
 UNKNOWN_KEYS = st.one_of(
-    st.sampled_from(["foo", "replica", "maxNode", "Name", "enable", "api_key", "apiKey", "password", "Replicas",
-                     "model_name", "ttl_seconds", "ñame", "x-y", "0", "true", 0, 1, True, None]),
-    st.sampled_from(["pricing", "swap", "librechat", "openWebui", "tabby", "urlSecret", "mongoUriSecret",
-                     "apiKeySecret", "vramGiB", "gpuLayers", "extraArgs", "managed", "gpuResource", "smokeTest",
-                     "keys", "models", "namespace", "titleModel", "embeddingModel", "storageClass", "context"]),
+    st.sampled_from(
+        [
+            "foo",
+            "replica",
+            "maxNode",
+            "Name",
+            "enable",
+            "api_key",
+            "apiKey",
+            "password",
+            "Replicas",
+            "model_name",
+            "ttl_seconds",
+            "ñame",
+            "x-y",
+            "0",
+            "true",
+            0,
+            1,
+            True,
+            None,
+        ]
+    ),
+    st.sampled_from(
+        [
+            "pricing",
+            "swap",
+            "librechat",
+            "openWebui",
+            "tabby",
+            "urlSecret",
+            "mongoUriSecret",
+            "apiKeySecret",
+            "vramGiB",
+            "gpuLayers",
+            "extraArgs",
+            "managed",
+            "gpuResource",
+            "smokeTest",
+            "keys",
+            "models",
+            "namespace",
+            "titleModel",
+            "embeddingModel",
+            "storageClass",
+            "context",
+        ]
+    ),
     st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCXYZ_-0123456789", min_size=1, max_size=10),
 )
 
@@ -236,8 +297,12 @@ def dangling_reference(draw, tree):
 
 
 MUTATIONS: dict[str, Mutation] = {
-    "wrong_type": wrong_type, "missing_key": missing_key, "unknown_key": unknown_key,
-    "out_of_range": out_of_range, "bad_name": bad_name, "dangling_reference": dangling_reference,
+    "wrong_type": wrong_type,
+    "missing_key": missing_key,
+    "unknown_key": unknown_key,
+    "out_of_range": out_of_range,
+    "bad_name": bad_name,
+    "dangling_reference": dangling_reference,
 }
 
 
@@ -279,9 +344,21 @@ _SEG = r'(?:[^\s\[\].,:"]+|"(?:[^"\\]|\\.)*")'  # a plain key, or one quoted as 
 _PATH = rf"{_SEG}(?:\[\d+\])*(?:\.{_SEG}(?:\[\d+\])*)*"
 KEYED_LINE = re.compile(rf"^(?P<paths>{_PATH}(?:, {_PATH})*)(?: \(default\))?: \S")
 # Fragments that mean an internal error escaped into the user's message.
-INTERNALS = ("Traceback", "pydantic", "instance of", "function-", "Value error,", "NoneType", "object has no "
-             "attribute", "invalid literal for", "KeyError", "TypeError", "errors.pydantic.dev", "[key]",
-             "[type=")
+INTERNALS = (
+    "Traceback",
+    "pydantic",
+    "instance of",
+    "function-",
+    "Value error,",
+    "NoneType",
+    "object has no attribute",
+    "invalid literal for",
+    "KeyError",
+    "TypeError",
+    "errors.pydantic.dev",
+    "[key]",
+    "[type=",
+)
 
 
 def top_level_keys(raw: Any) -> set[str]:

@@ -10,8 +10,9 @@
 """
 
 import ipaddress
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Union
+from typing import Any, Union
 
 NS_LABEL = "kubernetes.io/metadata.name"
 _POD_IPS = ipaddress.ip_network("10.64.0.0/14").hosts()  # GKE's default pod range
@@ -46,10 +47,12 @@ def selector_matches(sel: dict[str, Any], labels: dict[str, str]) -> bool:
             return False
     for exp in sel.get("matchExpressions") or []:
         key, op, values = exp["key"], exp["operator"], exp.get("values") or []
-        ok = {"In": key in labels and labels[key] in values,
-              "NotIn": key not in labels or labels[key] not in values,
-              "Exists": key in labels,
-              "DoesNotExist": key not in labels}[op]
+        ok = {
+            "In": key in labels and labels[key] in values,
+            "NotIn": key not in labels or labels[key] not in values,
+            "Exists": key in labels,
+            "DoesNotExist": key not in labels,
+        }[op]
         if not ok:
             return False
     return True
@@ -101,11 +104,17 @@ class Policies:
         self.policies = [m for m in manifests if m["kind"] == "NetworkPolicy"]
 
     def selecting(self, pod: Pod, direction: str) -> list[dict[str, Any]]:
-        return [p for p in self.policies if p["metadata"]["namespace"] == pod.namespace
-                and direction in policy_types(p) and selector_matches(p["spec"]["podSelector"], pod.labels)]
+        return [
+            p
+            for p in self.policies
+            if p["metadata"]["namespace"] == pod.namespace
+            and direction in policy_types(p)
+            and selector_matches(p["spec"]["podSelector"], pod.labels)
+        ]
 
-    def _direction(self, subject: Endpoint, peer: Endpoint, direction: str, port: int, protocol: str,
-                   port_owner: Endpoint) -> bool:
+    def _direction(
+        self, subject: Endpoint, peer: Endpoint, direction: str, port: int, protocol: str, port_owner: Endpoint
+    ) -> bool:
         if not isinstance(subject, Pod):
             return True  # outside the cluster: no policy applies there
         selecting = self.selecting(subject, direction)
@@ -115,14 +124,16 @@ class Policies:
         for pol in selecting:
             for rule in pol["spec"].get(key) or []:
                 peers = rule.get(peers_key)
-                if (not peers or any(peer_matches(x, pol["metadata"]["namespace"], peer) for x in peers)) \
-                        and port_matches(rule.get("ports"), port_owner, port, protocol):
+                if (
+                    not peers or any(peer_matches(x, pol["metadata"]["namespace"], peer) for x in peers)
+                ) and port_matches(rule.get("ports"), port_owner, port, protocol):
                     return True
         return False
 
     def allowed(self, src: Endpoint, dst: Endpoint, port: int, protocol: str = "TCP") -> bool:
-        return (self._direction(src, dst, "Egress", port, protocol, dst)
-                and self._direction(dst, src, "Ingress", port, protocol, dst))
+        return self._direction(src, dst, "Egress", port, protocol, dst) and self._direction(
+            dst, src, "Ingress", port, protocol, dst
+        )
 
     def isolated(self, pod: Pod, direction: str) -> bool:
         return bool(self.selecting(pod, direction))
@@ -135,15 +146,24 @@ def pods_of(manifests: Iterable[dict[str, Any]]) -> dict[str, Pod]:
         if m["kind"] not in ("Deployment", "Job", "StatefulSet", "DaemonSet"):
             continue
         template = m["spec"]["template"]
-        ports = {p["name"]: p["containerPort"] for c in template["spec"]["containers"]
-                 for p in c.get("ports", []) if p.get("name")}
-        out[m["metadata"]["name"]] = Pod(m["metadata"]["name"], m["metadata"]["namespace"],
-                                         dict(template["metadata"]["labels"]), ports=ports)
+        ports = {
+            p["name"]: p["containerPort"]
+            for c in template["spec"]["containers"]
+            for p in c.get("ports", [])
+            if p.get("name")
+        }
+        out[m["metadata"]["name"]] = Pod(
+            m["metadata"]["name"], m["metadata"]["namespace"], dict(template["metadata"]["labels"]), ports=ports
+        )
     return out
 
 
 def container_port(manifest: dict[str, Any], name: str = "http") -> int:
-    ports = [p["containerPort"] for c in manifest["spec"]["template"]["spec"]["containers"]
-             for p in c.get("ports", []) if p.get("name") == name]
+    ports = [
+        p["containerPort"]
+        for c in manifest["spec"]["template"]["spec"]["containers"]
+        for p in c.get("ports", [])
+        if p.get("name") == name
+    ]
     assert len(ports) == 1, f"{manifest['metadata']['name']} has no single port named {name}"
     return ports[0]

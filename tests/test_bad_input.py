@@ -13,8 +13,9 @@ import re
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pulumi
 import pytest
@@ -27,11 +28,24 @@ from offline.mocks import pulumi_config_values, run_program
 from offline.plan import Plan, to_plan
 from offline.report import RenderError, render_plan, summary, write_plan
 from tests.conftest import ROOT
-from tests.mutations import (KEYED_LINE, MUTATIONS, STACK_FILES, as_program_sees, assert_keyed_error,
-                             mutated_configs, namespaced, put, stack_raw)
+from tests.mutations import (
+    KEYED_LINE,
+    MUTATIONS,
+    STACK_FILES,
+    as_program_sees,
+    assert_keyed_error,
+    mutated_configs,
+    namespaced,
+    put,
+    stack_raw,
+)
 
-FAST = dict(derandomize=True, database=None, deadline=None,
-            suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
+FAST = dict(
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+)
 NON_FINITE = re.compile(r"(?<![A-Za-z])(?:-?Infinity|NaN|[-+]?\.inf|\.nan|nan|inf)(?![A-Za-z])")
 
 
@@ -90,6 +104,7 @@ def render_in_process(stack: str, tree: dict[str, Any]) -> None:
 
 # --- properties -------------------------------------------------------------------------------------------
 
+
 @settings(max_examples=150, **FAST)
 @given(mutated_configs())
 def test_any_damage_parses_or_names_the_key(case):
@@ -105,6 +120,7 @@ def _per_kind(kind: str):
         stack, tree, steps = case
         note(f"{stack}: {steps}")
         outcome(stack, tree)
+
     return check
 
 
@@ -131,6 +147,7 @@ def test_out_of_range_numbers_render_or_name_the_key(case):
 
 # --- regressions: what hypothesis found, pinned as plain tests ---------------------------------------------
 
+
 def rejected(raw: dict[str, Any], stack: str = "dev") -> list[str]:
     exc = outcome(stack, raw)
     assert exc is not None, "the config was accepted"
@@ -147,8 +164,11 @@ class TestFoundByHypothesis:
         raw = stack_raw("dev")
         raw["gateway"]["keys"][2]["alias"] = "open-webui"
         lines = rejected(raw)
-        assert any(ln.startswith("gateway.keys[0].alias, gateway.keys[2].alias: 'open-webui' is used more than "
-                                 "once") and "rename all but one" in ln for ln in lines), lines
+        assert any(
+            ln.startswith("gateway.keys[0].alias, gateway.keys[2].alias: 'open-webui' is used more than once")
+            and "rename all but one" in ln
+            for ln in lines
+        ), lines
 
     @pytest.mark.parametrize("brk", ["\n", "\r\n", "\u2028", "\x85"])
     def test_line_break_in_a_value_keeps_one_keyed_line(self, brk):
@@ -164,8 +184,10 @@ class TestFoundByHypothesis:
     def test_value_with_colon_is_not_read_as_a_key(self):
         raw = stack_raw("dev")
         raw["cluster"]["name"] = "ai-dev: x"
-        assert rejected(raw) == ["cluster.name: 'ai-dev: x' is not a DNS-1123 label; use lowercase letters, digits "
-                                 "and '-', starting and ending with a letter or digit (e.g. 'coder-chat')"]
+        assert rejected(raw) == [
+            "cluster.name: 'ai-dev: x' is not a DNS-1123 label; use lowercase letters, digits "
+            "and '-', starting and ending with a letter or digit (e.g. 'coder-chat')"
+        ]
 
     @pytest.mark.parametrize("key,shown", [(0, "0"), (True, "true"), (None, "null")])
     def test_non_string_yaml_key_is_a_key_not_a_list_index(self, key, shown):
@@ -186,19 +208,26 @@ class TestFoundByHypothesis:
             parse_config(raw)
         assert_keyed_error(exc.value, raw)
         assert [ln.split(":")[0] for ln in exc.value.lines] == [
-            "pricing.true", "network.gatewayIngressFrom[0].namespaceSelector.matchLabels.0"]
+            "pricing.true",
+            "network.gatewayIngressFrom[0].namespaceSelector.matchLabels.0",
+        ]
 
-    @pytest.mark.parametrize("path,value", [
-        (("models", 0, "cpuOffloadGB"), math.inf),         # rendered --cpu-offload-gb=inf
-        (("gateway", "keys", 0, "maxBudget"), math.inf),   # rendered "max_budget": Infinity
-        (("models", 0, "weightsGiB"), math.nan),
-    ])
+    @pytest.mark.parametrize(
+        "path,value",
+        [
+            (("models", 0, "cpuOffloadGB"), math.inf),  # rendered --cpu-offload-gb=inf
+            (("gateway", "keys", 0, "maxBudget"), math.inf),  # rendered "max_budget": Infinity
+            (("models", 0, "weightsGiB"), math.nan),
+        ],
+    )
     def test_infinite_or_nan_number_is_refused(self, path, value):
         raw = stack_raw("dev")
         put(raw, path, value)
         key = "models[0]." + path[-1] if path[0] == "models" else "gateway.keys[0].maxBudget"
-        assert rejected(raw) == [f"{key}: must be a finite number (YAML reads .inf and .nan as infinity and NaN); "
-                                 f"got {'Infinity' if value == math.inf else 'NaN'}"]
+        assert rejected(raw) == [
+            f"{key}: must be a finite number (YAML reads .inf and .nan as infinity and NaN); "
+            f"got {'Infinity' if value == math.inf else 'NaN'}"
+        ]
 
 
 class TestStackFileFoundByHypothesis:
@@ -251,32 +280,65 @@ def _bad_stack_files(tmp: Path) -> dict[str, tuple[Path, str]]:
         f.write_text(yaml.safe_dump({"config": namespaced(raw, stack)}, allow_unicode=True))
         out[name] = (f, needle)
 
-    write("wrong-type", "dev", lambda r: r.update(cluster="ai-dev"),
-          "cluster: must be a mapping of keys (key: value lines); got \"ai-dev\"")
+    write(
+        "wrong-type",
+        "dev",
+        lambda r: r.update(cluster="ai-dev"),
+        'cluster: must be a mapping of keys (key: value lines); got "ai-dev"',
+    )
     write("missing", "prod", lambda r: r["nodePools"][1].pop("maxNodes"), "nodePools[1].maxNodes: is required")
-    write("unknown", "llama-seed", lambda r: r["swap"].update(ttlSeconds=60),
-          "swap.ttlSeconds: is not a known key; remove it or fix its spelling")
-    write("infinite", "dev", lambda r: r["models"][0].update(cpuOffloadGB=math.inf),
-          "models[0].cpuOffloadGB: must be a finite number")
-    write("bad-name", "llama-seed", lambda r: r["nodePools"][0].update(name="Static_A"),
-          "nodePools[0].name: 'Static_A' is not a DNS-1123 label")
-    write("dangling", "dev", lambda r: r["frontends"]["tabby"].update(key="tabby-key"),
-          "frontends.tabby.key: 'tabby-key' is not a declared gateway key")
-    write("credential", "dev", lambda r: r["frontends"]["tabby"].update(key=PASTED_KEY),
-          "frontends.tabby.key: <redacted> looks like a credential")
+    write(
+        "unknown",
+        "llama-seed",
+        lambda r: r["swap"].update(ttlSeconds=60),
+        "swap.ttlSeconds: is not a known key; remove it or fix its spelling",
+    )
+    write(
+        "infinite",
+        "dev",
+        lambda r: r["models"][0].update(cpuOffloadGB=math.inf),
+        "models[0].cpuOffloadGB: must be a finite number",
+    )
+    write(
+        "bad-name",
+        "llama-seed",
+        lambda r: r["nodePools"][0].update(name="Static_A"),
+        "nodePools[0].name: 'Static_A' is not a DNS-1123 label",
+    )
+    write(
+        "dangling",
+        "dev",
+        lambda r: r["frontends"]["tabby"].update(key="tabby-key"),
+        "frontends.tabby.key: 'tabby-key' is not a declared gateway key",
+    )
+    write(
+        "credential",
+        "dev",
+        lambda r: r["frontends"]["tabby"].update(key=PASTED_KEY),
+        "frontends.tabby.key: <redacted> looks like a credential",
+    )
     yaml_key = tmp / "Pulumi.yaml-key.yaml"
-    yaml_key.write_text((ROOT / "Pulumi.dev.yaml").read_text().replace("    location: us-central1\n",
-                                                                      "    location: us-central1\n    on: 1\n", 1))
+    yaml_key.write_text(
+        (ROOT / "Pulumi.dev.yaml")
+        .read_text()
+        .replace("    location: us-central1\n", "    location: us-central1\n    on: 1\n", 1)
+    )
     out["yaml-key"] = (yaml_key, "cluster.true: is not a known key")
     return out
 
 
 def test_render_cli_exits_2_with_the_key_and_no_traceback(tmp_path):
     cases = _bad_stack_files(tmp_path)
-    procs = {name: subprocess.Popen([sys.executable, "render.py", "--stack-file", str(f), "--out",
-                                     str(tmp_path / "out" / name)], cwd=ROOT, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, text=True)
-             for name, (f, _) in cases.items()}  # in parallel: each is a fresh interpreter
+    procs = {
+        name: subprocess.Popen(
+            [sys.executable, "render.py", "--stack-file", str(f), "--out", str(tmp_path / "out" / name)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name, (f, _) in cases.items()
+    }  # in parallel: each is a fresh interpreter
     for name, proc in procs.items():
         stdout, stderr = proc.communicate(timeout=180)
         needle = cases[name][1]
@@ -290,13 +352,20 @@ def test_render_cli_exits_2_with_the_key_and_no_traceback(tmp_path):
 
 # --- the stack file itself: bytes, YAML, the config map -----------------------------------------------------
 
-YAML_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=8),
-                         st.dates(), st.binary(max_size=4))
-YAML_KEYS = st.one_of(st.sampled_from(["llm-platform:cluster", "llm-platform:models", "llm-platform:", ":",
-                                       "gcp:project", "config"]),
-                      st.text(max_size=10), st.integers(), st.booleans(), st.none(), st.dates())
-YAML_TREES = st.recursive(YAML_SCALARS, lambda kids: st.lists(kids, max_size=3)
-                          | st.dictionaries(YAML_KEYS, kids, max_size=3), max_leaves=8)
+YAML_SCALARS = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=8), st.dates(), st.binary(max_size=4)
+)
+YAML_KEYS = st.one_of(
+    st.sampled_from(["llm-platform:cluster", "llm-platform:models", "llm-platform:", ":", "gcp:project", "config"]),
+    st.text(max_size=10),
+    st.integers(),
+    st.booleans(),
+    st.none(),
+    st.dates(),
+)
+YAML_TREES = st.recursive(
+    YAML_SCALARS, lambda kids: st.lists(kids, max_size=3) | st.dictionaries(YAML_KEYS, kids, max_size=3), max_leaves=8
+)
 
 
 @st.composite
@@ -311,8 +380,11 @@ def stack_file_bytes(draw) -> bytes:
     text = STACK_FILES[draw(st.sampled_from(sorted(STACK_FILES)))].read_bytes()
     at = draw(st.integers(min_value=0, max_value=len(text)))
     cut = draw(st.integers(min_value=0, max_value=8))
-    return text[:at] + draw(st.binary(max_size=4) | st.sampled_from([b"\xe9", b"\t", b": ", b"\n  - ", b"{"]))\
-        + text[at + cut:]
+    return (
+        text[:at]
+        + draw(st.binary(max_size=4) | st.sampled_from([b"\xe9", b"\t", b": ", b"\n  - ", b"{"]))
+        + text[at + cut :]
+    )
 
 
 def read_and_parse(path: Path) -> None:
@@ -330,5 +402,6 @@ def test_any_stack_file_reads_or_fails_with_config_error(content):
         try:
             read_and_parse(path)
         except ConfigError as exc:
-            assert exc.lines and all(ln.startswith("stack file ") or KEYED_LINE.match(ln) for ln in exc.lines), \
+            assert exc.lines and all(ln.startswith("stack file ") or KEYED_LINE.match(ln) for ln in exc.lines), (
                 exc.lines
+            )

@@ -18,8 +18,9 @@ from tests.conftest import ROOT, require_consumers
 
 pytestmark = pytest.mark.consumer
 
-STACK_FILES = sorted(str(p.relative_to(ROOT)) for p in [*ROOT.glob("Pulumi.*.yaml"),
-                                                        *ROOT.glob("examples/Pulumi.*.yaml")])
+STACK_FILES = sorted(
+    str(p.relative_to(ROOT)) for p in [*ROOT.glob("Pulumi.*.yaml"), *ROOT.glob("examples/Pulumi.*.yaml")]
+)
 CONFIG = ROOT / ".checkov.yaml"
 # Check id -> why a workload may carry it as an annotation (the README exception table has the details).
 PER_WORKLOAD_SKIPS = {
@@ -41,17 +42,37 @@ def checkov_bin() -> Path:
 
 
 def render(stack_file: str, out: Path) -> Path:
-    proc = subprocess.run([sys.executable, "render.py", "--stack-file", stack_file, "--out", str(out)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "render.py", "--stack-file", stack_file, "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     return out / "k8s"
 
 
 def scan(k8s_dir: Path) -> dict:
-    proc = subprocess.run([str(checkov_bin()), "--config-file", str(CONFIG), "-d", str(k8s_dir),
-                           "--quiet", "--compact", "-o", "json", "--skip-download"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "LOG_LEVEL": "WARNING"})
+    proc = subprocess.run(
+        [
+            str(checkov_bin()),
+            "--config-file",
+            str(CONFIG),
+            "-d",
+            str(k8s_dir),
+            "--quiet",
+            "--compact",
+            "-o",
+            "json",
+            "--skip-download",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "LOG_LEVEL": "WARNING"},
+    )
     assert proc.returncode in (0, 1), f"checkov exited {proc.returncode}: {proc.stderr[-2000:]}"
     report = json.loads(proc.stdout)
     reports = report if isinstance(report, list) else [report]
@@ -63,13 +84,17 @@ def scan(k8s_dir: Path) -> dict:
 def test_checkov_has_no_failed_check(stack_file, tmp_path):
     report = scan(render(stack_file, tmp_path / "out"))
     summary, results = report["summary"], report["results"]
-    failures = [f"{f['check_id']} {f['check_name']}: {f['resource']} ({f['file_path']})"
-                for f in results["failed_checks"]]
+    failures = [
+        f"{f['check_id']} {f['check_name']}: {f['resource']} ({f['file_path']})" for f in results["failed_checks"]
+    ]
     print(f"{stack_file}: {summary}")
     assert not failures, f"{stack_file}: {len(failures)} failed checkov check(s):\n" + "\n".join(failures)
     assert summary["parsing_errors"] == 0 and summary["resource_count"] >= 10 and summary["passed"] >= 100
-    stray = [f"{s['check_id']} on {s['resource']}" for s in results.get("skipped_checks", [])
-             if s["check_id"] not in PER_WORKLOAD_SKIPS]
+    stray = [
+        f"{s['check_id']} on {s['resource']}"
+        for s in results.get("skipped_checks", [])
+        if s["check_id"] not in PER_WORKLOAD_SKIPS
+    ]
     assert not stray, f"per-workload skips of checks not in PER_WORKLOAD_SKIPS: {stray}"
 
 

@@ -7,7 +7,6 @@ from pulumi.runtime.sync_await import _sync_await
 from models import parse_config
 from offline.mocks import unwrap
 
-
 # Component tests run under fresh mocks (tests/conftest.py `capture`), one per test.
 pytestmark = pytest.mark.usefixtures("capture")
 
@@ -17,18 +16,24 @@ def declare(fn):
 
 
 def by_type(cap, suffix):
-    return [unwrap(r.inputs) for r in cap.resources if r.type.startswith(("gcp:", "kubernetes:")) and r.type.endswith(suffix)]
+    return [
+        unwrap(r.inputs)
+        for r in cap.resources
+        if r.type.startswith(("gcp:", "kubernetes:")) and r.type.endswith(suffix)
+    ]
 
 
 class TestGpuNodePool:
     def test_declares_l4_pool(self, capture, dev_raw):
         from components.gpu_node_pool import GpuNodePool
+
         cfg = parse_config(dev_raw)
         declare(lambda: GpuNodePool("p", cfg.node_pools[0], cluster="ai-dev", location="us-central1", min_nodes=0))
         (pool,) = by_type(capture, "NodePool")
         nc = pool["nodeConfig"]
-        assert nc["guestAccelerators"] == [{"type": "nvidia-l4", "count": 1,
-                                            "gpuDriverInstallationConfig": {"gpuDriverVersion": "LATEST"}}]
+        assert nc["guestAccelerators"] == [
+            {"type": "nvidia-l4", "count": 1, "gpuDriverInstallationConfig": {"gpuDriverVersion": "LATEST"}}
+        ]
         assert nc["machineType"] == "g2-standard-8" and nc["spot"] is True
         assert pool["autoscaling"] == {"minNodeCount": 0, "maxNodeCount": 1}
         assert nc["labels"] == {"ai.llm.role": "coder"}
@@ -38,17 +43,22 @@ class TestGpuNodePool:
 
     def test_custom_timeouts_for_slow_gpu_nodes(self):
         from components.gpu_node_pool import POOL_TIMEOUTS
+
         assert POOL_TIMEOUTS.create and int(POOL_TIMEOUTS.create.rstrip("m")) >= 30
 
 
 class TestVllmModel:
     def run(self, capture, dev_raw, index=0, **top):
         from components.vllm_model import VllmModel
+
         dev_raw.update(top)
         cfg = parse_config(dev_raw)
         declare(lambda: VllmModel("m", cfg.models[index], platform=cfg))
-        return {(m["kind"]): m for m in (unwrap(r.inputs) for r in capture.resources)
-                if isinstance(m, dict) and "kind" in m and m["kind"] != "ConfigMap"}
+        return {
+            (m["kind"]): m
+            for m in (unwrap(r.inputs) for r in capture.resources)
+            if isinstance(m, dict) and "kind" in m and m["kind"] != "ConfigMap"
+        }
 
     def test_seed_contract(self, capture, dev_raw):
         objs = self.run(capture, dev_raw)
@@ -94,14 +104,18 @@ class TestVllmModel:
 class TestLiteLLMGateway:
     def test_keys_config_and_probes(self, capture, dev_raw):
         import yaml
+
         from components.gateway import LiteLLMGateway
+
         cfg = parse_config(dev_raw)
         declare(lambda: LiteLLMGateway("gw", cfg))
         objs = [unwrap(r.inputs) for r in capture.resources if r.type.startswith("kubernetes:")]
         secrets = {(o["metadata"]["namespace"], o["metadata"]["name"]): o for o in objs if o["kind"] == "Secret"}
         assert set(secrets) == {("litellm", "litellm-secrets"), ("serving", "vllm-api-key")}
         assert secrets[("litellm", "litellm-secrets")]["stringData"] == {
-            "LITELLM_MASTER_KEY": "<secret>", "UPSTREAM_API_KEY": "<secret>"}
+            "LITELLM_MASTER_KEY": "<secret>",
+            "UPSTREAM_API_KEY": "<secret>",
+        }
         (cm,) = [o for o in objs if o["kind"] == "ConfigMap"]
         conf = yaml.safe_load(cm["data"]["config.yaml"])
         entry = conf["model_list"][0]
@@ -110,7 +124,9 @@ class TestLiteLLMGateway:
             "model": "openai/qwen2.5-coder-7b-instruct",
             "api_base": "http://coder-chat.serving.svc.cluster.local:8000/v1",
             "api_key": "os.environ/UPSTREAM_API_KEY",
-            "input_cost_per_token": 5e-07, "output_cost_per_token": 1.5e-06}
+            "input_cost_per_token": 5e-07,
+            "output_cost_per_token": 1.5e-06,
+        }
         (dep,) = [o for o in objs if o["kind"] == "Deployment"]
         c = dep["spec"]["template"]["spec"]["containers"][0]
         assert c["livenessProbe"]["httpGet"]["path"] == "/health/liveliness"
@@ -119,11 +135,14 @@ class TestLiteLLMGateway:
 
     def test_master_key_is_sk_prefixed_random(self, capture, dev_raw):
         from components.gateway import LiteLLMGateway
+
         cfg = parse_config(dev_raw)
         got = {}
+
         def prog():
             gw = LiteLLMGateway("gw", cfg)
             gw.master_key.apply(lambda v: got.setdefault("key", v))
+
         declare(prog)
         (pw,) = [r for r in capture.resources if r.type.endswith("RandomPassword") and "master" in r.name]
         assert got["key"].startswith("sk-") and len(got["key"]) == 3 + int(pw.inputs["length"])

@@ -96,8 +96,9 @@ class TestCostPlan:
         assert p["idle"]["usdPerMonth"] == round(0.424056 * 730, 2) == 309.56
 
     def test_totals_add_up(self, dev_raw):
-        dev_raw["nodePools"].append({"name": "l4-big", "machineType": "g2-standard-24", "minNodes": 1,
-                                     "maxNodes": 2, "role": "big"})
+        dev_raw["nodePools"].append(
+            {"name": "l4-big", "machineType": "g2-standard-24", "minNodes": 1, "maxNodes": 2, "role": "big"}
+        )
         dev_raw["models"][1].update(pool="l4-big", replicas=3)
         plan = cost_plan(parse_config(dev_raw))
         big = plan["pools"]["l4-big"]
@@ -113,8 +114,11 @@ class TestCostPlan:
         dev_raw["scaleToZero"] = True
         plan = cost_plan(parse_config(dev_raw))
         assert plan["scaleToZero"] is True
-        assert plan["total"]["idle"] == plan["total"]["planned"] == {
-            "nodes": 0, "gpus": 0, "gpuHoursPerMonth": 0, "usdPerMonth": 0}
+        assert (
+            plan["total"]["idle"]
+            == plan["total"]["planned"]
+            == {"nodes": 0, "gpus": 0, "gpuHoursPerMonth": 0, "usdPerMonth": 0}
+        )
         assert any(ln.startswith("  idle GPU cost:    $0.00/month") for ln in format_cost_plan(plan))
 
     def test_stack_output_and_cost_yaml(self, dev_plan, dev_raw, tmp_path):

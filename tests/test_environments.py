@@ -99,14 +99,21 @@ class TestKubeconfigTarget:
             parse_config(raw)
         assert exc.value.lines[0].startswith("nodePools: GPU node pools are GKE node pools")
 
-    @pytest.mark.parametrize("cluster,line", [
-        ({"target": "gke", "name": "x"}, "cluster.location: is required for a GKE cluster"),
-        ({"target": "gke", "name": "x", "location": "us-central1", "context": "kind"},
-         "cluster.context: only applies to target: kubeconfig"),
-        ({"target": "kubeconfig", "name": "x", "location": "us-central1"},
-         "cluster.location: only applies to target: gke"),
-        ({"target": "aws", "name": "x"}, "cluster.target: must be one of 'gke' or 'kubeconfig'"),
-    ])
+    @pytest.mark.parametrize(
+        "cluster,line",
+        [
+            ({"target": "gke", "name": "x"}, "cluster.location: is required for a GKE cluster"),
+            (
+                {"target": "gke", "name": "x", "location": "us-central1", "context": "kind"},
+                "cluster.context: only applies to target: kubeconfig",
+            ),
+            (
+                {"target": "kubeconfig", "name": "x", "location": "us-central1"},
+                "cluster.location: only applies to target: gke",
+            ),
+            ({"target": "aws", "name": "x"}, "cluster.target: must be one of 'gke' or 'kubeconfig'"),
+        ],
+    )
     def test_target_fields(self, cluster, line):
         raw = self.local()
         raw["cluster"] = cluster

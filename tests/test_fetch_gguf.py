@@ -39,8 +39,9 @@ def run(tmp: Path, catalog: list[dict], **env_extra: str) -> subprocess.Complete
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING"))}
     env.update(net_env)
     env.update({"HF_HOME": str(tmp / "models" / "hf"), "FETCH_ATTEMPTS": "1", **env_extra})
-    return subprocess.run([*prefix, sys.executable, str(FETCH_SCRIPT), str(cat)], env=env, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [*prefix, sys.executable, str(FETCH_SCRIPT), str(cat)], env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.fixture
@@ -49,8 +50,12 @@ def pvc(tmp_path: Path) -> Path:
 
 
 REPO = "unsloth/GLM-4.7-Flash-GGUF"
-FILES = {"GLM-4.7-Flash-Q4_K_M.gguf": b"q4km", "GLM-4.7-Flash-Q8_0.gguf": b"q8",
-         "GLM-4.7-Flash-UD-Q4_K_XL.gguf": b"xl", "README.md": b"readme"}
+FILES = {
+    "GLM-4.7-Flash-Q4_K_M.gguf": b"q4km",
+    "GLM-4.7-Flash-Q8_0.gguf": b"q8",
+    "GLM-4.7-Flash-UD-Q4_K_XL.gguf": b"xl",
+    "README.md": b"readme",
+}
 
 
 class TestOfflineFirstStaging:
@@ -79,16 +84,28 @@ class TestOfflineFirstStaging:
     def test_explicit_file_and_pinned_revision(self, tmp_path, pvc):
         warm_repo(pvc / "hf", REPO, FILES, revision=COMMIT)
         link = pvc / "weights" / "model.gguf"
-        res = run(tmp_path, [{"name": "m", "repo": REPO, "file": "GLM-4.7-Flash-UD-Q4_K_XL.gguf",
-                              "revision": COMMIT, "link": str(link)}])
+        res = run(
+            tmp_path,
+            [
+                {
+                    "name": "m",
+                    "repo": REPO,
+                    "file": "GLM-4.7-Flash-UD-Q4_K_XL.gguf",
+                    "revision": COMMIT,
+                    "link": str(link),
+                }
+            ],
+        )
         assert res.returncode == 0, res.stderr
         assert link.read_bytes() == b"xl"
 
     def test_swap_catalog_links_each_model_by_name(self, tmp_path, pvc):
         warm_repo(pvc / "hf", "org/a-GGUF", {"a-Q4_K_M.gguf": b"a"})
         warm_repo(pvc / "hf", "org/b-GGUF", {"b-Q4_K_M.gguf": b"b", "b-Q5_K_M.gguf": b"b5"})
-        cat = [{"name": n, "repo": f"org/{r}-GGUF", "quant": "Q4_K_M", "link": str(pvc / "weights" / f"{n}.gguf")}
-               for n, r in (("Model-A", "a"), ("Model.B", "b"))]
+        cat = [
+            {"name": n, "repo": f"org/{r}-GGUF", "quant": "Q4_K_M", "link": str(pvc / "weights" / f"{n}.gguf")}
+            for n, r in (("Model-A", "a"), ("Model.B", "b"))
+        ]
         res = run(tmp_path, cat)
         assert res.returncode == 0, res.stderr
         assert (pvc / "weights" / "Model-A.gguf").read_bytes() == b"a"
@@ -114,8 +131,9 @@ class TestStagingFailuresExplainTheFix:
 
     def test_cold_cache_tries_the_hub_and_reports(self, tmp_path, pvc):
         # proves the cut is real: a cache miss must go to the hub, cannot, and says how to get unstuck
-        res = run(tmp_path, [{"name": "m", "repo": "org/not-cached", "quant": "Q4_K_M",
-                              "link": str(pvc / "w" / "m.gguf")}])
+        res = run(
+            tmp_path, [{"name": "m", "repo": "org/not-cached", "quant": "Q4_K_M", "link": str(pvc / "w" / "m.gguf")}]
+        )
         assert res.returncode == 1
         assert "cold cache" in res.stdout
         assert "copy the HF cache onto the PVC" in res.stderr
@@ -128,18 +146,31 @@ class TestStagingFailuresExplainTheFix:
     @pytest.mark.parametrize("catalog", ["{}", '[{"name": "m", "repo": "a/b", "link": "/x"}]'])
     def test_bad_catalog_exits_2(self, tmp_path, catalog):
         (tmp_path / "models.json").write_text(catalog)
-        res = subprocess.run([sys.executable, str(FETCH_SCRIPT), str(tmp_path / "models.json")],
-                             capture_output=True, text=True, timeout=60)
+        res = subprocess.run(
+            [sys.executable, str(FETCH_SCRIPT), str(tmp_path / "models.json")],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert res.returncode == 2 and "bad catalog" in res.stderr
 
 
 class TestQuantRuleIsShared:
     """The script is standalone (shipped in a ConfigMap), so it carries its own copy of the config's rule."""
 
-    @pytest.mark.parametrize("path", [
-        "X-Q4_K_M.gguf", "x-q4_k_m.gguf", "Q4_K_M/X-00001-of-00002.gguf", "X-UD-Q4_K_M.gguf",
-        "X-Q4_K_M_L.gguf", "X-Q4_K_MX.gguf", "X-IQ4_K_M.gguf", "X-Q4_K_S.gguf",
-    ])
+    @pytest.mark.parametrize(
+        "path",
+        [
+            "X-Q4_K_M.gguf",
+            "x-q4_k_m.gguf",
+            "Q4_K_M/X-00001-of-00002.gguf",
+            "X-UD-Q4_K_M.gguf",
+            "X-Q4_K_M_L.gguf",
+            "X-Q4_K_MX.gguf",
+            "X-IQ4_K_M.gguf",
+            "X-Q4_K_S.gguf",
+        ],
+    )
     def test_same_verdict(self, path):
         spec = importlib.util.spec_from_file_location("fetch_gguf", FETCH_SCRIPT)
         mod = importlib.util.module_from_spec(spec)

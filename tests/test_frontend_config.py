@@ -42,7 +42,10 @@ class TestFrontendsUseDeclaredKeys:
     def test_unknown_alias(self, dev_raw):
         dev_raw["frontends"]["openWebui"]["key"] = "webui"
         msg = reject(dev_raw)
-        assert "frontends.openWebui.key: 'webui' is not a declared gateway key (known: open-webui, tabby, smoke-test)" in msg
+        assert (
+            "frontends.openWebui.key: 'webui' is not a declared gateway key (known: open-webui, tabby, smoke-test)"
+            in msg
+        )
         assert "add gateway.keys: [{alias: webui" in msg and "never get the master key" in msg
 
     def test_key_value_instead_of_alias(self, dev_raw):
@@ -64,8 +67,10 @@ class TestKeysCoverFrontendModels:
     def test_tabby_key_missing_fim_model(self, dev_raw):
         keys(dev_raw)[1]["models"] = ["coder-chat"]
         msg = reject(dev_raw)
-        assert ("gateway.keys[1].models: key 'tabby' (used by frontends.tabby) does not include 'coder-fim', "
-                "which frontends.tabby.model needs") in msg
+        assert (
+            "gateway.keys[1].models: key 'tabby' (used by frontends.tabby) does not include 'coder-fim', "
+            "which frontends.tabby.model needs"
+        ) in msg
         assert "add 'coder-fim' to gateway.keys[1].models" in msg
 
     def test_open_webui_key_without_a_chat_model(self, dev_raw):
@@ -77,8 +82,10 @@ class TestKeysCoverFrontendModels:
     def test_librechat_listed_models_must_be_in_key(self, dev_raw):
         with_librechat(dev_raw, key="tabby", models=["coder-chat"])
         msg = reject(dev_raw)
-        assert ("gateway.keys[1].models: key 'tabby' (used by frontends.librechat) does not include 'coder-chat', "
-                "which frontends.librechat.models needs") in msg
+        assert (
+            "gateway.keys[1].models: key 'tabby' (used by frontends.librechat) does not include 'coder-chat', "
+            "which frontends.librechat.models needs"
+        ) in msg
 
     def test_librechat_default_list_is_every_chat_model(self, dev_raw):
         with_librechat(dev_raw, key="tabby")
@@ -94,8 +101,10 @@ class TestTabbyNeedsCompletionModel:
         dev_raw["frontends"]["tabby"]["model"] = "coder-chat"
         keys(dev_raw)[1]["models"] = ["coder-chat", "coder-fim"]
         msg = reject(dev_raw)
-        assert ("frontends.tabby.model: 'coder-chat' is a mode: chat model, but Tabby sends FIM prompts to "
-                "/v1/completions; use a mode: completion model (known: coder-fim)") in msg
+        assert (
+            "frontends.tabby.model: 'coder-chat' is a mode: chat model, but Tabby sends FIM prompts to "
+            "/v1/completions; use a mode: completion model (known: coder-fim)"
+        ) in msg
 
     def test_unknown_model(self, dev_raw):
         dev_raw["frontends"]["tabby"]["model"] = "coder-fim-7b"
@@ -145,8 +154,10 @@ class TestLibreChatListsChatModels:
         with_librechat(dev_raw, models=["coder-chat", "coder-fim"])
         keys(dev_raw)[0]["models"] = ["coder-chat", "coder-fim"]
         msg = reject(dev_raw)
-        assert "frontends.librechat.models: 'coder-fim' is a mode: completion model, but librechat calls " \
-               "/v1/chat/completions" in msg
+        assert (
+            "frontends.librechat.models: 'coder-fim' is a mode: completion model, but librechat calls "
+            "/v1/chat/completions" in msg
+        )
 
     def test_title_model_from_the_list(self, dev_raw):
         with_librechat(dev_raw, titleModel="coder-fim")

@@ -57,16 +57,19 @@ def key_ref(alias):
 
 def open_webui(capture, raw):
     from components.open_webui import OpenWebUI
+
     return declare(capture, OpenWebUI, raw, "openWebui")
 
 
 def tabby(capture, raw):
     from components.tabby import Tabby
+
     return declare(capture, Tabby, raw, "tabby")
 
 
 def librechat(capture, raw):
     from components.librechat import LibreChat
+
     return declare(capture, LibreChat, librechat_raw(raw), "librechat")
 
 
@@ -79,10 +82,15 @@ class TestFrontendsUseMintedKeys:
         objs = build(capture, dev_raw)
         text = json.dumps(objs)
         assert "litellm-secrets" not in text and "LITELLM_MASTER_KEY" not in text, "never the master key"
-        refs = [e["valueFrom"]["secretKeyRef"] for c in _containers(pod_of(objs, name)) for e in c.get("env", [])
-                if "valueFrom" in e and e["valueFrom"]["secretKeyRef"]["name"].startswith("litellm-key-")]
-        assert refs == [{"name": "litellm-key-open-webui" if name != "tabby" else "litellm-key-tabby",
-                         "key": "api-key"}]
+        refs = [
+            e["valueFrom"]["secretKeyRef"]
+            for c in _containers(pod_of(objs, name))
+            for e in c.get("env", [])
+            if "valueFrom" in e and e["valueFrom"]["secretKeyRef"]["name"].startswith("litellm-key-")
+        ]
+        assert refs == [
+            {"name": "litellm-key-open-webui" if name != "tabby" else "litellm-key-tabby", "key": "api-key"}
+        ]
         assert not any(s in text for s in capture.generated_secrets), "generated values only inside Secrets"
 
     def test_data_key_matches_the_minting_job(self):
@@ -124,8 +132,9 @@ class TestOpenWebUI:
     def test_webui_secret_key_from_random_secret(self, capture, dev_raw):
         objs = open_webui(capture, dev_raw)
         (c,) = pod_of(objs, "open-webui")["containers"]
-        assert env_of(c)["WEBUI_SECRET_KEY"] == {"secretKeyRef": {"name": "open-webui-secrets",
-                                                                  "key": "WEBUI_SECRET_KEY"}}
+        assert env_of(c)["WEBUI_SECRET_KEY"] == {
+            "secretKeyRef": {"name": "open-webui-secrets", "key": "WEBUI_SECRET_KEY"}
+        }
         sec = one(objs, "Secret", "open-webui-secrets")
         assert sec["stringData"] == {"WEBUI_SECRET_KEY": "<secret>"}
         (pw,) = [r for r in capture.resources if r.type.endswith("RandomPassword")]
@@ -136,7 +145,8 @@ class TestOpenWebUI:
         pod = pod_of(objs, "open-webui")
         assert {"name": "data", "mountPath": "/app/backend/data"} in pod["containers"][0]["volumeMounts"]
         assert one(objs, "PersistentVolumeClaim", "open-webui-data")["spec"]["resources"]["requests"] == {
-            "storage": "5Gi"}
+            "storage": "5Gi"
+        }
         assert one(objs, "Service", "open-webui")["spec"]["ports"][0]["port"] == 8080
 
 
@@ -163,23 +173,37 @@ class TestTabby:
         dev_raw["frontends"]["tabby"].pop("embeddingModel")  # completion only: Tabby embeds on its own
         cm = one(tabby(capture, dev_raw), "ConfigMap", "tabby-config-template")
         conf = tomllib.loads(cm["data"]["config.toml"])
-        assert conf == {"model": {"completion": {"http": {
-            "kind": "vllm/completion", "api_endpoint": GATEWAY_V1, "model_name": "coder-fim",
-            "api_key": "__LITELLM_VKEY__",
-            "prompt_template": "<|fim_prefix|>{prefix}<|fim_suffix|>{suffix}<|fim_middle|>"}}}}
+        assert conf == {
+            "model": {
+                "completion": {
+                    "http": {
+                        "kind": "vllm/completion",
+                        "api_endpoint": GATEWAY_V1,
+                        "model_name": "coder-fim",
+                        "api_key": "__LITELLM_VKEY__",
+                        "prompt_template": "<|fim_prefix|>{prefix}<|fim_suffix|>{suffix}<|fim_middle|>",
+                    }
+                }
+            }
+        }
 
     def test_optional_embedding_backend(self, capture, dev_raw):
         assert dev_raw["frontends"]["tabby"]["embeddingModel"] == "embeddings"  # dev: the CPU embeddings model
         cm = one(tabby(capture, dev_raw), "ConfigMap", "tabby-config-template")
         emb = tomllib.loads(cm["data"]["config.toml"])["model"]["embedding"]["http"]
-        assert emb == {"kind": "openai/embedding", "api_endpoint": GATEWAY_V1, "model_name": "embeddings",
-                       "api_key": "__LITELLM_VKEY__"}
+        assert emb == {
+            "kind": "openai/embedding",
+            "api_endpoint": GATEWAY_V1,
+            "model_name": "embeddings",
+            "api_key": "__LITELLM_VKEY__",
+        }
 
 
 class TestLibreChat:
     def test_yaml_custom_endpoint(self, capture, dev_raw):
-        conf = yaml.safe_load(one(librechat(capture, dev_raw), "ConfigMap", "librechat-config")["data"][
-            "librechat.yaml"])
+        conf = yaml.safe_load(
+            one(librechat(capture, dev_raw), "ConfigMap", "librechat-config")["data"]["librechat.yaml"]
+        )
         assert conf["version"] == "1.3.13"
         (ep,) = conf["endpoints"]["custom"]
         assert ep["baseURL"] == GATEWAY_V1 and ep["apiKey"] == "${LITELLM_API_KEY}"
@@ -196,10 +220,15 @@ class TestLibreChat:
         assert env["CONFIG_PATH"] == "/app/librechat.yaml"
         for name in ("JWT_SECRET", "JWT_REFRESH_SECRET", "CREDS_KEY", "CREDS_IV"):
             assert env[name] == {"secretKeyRef": {"name": "librechat-secrets", "key": name}}
-        assert one(objs, "Secret", "librechat-secrets")["stringData"] == {
-            k: "<secret>" for k in ("JWT_SECRET", "JWT_REFRESH_SECRET", "CREDS_KEY", "CREDS_IV")}
-        assert {"name": "config", "mountPath": "/app/librechat.yaml", "subPath": "librechat.yaml",
-                "readOnly": True} in c["volumeMounts"]
+        assert one(objs, "Secret", "librechat-secrets")["stringData"] == dict.fromkeys(
+            ("JWT_SECRET", "JWT_REFRESH_SECRET", "CREDS_KEY", "CREDS_IV"), "<secret>"
+        )
+        assert {
+            "name": "config",
+            "mountPath": "/app/librechat.yaml",
+            "subPath": "librechat.yaml",
+            "readOnly": True,
+        } in c["volumeMounts"]
 
     def test_creds_are_hex_of_the_right_length(self, capture, dev_raw):
         librechat(capture, dev_raw)
@@ -231,8 +260,13 @@ class TestConfigChangeRollsPods:
 class TestPlatformDeclaresEnabledFrontends:
     def test_dev_plan(self, dev_plan):
         names = {(m["kind"], m["metadata"].get("namespace"), m["metadata"]["name"]) for m in dev_plan.k8s}
-        for kind, name in [("Deployment", "open-webui"), ("Service", "open-webui"), ("Deployment", "tabby"),
-                           ("Service", "tabby"), ("ConfigMap", "tabby-config-template")]:
+        for kind, name in [
+            ("Deployment", "open-webui"),
+            ("Service", "open-webui"),
+            ("Deployment", "tabby"),
+            ("Service", "tabby"),
+            ("ConfigMap", "tabby-config-template"),
+        ]:
             assert (kind, "experience", name) in names
         assert ("Namespace", None, "experience") in names
         assert not dev_plan.find("Deployment", "librechat")
@@ -250,6 +284,7 @@ class TestPlatformDeclaresEnabledFrontends:
 
     def test_frontends_stateful_data_survives_destroy(self, dev_raw):
         from offline.plan import is_kept
+
         plan = plan_for(librechat_raw(dev_raw))
         for name in ("open-webui-data", "tabby-data", "librechat-data"):
             assert is_kept(plan, plan.one("PersistentVolumeClaim", name))
@@ -258,6 +293,9 @@ class TestPlatformDeclaresEnabledFrontends:
         plan = plan_for(librechat_raw(dev_raw))
         objs = [m for m in plan.k8s if m["metadata"].get("namespace") == "experience"]
         assert {m["metadata"]["name"] for m in objs if m["kind"] == "Deployment"} == {
-            "open-webui", "tabby", "librechat"}
+            "open-webui",
+            "tabby",
+            "librechat",
+        }
         for m in objs:
             kubernetes_validate.validate(m, "1.33", strict=True)

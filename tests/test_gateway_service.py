@@ -11,11 +11,21 @@ from models import ConfigError, parse_config
 from offline.plan import is_kept
 from tests.conftest import plan_for
 
-EXTERNAL = {"name": "granite-8b-code-instruct-128k", "engine": "external",
-            "apiBase": "https://granite-model.apps.example.com/v1", "litellmModel": "openai/granite-3-2-8b-instruct",
-            "apiKeySecret": {"name": "granite-endpoint", "key": "api-key"}, "displayName": "Granite 8B Code Instruct",
-            "provider": "openshift-ai", "category": "code", "contextLength": 131072, "rpm": 120, "tpm": 100000,
-            "inputCostPerToken": 0.000001, "outputCostPerToken": 0.000002}
+EXTERNAL = {
+    "name": "granite-8b-code-instruct-128k",
+    "engine": "external",
+    "apiBase": "https://granite-model.apps.example.com/v1",
+    "litellmModel": "openai/granite-3-2-8b-instruct",
+    "apiKeySecret": {"name": "granite-endpoint", "key": "api-key"},
+    "displayName": "Granite 8B Code Instruct",
+    "provider": "openshift-ai",
+    "category": "code",
+    "contextLength": 131072,
+    "rpm": 120,
+    "tpm": 100000,
+    "inputCostPerToken": 0.000001,
+    "outputCostPerToken": 0.000002,
+}
 
 
 def with_external(raw) -> dict:
@@ -56,7 +66,7 @@ class TestDatabaseReachesLiteLLMOnlyThroughASecret:
         assert spec["enableSuperuserAccess"] is False
 
     def test_operator_chart_pinned(self, dev_plan):
-        (name, release), = dev_plan.helm
+        ((name, release),) = dev_plan.helm
         assert release["chart"] == "cloudnative-pg" and release["version"].count(".") == 2
         assert release["repositoryOpts"]["repo"] == "https://cloudnative-pg.github.io/charts"
 
@@ -106,7 +116,9 @@ class TestDeclaredKeys:
             assert all(rule["resources"] == ["secrets"] for rule in r["rules"])
             # create cannot be narrowed by name; reading and rewriting can, to the key Secrets only
             assert {tuple(rule["verbs"]): sorted(rule.get("resourceNames", [])) for rule in r["rules"]} == {
-                ("create",): [], ("get", "update"): names}
+                ("create",): [],
+                ("get", "update"): names,
+            }
 
     def test_job_name_follows_declared_keys(self, dev_raw):
         before = keys.job_name(parse_config(dev_raw))
@@ -128,9 +140,14 @@ class TestExternalModels:
         cfg = parse_config(dev_raw)
         entry = gw.route(cfg.models[-1], cfg)
         assert entry["litellm_params"] == {
-            "model": "openai/granite-3-2-8b-instruct", "api_base": "https://granite-model.apps.example.com/v1",
+            "model": "openai/granite-3-2-8b-instruct",
+            "api_base": "https://granite-model.apps.example.com/v1",
             "api_key": "os.environ/EXTERNAL_GRANITE_8B_CODE_INSTRUCT_128K_API_KEY",
-            "input_cost_per_token": 0.000001, "output_cost_per_token": 0.000002, "rpm": 120, "tpm": 100000}
+            "input_cost_per_token": 0.000001,
+            "output_cost_per_token": 0.000002,
+            "rpm": 120,
+            "tpm": 100000,
+        }
         info = entry["model_info"]
         assert info["display_name"] == "Granite 8B Code Instruct" and info["context_length"] == 131072
         assert info["provider"] == "openshift-ai" and info["category"] == "code"
@@ -155,8 +172,12 @@ class TestExternalModels:
 class TestModelModes:
     def test_fim_is_completion_mode(self, dev_plan):
         modes = {e["model_name"]: e["model_info"]["mode"] for e in gateway_conf(dev_plan)["model_list"]}
-        assert modes == {"coder-chat": "chat", "coder-fim": "completion", "coder-agent": "chat",
-                         "embeddings": "embedding"}
+        assert modes == {
+            "coder-chat": "chat",
+            "coder-fim": "completion",
+            "coder-agent": "chat",
+            "embeddings": "embedding",
+        }
 
     def test_agent_renders_tool_flags(self, dev_plan):
         (c,) = dev_plan.one("Deployment", "coder-agent")["spec"]["template"]["spec"]["containers"]
@@ -178,8 +199,11 @@ class TestFailFastRouting:
         assert f"{gw.HOOK_MODULE}.availability" in conf["litellm_settings"]["callbacks"]
         assert f"{gw.HOOK_MODULE}.py" in data
         backends = json.loads(data["availability.json"])
-        assert backends["coder-fim"] == {"host": "coder-fim.serving.svc.cluster.local", "port": 8000,
-                                         "hint": backends["coder-fim"]["hint"]}
+        assert backends["coder-fim"] == {
+            "host": "coder-fim.serving.svc.cluster.local",
+            "port": 8000,
+            "hint": backends["coder-fim"]["hint"],
+        }
         assert "models[1].replicas' 1" in backends["coder-fim"]["hint"]
 
     def test_replica_flip_does_not_restart_the_gateway(self, dev_raw):
@@ -193,11 +217,15 @@ class TestSmokeTestJob:
         cfg = parse_config(dev_raw)
         models = smoke.smoke_models(cfg)
         assert [m["name"] for m in models] == ["coder-chat", "coder-fim", "coder-agent", "embeddings"]
-        assert models[0]["direct"] == {"url": "http://coder-chat.serving.svc.cluster.local:8000/v1",
-                                       "model": "qwen2.5-coder-7b-instruct"}
+        assert models[0]["direct"] == {
+            "url": "http://coder-chat.serving.svc.cluster.local:8000/v1",
+            "model": "qwen2.5-coder-7b-instruct",
+        }
         assert [m["replicas"] for m in models] == [1, 0, 0, 1]
-        assert models[3]["direct"] == {"url": "http://llama-embeddings.serving.svc.cluster.local:8080/v1",
-                                       "model": "embeddings"}
+        assert models[3]["direct"] == {
+            "url": "http://llama-embeddings.serving.svc.cluster.local:8080/v1",
+            "model": "embeddings",
+        }
 
     def test_job_uses_a_minted_key(self, dev_plan):
         (job,) = [j for j in dev_plan.find("Job") if j["metadata"]["name"].startswith("smoke-test-")]
@@ -217,6 +245,7 @@ class TestSmokeTestJob:
 class TestFailFastHints:
     def test_swap_models_point_at_the_swap_pool(self):
         from tests.llama_seed import seed_plan
+
         backends = json.loads(seed_plan().one("ConfigMap", "litellm-config")["data"]["availability.json"])
         swap = [b for b in backends.values() if b["host"].startswith("llama-swap.")]
         assert swap and all("'llm-platform:swap.replicas' 1" in b["hint"] for b in swap)

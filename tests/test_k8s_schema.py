@@ -6,9 +6,9 @@ import kubernetes_validate
 import pytest
 
 from models import read_stack_file
-from tests.conftest import ROOT, stack_values
 from offline.mocks import run_program
 from offline.plan import to_plan
+from tests.conftest import ROOT, stack_values
 
 K8S_VERSION = "1.33"
 # A stack name (ROOT/Pulumi.<name>.yaml) or a stack file path relative to the repo root.

@@ -34,14 +34,40 @@ def flags(args: list[str]) -> list[str]:
 class TestLlamaServerArgs:
     def test_seed_static_args(self, seed):
         assert lc.llama_server_args(model(seed), lc.STATIC_LINK) == [
-            "--model", "/models/weights/model.gguf", "--alias", "GLM-4.7-Flash", "--host", "0.0.0.0",
-            "--port", "8080", "--ctx-size", "16384", "--n-gpu-layers", "999", "--flash-attn", "off",
-            "--jinja", "--metrics", "--no-webui"]
+            "--model",
+            "/models/weights/model.gguf",
+            "--alias",
+            "GLM-4.7-Flash",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            "8080",
+            "--ctx-size",
+            "16384",
+            "--n-gpu-layers",
+            "999",
+            "--flash-attn",
+            "off",
+            "--jinja",
+            "--metrics",
+            "--no-webui",
+        ]
 
     def test_every_knob_maps_to_a_flag_with_its_value(self, seed):
-        args = lc.llama_server_args(model(seed, contextSize=4096, gpuLayers=20, batchSize=512, threads=6,
-                                          parallel=2, flashAttn="on", jinja=False, extraArgs=["--temp", "0.6"]),
-                                    "/m.gguf")
+        args = lc.llama_server_args(
+            model(
+                seed,
+                contextSize=4096,
+                gpuLayers=20,
+                batchSize=512,
+                threads=6,
+                parallel=2,
+                flashAttn="on",
+                jinja=False,
+                extraArgs=["--temp", "0.6"],
+            ),
+            "/m.gguf",
+        )
         pairs = dict(zip(args, args[1:]))
         assert pairs["--ctx-size"] == "4096" and pairs["--n-gpu-layers"] == "20"
         assert pairs["--batch-size"] == "512" and pairs["--threads"] == "6" and pairs["--parallel"] == "2"
@@ -73,16 +99,27 @@ class TestGgufCatalog:
     def test_links_are_deterministic(self, seed):
         cfg = parse_config(seed)
         assert [lc.weights_link(m) for m in cfg.models] == [
-            "/models/weights/model.gguf", "/models/weights/model.gguf",
-            "/models/weights/DeepSeek-R1-Distill-Qwen-14B.gguf", "/models/weights/Llama-3.1-8B-Instruct.gguf"]
+            "/models/weights/model.gguf",
+            "/models/weights/model.gguf",
+            "/models/weights/DeepSeek-R1-Distill-Qwen-14B.gguf",
+            "/models/weights/Llama-3.1-8B-Instruct.gguf",
+        ]
 
     def test_catalog_records_source_and_link(self, seed):
         cfg = parse_config(seed)
-        assert lc.catalog([cfg.models[0]]) == [{"name": "GLM-4.7-Flash", "repo": "unsloth/GLM-4.7-Flash-GGUF",
-                                                "quant": "Q4_K_M", "link": "/models/weights/model.gguf"}]
+        assert lc.catalog([cfg.models[0]]) == [
+            {
+                "name": "GLM-4.7-Flash",
+                "repo": "unsloth/GLM-4.7-Flash-GGUF",
+                "quant": "Q4_K_M",
+                "link": "/models/weights/model.gguf",
+            }
+        ]
         cm = ls.fetch_configmap(cfg)
         assert [e["name"] for e in json.loads(cm["data"]["models.json"])] == [
-            "DeepSeek-R1-Distill-Qwen-14B", "Llama-3.1-8B-Instruct"]
+            "DeepSeek-R1-Distill-Qwen-14B",
+            "Llama-3.1-8B-Instruct",
+        ]
         assert cm["data"]["fetch_gguf.py"] == lc.FETCH_SCRIPT.read_text()
 
 
@@ -107,8 +144,13 @@ class TestSwapConfig:
         assert argv[1:] == lc.llama_server_args(m, lc.weights_link(m), port="${PORT}", host="127.0.0.1")
 
     def test_exclusive_group_on_one_gpu(self, seed):
-        assert ls.swap_config(parse_config(seed))["groups"] == {"swap-pool": {
-            "swap": True, "exclusive": True, "members": ["DeepSeek-R1-Distill-Qwen-14B", "Llama-3.1-8B-Instruct"]}}
+        assert ls.swap_config(parse_config(seed))["groups"] == {
+            "swap-pool": {
+                "swap": True,
+                "exclusive": True,
+                "members": ["DeepSeek-R1-Distill-Qwen-14B", "Llama-3.1-8B-Instruct"],
+            }
+        }
 
     def test_non_exclusive_lets_members_run_together(self, seed):
         seed["swap"]["exclusive"] = False
@@ -120,8 +162,13 @@ class TestSwapConfig:
 
     def test_quoted_extra_args_survive_llama_swaps_split(self, seed):
         kwargs = '{"enable_thinking": false}'
-        cfg = parse_config({**seed, "models": seed["models"][:2] + [
-            {**seed["models"][2], "extraArgs": ["--chat-template-kwargs", kwargs]}, seed["models"][3]]})
+        cfg = parse_config(
+            {
+                **seed,
+                "models": seed["models"][:2]
+                + [{**seed["models"][2], "extraArgs": ["--chat-template-kwargs", kwargs]}, seed["models"][3]],
+            }
+        )
         cmd = ls.swap_config(cfg)["models"]["DeepSeek-R1-Distill-Qwen-14B"]["cmd"]
         assert shlex.split(cmd.replace("${PORT}", "5800"))[-2:] == ["--chat-template-kwargs", kwargs]
         assert "--port ${PORT}" in cmd, "the macro stays bare so llama-swap substitutes it"
@@ -141,20 +188,25 @@ class TestSwapConfigSchema:
     @pytest.fixture(scope="class")
     def schema(self):
         if not SCHEMA.is_file():
-            pytest.skip(f"llama-swap schema not found at {SCHEMA} (../shared/reference/llama-swap/ relative to "
-                        "the repo root); cannot validate the rendered config")
+            pytest.skip(
+                f"llama-swap schema not found at {SCHEMA} (../shared/reference/llama-swap/ relative to "
+                "the repo root); cannot validate the rendered config"
+            )
         return json.loads(SCHEMA.read_text())
 
-    @pytest.mark.parametrize("swap", [{}, {"exclusive": False, "ttl": 0, "logLevel": "debug"},
-                                      {"healthCheckTimeout": 15}])
+    @pytest.mark.parametrize(
+        "swap", [{}, {"exclusive": False, "ttl": 0, "logLevel": "debug"}, {"healthCheckTimeout": 15}]
+    )
     def test_rendered_config_validates(self, seed, schema, swap):
         import jsonschema
+
         seed["swap"].update(swap)
         conf = yaml.safe_load(ls.configmap(parse_config(seed))["data"]["config.yaml"])
         jsonschema.Draft7Validator(schema, format_checker=jsonschema.FormatChecker()).validate(conf)
 
     def test_schema_catches_a_broken_config(self, seed, schema):
         import jsonschema
+
         conf = ls.swap_config(parse_config(seed))
         conf["healthCheckTimeout"] = 5
         conf["models"]["Llama-3.1-8B-Instruct"]["ttl"] = -2

@@ -11,7 +11,6 @@ from models import parse_config
 from offline.mocks import unwrap
 from tests.llama_seed import seed_raw
 
-
 # Component tests run under fresh mocks (tests/conftest.py `capture`), one per test.
 pytestmark = pytest.mark.usefixtures("capture")
 
@@ -36,18 +35,21 @@ def objects(cap) -> dict[tuple[str, str], dict]:
 
 def static(cap, raw, index=0):
     from components.llamacpp_server import LlamaCppServer
+
     cfg = parse_config(raw)
     got = {}
 
     def prog():
         s = LlamaCppServer("s", cfg.models[index], platform=cfg)
         s.endpoint.apply(lambda v: got.setdefault("endpoint", v))
+
     declare(prog)
     return objects(cap), got
 
 
 def swap(cap, raw):
     from components.llama_swap_pool import LlamaSwapPool
+
     cfg = parse_config(raw)
     declare(lambda: LlamaSwapPool("p", cfg))
     return objects(cap)
@@ -72,10 +74,15 @@ def backend(cap, raw, kind):
 class TestStaticServer:
     def test_declares_pvc_configmap_deployment_service(self, capture, seed):
         objs, got = static(capture, seed)
-        assert set(objs) == {("PersistentVolumeClaim", "llama-static-a-cache"), ("ConfigMap", "llama-static-a-gguf"),
-                             ("Deployment", "llama-static-a"), ("Service", "llama-static-a")}
+        assert set(objs) == {
+            ("PersistentVolumeClaim", "llama-static-a-cache"),
+            ("ConfigMap", "llama-static-a-gguf"),
+            ("Deployment", "llama-static-a"),
+            ("Service", "llama-static-a"),
+        }
         assert objs[("Service", "llama-static-a")]["spec"]["ports"] == [
-            {"name": "http", "port": 8080, "targetPort": "http", "protocol": "TCP"}]
+            {"name": "http", "port": 8080, "targetPort": "http", "protocol": "TCP"}
+        ]
         assert got["endpoint"] == "http://llama-static-a.serving.svc.cluster.local:8080/v1"
         assert objs[("PersistentVolumeClaim", "llama-static-a-cache")]["spec"]["storageClassName"] == "premium-rwo"
 
@@ -92,17 +99,24 @@ class TestStaticServer:
         assert init["command"] == ["python3", "/opt/llm-platform/fetch_gguf.py", "/opt/llm-platform/models.json"]
         env = {e["name"]: e for e in init["env"]}
         assert env["HF_HOME"]["value"] == "/models/hf" and "HF_HUB_OFFLINE" not in env, "a cold cache pulls once"
-        assert env["HF_TOKEN"]["valueFrom"]["secretKeyRef"] == {"name": "hf-token", "key": "HF_TOKEN",
-                                                                 "optional": True}
+        assert env["HF_TOKEN"]["valueFrom"]["secretKeyRef"] == {"name": "hf-token", "key": "HF_TOKEN", "optional": True}
         catalog = json.loads(objs[("ConfigMap", "llama-static-a-gguf")]["data"]["models.json"])
-        assert catalog == [{"name": "GLM-4.7-Flash", "repo": "unsloth/GLM-4.7-Flash-GGUF", "quant": "Q4_K_M",
-                            "link": "/models/weights/model.gguf"}]
+        assert catalog == [
+            {
+                "name": "GLM-4.7-Flash",
+                "repo": "unsloth/GLM-4.7-Flash-GGUF",
+                "quant": "Q4_K_M",
+                "link": "/models/weights/model.gguf",
+            }
+        ]
 
     def test_upstream_key_from_the_shared_secret(self, capture, seed):
         objs, _ = static(capture, seed)
         (env,) = container(objs, "llama-static-a")["env"]
-        assert env == {"name": "LLAMA_API_KEY",
-                       "valueFrom": {"secretKeyRef": {"name": "vllm-api-key", "key": "api-key"}}}
+        assert env == {
+            "name": "LLAMA_API_KEY",
+            "valueFrom": {"secretKeyRef": {"name": "vllm-api-key", "key": "api-key"}},
+        }
 
     def test_scale_to_zero(self, capture, seed):
         seed["scaleToZero"] = True
@@ -182,8 +196,13 @@ class TestProbes:
 class TestSwapPool:
     def test_declares_config_cache_deployment_service(self, capture, seed):
         objs = swap(capture, seed)
-        assert set(objs) == {("PersistentVolumeClaim", "llama-swap-cache"), ("ConfigMap", "llama-swap-config"),
-                             ("ConfigMap", "llama-swap-gguf"), ("Deployment", "llama-swap"), ("Service", "llama-swap")}
+        assert set(objs) == {
+            ("PersistentVolumeClaim", "llama-swap-cache"),
+            ("ConfigMap", "llama-swap-config"),
+            ("ConfigMap", "llama-swap-gguf"),
+            ("Deployment", "llama-swap"),
+            ("Service", "llama-swap"),
+        }
         assert objs[("PersistentVolumeClaim", "llama-swap-cache")]["spec"]["resources"]["requests"]["storage"] == "30Gi"
         assert objs[("Service", "llama-swap")]["spec"]["ports"][0]["port"] == 8080
 
@@ -192,8 +211,9 @@ class TestSwapPool:
         c = container(objs, "llama-swap")
         assert c["image"] == "ghcr.io/mostlygeek/llama-swap:v192-cuda-b8087"
         assert c["command"][:3] == ["/app/llama-swap", "-config", "/app/config.yaml"]
-        assert {"name": "config", "mountPath": "/app/config.yaml", "subPath": "config.yaml",
-                "readOnly": True} in c["volumeMounts"]
+        assert {"name": "config", "mountPath": "/app/config.yaml", "subPath": "config.yaml", "readOnly": True} in c[
+            "volumeMounts"
+        ]
         assert {"name": "config", "configMap": {"name": "llama-swap-config"}} in pod(objs, "llama-swap")["volumes"]
         conf = yaml.safe_load(objs[("ConfigMap", "llama-swap-config")]["data"]["config.yaml"])
         assert list(conf["models"]) == ["DeepSeek-R1-Distill-Qwen-14B", "Llama-3.1-8B-Instruct"]
@@ -210,7 +230,8 @@ class TestSwapPool:
         catalog = json.loads(objs[("ConfigMap", "llama-swap-gguf")]["data"]["models.json"])
         assert [(e["name"], e["link"]) for e in catalog] == [
             ("DeepSeek-R1-Distill-Qwen-14B", "/models/weights/DeepSeek-R1-Distill-Qwen-14B.gguf"),
-            ("Llama-3.1-8B-Instruct", "/models/weights/Llama-3.1-8B-Instruct.gguf")]
+            ("Llama-3.1-8B-Instruct", "/models/weights/Llama-3.1-8B-Instruct.gguf"),
+        ]
 
     def test_config_change_rolls_the_pod(self, capture, seed):
         first = swap(capture, seed)[("Deployment", "llama-swap")]["spec"]["template"]["metadata"]["annotations"]

@@ -20,9 +20,18 @@ def reject(raw) -> str:
 
 
 def vllm_model(pool: str, **extra) -> dict:
-    return {"name": "coder-chat", "engine": "vllm", "pool": pool, "replicas": 1, "weightsGiB": 5.6,
-            "modelName": "Qwen/Qwen2.5-Coder-7B-Instruct-AWQ", "quantization": "awq_marlin",
-            "inputCostPerToken": 5e-7, "outputCostPerToken": 1.5e-6, **extra}
+    return {
+        "name": "coder-chat",
+        "engine": "vllm",
+        "pool": pool,
+        "replicas": 1,
+        "weightsGiB": 5.6,
+        "modelName": "Qwen/Qwen2.5-Coder-7B-Instruct-AWQ",
+        "quantization": "awq_marlin",
+        "inputCostPerToken": 5e-7,
+        "outputCostPerToken": 1.5e-6,
+        **extra,
+    }
 
 
 class TestSeedStackIsValid:
@@ -30,8 +39,11 @@ class TestSeedStackIsValid:
         cfg = parse_config(seed)
         assert all(isinstance(m, LlamaCppModelSpec) for m in cfg.models)
         assert [(m.name, m.placement, m.pool) for m in cfg.models] == [
-            ("GLM-4.7-Flash", "static", "static-a"), ("Qwen3-Coder-30B-A3B", "static", "static-b"),
-            ("DeepSeek-R1-Distill-Qwen-14B", "swap", None), ("Llama-3.1-8B-Instruct", "swap", None)]
+            ("GLM-4.7-Flash", "static", "static-a"),
+            ("Qwen3-Coder-30B-A3B", "static", "static-b"),
+            ("DeepSeek-R1-Distill-Qwen-14B", "swap", None),
+            ("Llama-3.1-8B-Instruct", "swap", None),
+        ]
         assert cfg.swap.pool == "swap" and cfg.swap.exclusive and cfg.swap.health_check_timeout == 300
         assert [p.role for p in cfg.node_pools] == ["static-a", "static-b", "swap"]
         with pytest.raises(Exception):
@@ -85,7 +97,9 @@ class TestStaticPlacement:
 
     def test_pool_must_exist(self, seed):
         seed["models"][0]["pool"] = "static-c"
-        assert "models[0].pool: 'static-c' is not a declared node pool (known: static-a, static-b, swap)" in reject(seed)
+        assert "models[0].pool: 'static-c' is not a declared node pool (known: static-a, static-b, swap)" in reject(
+            seed
+        )
 
     def test_pool_must_have_a_role(self, seed):
         del seed["nodePools"][0]["role"]
@@ -94,8 +108,10 @@ class TestStaticPlacement:
     def test_two_static_models_cannot_share_a_one_gpu_pool(self, seed):
         seed["models"][1]["pool"] = "static-a"
         msg = reject(seed)
-        assert "models[1].pool: pool 'static-a' (role static-a, 1 GPU per node) is already pinned by models[0] " \
-               "'GLM-4.7-Flash'" in msg
+        assert (
+            "models[1].pool: pool 'static-a' (role static-a, 1 GPU per node) is already pinned by models[0] "
+            "'GLM-4.7-Flash'" in msg
+        )
         assert "own pool with its own role, or use placement: swap" in msg
 
     def test_not_even_on_a_bigger_pool(self, seed):
@@ -124,11 +140,18 @@ class TestSwapSection:
         seed["swap"]["pool"] = "nope"
         assert "swap.pool: 'nope' is not a declared node pool (known: static-a, static-b, swap)" in reject(seed)
 
-    @pytest.mark.parametrize("key,value,needle", [
-        ("pool", "swap", "models[2].pool: is set on swap model 'DeepSeek-R1-Distill-Qwen-14B'; swap models run on swap.pool"),
-        ("cacheGiB", 20, "models[2].cacheGiB: is set on swap model"),
-        ("replicas", 1, "models[2].replicas: is set on swap model"),
-    ])
+    @pytest.mark.parametrize(
+        "key,value,needle",
+        [
+            (
+                "pool",
+                "swap",
+                "models[2].pool: is set on swap model 'DeepSeek-R1-Distill-Qwen-14B'; swap models run on swap.pool",
+            ),
+            ("cacheGiB", 20, "models[2].cacheGiB: is set on swap model"),
+            ("replicas", 1, "models[2].replicas: is set on swap model"),
+        ],
+    )
     def test_per_model_fields_belong_to_the_pool(self, seed, key, value, needle):
         seed["models"][2][key] = value
         assert needle in reject(seed)
@@ -144,11 +167,14 @@ class TestSwapSection:
 
     def test_cache_holds_every_swap_gguf(self, seed):
         seed["swap"]["cacheGiB"] = 12
-        assert "swap.cacheGiB: 12 is smaller than the 13.0 GiB of swap-model GGUFs; set cacheGiB to at least 13" \
+        assert (
+            "swap.cacheGiB: 12 is smaller than the 13.0 GiB of swap-model GGUFs; set cacheGiB to at least 13"
             in reject(seed)
+        )
 
     def test_default_cache_holds_every_swap_gguf(self, seed):
         from models.llama_rules import swap_cache_gib, swap_models
+
         del seed["swap"]["cacheGiB"]
         cfg = parse_config(seed)
         assert swap_cache_gib(cfg) >= sum(m.weights_gib for m in swap_models(cfg))
@@ -157,8 +183,10 @@ class TestSwapSection:
 class TestGpuBudgetCountsLlama:
     def test_demands(self, seed):
         assert gpu_demands(parse_config(seed)) == [
-            ("static-a", "GLM-4.7-Flash", 1, 1), ("static-b", "Qwen3-Coder-30B-A3B", 1, 1),
-            ("swap", "llama-swap", 1, 1)]
+            ("static-a", "GLM-4.7-Flash", 1, 1),
+            ("static-b", "Qwen3-Coder-30B-A3B", 1, 1),
+            ("swap", "llama-swap", 1, 1),
+        ]
 
     def test_static_model_and_swap_pool_on_one_gpu(self, seed):
         seed["swap"]["pool"] = "static-a"
@@ -254,18 +282,34 @@ class TestGgufSource:
         seed["models"][0]["ggufFile"] = "GLM-4.7-Flash-Q8_0.gguf"
         assert "models[0].ggufFile: 'GLM-4.7-Flash-Q8_0.gguf' does not match quant 'Q4_K_M'" in reject(seed)
 
-    @pytest.mark.parametrize("key,value", [("ggufRepo", "GLM-4.7-Flash-GGUF"), ("ggufRepo", "a/b/c"),
-                                           ("ggufFile", "../x.gguf"), ("ggufFile", "/abs.gguf"),
-                                           ("ggufFile", "x.bin"), ("quant", "Q4 K M")])
+    @pytest.mark.parametrize(
+        "key,value",
+        [
+            ("ggufRepo", "GLM-4.7-Flash-GGUF"),
+            ("ggufRepo", "a/b/c"),
+            ("ggufFile", "../x.gguf"),
+            ("ggufFile", "/abs.gguf"),
+            ("ggufFile", "x.bin"),
+            ("quant", "Q4 K M"),
+        ],
+    )
     def test_rejects_bad_sources(self, seed, key, value):
         seed["models"][0][key] = value
         assert f"models[0].{key}: " in reject(seed)
 
 
 class TestExtraArgs:
-    @pytest.mark.parametrize("flag,owner", [("--port=9000", "the platform"), ("-c", "contextSize"),
-                                            ("--flash-attn", "flashAttn"), ("--api-key", "LLAMA_API_KEY"),
-                                            ("-hf", "ggufRepo"), ("--alias", "name")])
+    @pytest.mark.parametrize(
+        "flag,owner",
+        [
+            ("--port=9000", "the platform"),
+            ("-c", "contextSize"),
+            ("--flash-attn", "flashAttn"),
+            ("--api-key", "LLAMA_API_KEY"),
+            ("-hf", "ggufRepo"),
+            ("--alias", "name"),
+        ],
+    )
     def test_cannot_set_owned_flags(self, seed, flag, owner):
         seed["models"][0]["extraArgs"] = [flag]
         msg = reject(seed)
@@ -282,9 +326,11 @@ class TestExtraArgs:
     @pytest.mark.parametrize("value", [-1, 1000, "auto", "half", True, "-3"])
     def test_gpu_layers_domain(self, seed, value):
         seed["models"][0]["gpuLayers"] = value
-        assert reject(seed).endswith(f"models[0].gpuLayers: {value!r} is not a GPU layer count; use all (every "
-                                     "layer on the GPU, the default) or a count from 0 to 999 to keep the other "
-                                     "layers in host RAM")
+        assert reject(seed).endswith(
+            f"models[0].gpuLayers: {value!r} is not a GPU layer count; use all (every "
+            "layer on the GPU, the default) or a count from 0 to 999 to keep the other "
+            "layers in host RAM"
+        )
 
 
 class TestAmdPools:
@@ -314,9 +360,14 @@ class TestAmdPools:
 
 
 class TestLlamaImagePins:
-    @pytest.mark.parametrize("key,ref", [("llamacpp", "ghcr.io/ggml-org/llama.cpp"),
-                                         ("llamaSwap", "ghcr.io/mostlygeek/llama-swap:latest"),
-                                         ("ggufFetch", "ghcr.io/ggml-org/llama.cpp:latest")])
+    @pytest.mark.parametrize(
+        "key,ref",
+        [
+            ("llamacpp", "ghcr.io/ggml-org/llama.cpp"),
+            ("llamaSwap", "ghcr.io/mostlygeek/llama-swap:latest"),
+            ("ggufFetch", "ghcr.io/ggml-org/llama.cpp:latest"),
+        ],
+    )
     def test_unpinned_rejected(self, seed, key, ref):
         seed["images"] = {key: ref}
         assert f"images.{key}:" in reject(seed)
@@ -324,11 +375,15 @@ class TestLlamaImagePins:
     def test_static_and_swap_builds_must_match(self, seed):
         seed["images"] = {"llamaSwap": "ghcr.io/mostlygeek/llama-swap:v199-cuda-b8702"}
         msg = reject(seed)
-        assert "images.llamaSwap: 'ghcr.io/mostlygeek/llama-swap:v199-cuda-b8702' bundles llama.cpp b8702 but " \
-               "images.llamacpp is b8087" in msg
+        assert (
+            "images.llamaSwap: 'ghcr.io/mostlygeek/llama-swap:v199-cuda-b8702' bundles llama.cpp b8702 but "
+            "images.llamacpp is b8087" in msg
+        )
 
     def test_matching_override_and_digests_pass(self, seed):
-        seed["images"] = {"llamacpp": "ghcr.io/ggml-org/llama.cpp:server-cuda-b8702",
-                          "llamaSwap": "ghcr.io/mostlygeek/llama-swap:v199-cuda-b8702",
-                          "llamaSwapRocm": "ghcr.io/mostlygeek/llama-swap@sha256:" + "0" * 64}
+        seed["images"] = {
+            "llamacpp": "ghcr.io/ggml-org/llama.cpp:server-cuda-b8702",
+            "llamaSwap": "ghcr.io/mostlygeek/llama-swap:v199-cuda-b8702",
+            "llamaSwapRocm": "ghcr.io/mostlygeek/llama-swap@sha256:" + "0" * 64,
+        }
         assert parse_config(seed).images.llama_swap.endswith("b8702")

@@ -17,17 +17,16 @@ import pytest
 from components.manifests.llamacpp import CACHE_MOUNT, FETCH_SCRIPT
 from models import config_from_pulumi_values, parse_config
 from tests.consumers.llama_server import free_port, http_get, http_post_json, run_llama_server
+from tests.consumers.require import llama_binary
 from tests.consumers.tiny_gguf import ensure_tiny_gguf
 from tests.llama_seed import rendered_llama_commands, seed_plan, seed_values
 from tests.test_fetch_gguf import warm_repo
 from tests.test_prestage import offline_prefix
-from tests.consumers.require import llama_binary
 
 pytestmark = pytest.mark.consumer
 
 KEY = "test-upstream-key"
-LLAMA_NAMES = [m.name for m in parse_config(config_from_pulumi_values(seed_values())).models
-               if m.engine == "llamacpp"]
+LLAMA_NAMES = [m.name for m in parse_config(config_from_pulumi_values(seed_values())).models if m.engine == "llamacpp"]
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +58,9 @@ def pvc(tmp_path_factory, plan, llama_bin) -> Path:
         cat.write_text(json.dumps(catalog))
         env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING"))}
         env.update(net_env, HF_HOME=str(root / "hf"), FETCH_ATTEMPTS="1")
-        res = subprocess.run([*prefix, sys.executable, str(FETCH_SCRIPT), str(cat)], env=env,
-                             capture_output=True, text=True, timeout=120)
+        res = subprocess.run(
+            [*prefix, sys.executable, str(FETCH_SCRIPT), str(cat)], env=env, capture_output=True, text=True, timeout=120
+        )
         assert res.returncode == 0, res.stdout + res.stderr
         assert res.stdout.count("0 hub calls") == len(catalog)
     return root
@@ -97,8 +97,7 @@ def test_rendered_command_serves_its_transparent_name(name, plan, pvc, llama_bin
         assert [m["id"] for m in json.loads(body)["data"]] == [name]
         chat = {"model": name, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 3}
         assert http_post_json(srv.base_url + "/v1/chat/completions", chat)[0] == 401
-        status, body = http_post_json(srv.base_url + "/v1/chat/completions", chat,
-                                      {"Authorization": f"Bearer {KEY}"})
+        status, body = http_post_json(srv.base_url + "/v1/chat/completions", chat, {"Authorization": f"Bearer {KEY}"})
         assert status == 200, body
         assert http_get(srv.base_url + "/metrics", {"Authorization": f"Bearer {KEY}"})[0] == 200
 

@@ -17,9 +17,9 @@ import yaml
 
 from tests.consumers.litellm_proxy import http_json, run_litellm_proxy
 from tests.consumers.llama_server import free_port, run_llama_server
+from tests.consumers.require import litellm_binary
 from tests.llama_seed import rendered_llama_commands, swap_config
 from tests.test_llama_consumer import KEY, LLAMA_NAMES, llama_bin, localise, plan, pvc, server_env  # noqa: F401
-from tests.consumers.require import litellm_binary
 
 pytestmark = pytest.mark.consumer
 MASTER = "sk-test-master"
@@ -46,14 +46,18 @@ def gateway(plan, pvc, llama_bin, litellm_bin, tmp_path_factory):
             if base in local:
                 continue
             argv = commands[swap_names[0] if name in swap_names else name]
-            srv = stack.enter_context(run_llama_server(localise(argv, pvc, free_port()), bin_path=llama_bin,
-                                                       env=server_env(), timeout=120))
+            srv = stack.enter_context(
+                run_llama_server(localise(argv, pvc, free_port()), bin_path=llama_bin, env=server_env(), timeout=120)
+            )
             local[base] = srv.base_url + "/v1"
         for entry in model_list:
             entry["litellm_params"]["api_base"] = local[entry["litellm_params"]["api_base"]]
         cfg = tmp_path_factory.mktemp("gw") / "config.yaml"
-        cfg.write_text(yaml.safe_dump({"model_list": model_list,
-                                       "general_settings": {"master_key": "os.environ/LITELLM_MASTER_KEY"}}))
+        cfg.write_text(
+            yaml.safe_dump(
+                {"model_list": model_list, "general_settings": {"master_key": "os.environ/LITELLM_MASTER_KEY"}}
+            )
+        )
         env = {"LITELLM_MASTER_KEY": MASTER, "UPSTREAM_API_KEY": KEY}
         proxy = stack.enter_context(run_litellm_proxy(cfg, free_port(), env, litellm_bin=litellm_bin))
         yield proxy, local
@@ -79,8 +83,12 @@ def test_gateway_lists_exactly_the_declared_names(gateway):
 @pytest.mark.parametrize("name", LLAMA_NAMES)
 def test_each_name_answers_through_the_gateway(gateway, name):
     proxy, _ = gateway
-    status, _, body = http_json("POST", proxy.base_url + "/v1/chat/completions", key=MASTER, body={
-        "model": name, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 3})
+    status, _, body = http_json(
+        "POST",
+        proxy.base_url + "/v1/chat/completions",
+        key=MASTER,
+        body={"model": name, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 3},
+    )
     assert status == 200, json.dumps(body)[:500]
     assert body["usage"]["completion_tokens"] == 3, "a real llama-server generated the reply"
 
@@ -89,6 +97,9 @@ def test_upstream_key_is_required(gateway):
     _, local = gateway
     # the gateway got 200s above only because it forwards UPSTREAM_API_KEY; straight to a backend without it: 401
     base = next(iter(local.values()))
-    status, _, _ = http_json("POST", base + "/chat/completions", body={
-        "model": "x", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 2})
+    status, _, _ = http_json(
+        "POST",
+        base + "/chat/completions",
+        body={"model": "x", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 2},
+    )
     assert status == 401

@@ -54,7 +54,8 @@ class TestRoutingWithTransparentNames:
             "GLM-4.7-Flash": "llama-static-a.serving.svc.cluster.local",
             "Qwen3-Coder-30B-A3B": "llama-static-b.serving.svc.cluster.local",
             "DeepSeek-R1-Distill-Qwen-14B": "llama-swap.serving.svc.cluster.local",
-            "Llama-3.1-8B-Instruct": "llama-swap.serving.svc.cluster.local"}
+            "Llama-3.1-8B-Instruct": "llama-swap.serving.svc.cluster.local",
+        }
         for name, params in routes.items():
             assert hosts[name].port == 8080 and hosts[name].path == "/v1"
             # the upstream sees the same transparent name: llama-swap routes on it, llama-server reports it
@@ -65,8 +66,11 @@ class TestRoutingWithTransparentNames:
         eps = plan.outputs["modelEndpoints"]
         assert set(eps) == set(NAMES)
         assert eps["GLM-4.7-Flash"] == "http://llama-static-a.serving.svc.cluster.local:8080/v1"
-        assert eps["Llama-3.1-8B-Instruct"] == eps["DeepSeek-R1-Distill-Qwen-14B"] == \
-            "http://llama-swap.serving.svc.cluster.local:8080/v1"
+        assert (
+            eps["Llama-3.1-8B-Instruct"]
+            == eps["DeepSeek-R1-Distill-Qwen-14B"]
+            == "http://llama-swap.serving.svc.cluster.local:8080/v1"
+        )
 
     def test_unregistered_name_is_not_routed(self):
         raw = seed_raw()
@@ -87,7 +91,9 @@ class TestUnmanagedPools:
 
     def test_amd_variant_passes_strict_schema(self):
         import kubernetes_validate
+
         from tests.test_k8s_schema import K8S_VERSION, builtin
+
         raw = seed_raw()
         for pool in raw["nodePools"]:
             pool.update(gpuResource="amd.com/gpu", managed=False, vramGiB=24)
@@ -99,8 +105,9 @@ class TestUnmanagedPools:
 
 class TestRenderCli:
     def run(self, *args):
-        return subprocess.run([sys.executable, "render.py", *args], cwd=ROOT, capture_output=True, text=True,
-                              timeout=120)
+        return subprocess.run(
+            [sys.executable, "render.py", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
+        )
 
     def test_renders_the_seed_stack(self, tmp_path):
         res = self.run("--stack-file", str(SEED_FILE.relative_to(ROOT)), "--out", str(tmp_path))
@@ -174,10 +181,14 @@ class TestExistingClusterWithLabelledNodes:
         p = plan_for(raw)
         assert not p.gcp
         assert {d["metadata"]["name"] for d in p.find("Deployment", namespace="serving")} == {
-            "llama-static-a", "llama-static-b", "llama-swap"}
+            "llama-static-a",
+            "llama-static-b",
+            "llama-swap",
+        }
 
     def test_managed_pools_still_need_gke(self):
         from models import ConfigError, parse_config
+
         raw = seed_raw()
         raw["cluster"] = {"target": "kubeconfig", "name": "homelab"}
         with pytest.raises(ConfigError, match="set managed: false for existing labelled nodes"):

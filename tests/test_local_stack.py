@@ -3,10 +3,9 @@
 import pytest
 
 from models import parse_config
-from offline.plan import pod_spec, requested_gpus
-from tests.conftest import raw_config, stack_values
 from offline.mocks import run_program
-from offline.plan import to_plan
+from offline.plan import pod_spec, requested_gpus, to_plan
+from tests.conftest import raw_config, stack_values
 
 
 @pytest.fixture(scope="module")
@@ -44,10 +43,11 @@ class TestLocalStackNeedsNoCloud:
 
 @pytest.mark.consumer
 def test_rendered_cpu_server_runs_for_real(local_plan, tmp_path):
+    import json
+
     from tests.consumers.llama_server import free_port, http_get, run_llama_server
     from tests.consumers.require import llama_binary
     from tests.consumers.tiny_gguf import ensure_tiny_gguf
-    import json
 
     binary = llama_binary()
     (model,) = parse_config(raw_config("local")).models

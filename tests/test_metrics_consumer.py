@@ -86,8 +86,9 @@ class TestLlamaServerMetricsAsRendered:
         (container,) = d["spec"]["template"]["spec"]["containers"]
         assert "--metrics" in container["args"]
         gguf = ensure_tiny_gguf(tmp_path / "tiny.gguf")
-        with run_llama_server(localise(container["args"], gguf), bin_path=llama_binary(),
-                              env={"LLAMA_API_KEY": UPSTREAM}) as srv:
+        with run_llama_server(
+            localise(container["args"], gguf), bin_path=llama_binary(), env={"LLAMA_API_KEY": UPSTREAM}
+        ) as srv:
             status, _ = http_get(srv.base_url + "/metrics")
             assert status == 401, "llama-server guards /metrics with --api-key: the scrape must send the key"
             status, body = http_get(srv.base_url + "/metrics", headers={"Authorization": f"Bearer {UPSTREAM}"})

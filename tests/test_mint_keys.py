@@ -13,10 +13,21 @@ from tests.fakes import FakeKube, FakeLiteLLM, serve
 SCRIPT = Path(__file__).resolve().parent.parent / "components" / "scripts" / "mint_keys.py"
 MASTER, TOKEN = "sk-master-test", "kube-token"
 KEYS = [
-    {"key_alias": "open-webui", "models": ["coder-chat", "coder-fim"], "max_budget": 5.0,
-     "budget_duration": "30d", "namespace": "experience", "secret_name": "litellm-key-open-webui"},
-    {"key_alias": "tabby", "models": ["coder-fim"], "rpm_limit": 60, "namespace": "experience",
-     "secret_name": "litellm-key-tabby"},
+    {
+        "key_alias": "open-webui",
+        "models": ["coder-chat", "coder-fim"],
+        "max_budget": 5.0,
+        "budget_duration": "30d",
+        "namespace": "experience",
+        "secret_name": "litellm-key-open-webui",
+    },
+    {
+        "key_alias": "tabby",
+        "models": ["coder-fim"],
+        "rpm_limit": 60,
+        "namespace": "experience",
+        "secret_name": "litellm-key-tabby",
+    },
 ]
 
 
@@ -27,11 +38,19 @@ def world(tmp_path):
     keys_file.write_text(json.dumps(KEYS))
     token_file.write_text(TOKEN)
     with serve(gw) as gw_url, serve(kube) as kube_url:
+
         def run(master=MASTER):
-            env = {**os.environ, "LITELLM_URL": gw_url, "LITELLM_MASTER_KEY": master, "KEYS_FILE": str(keys_file),
-                   "K8S_API": kube_url, "K8S_TOKEN_FILE": str(token_file), "WAIT_SECONDS": "5"}
-            return subprocess.run([sys.executable, str(SCRIPT)], env=env, capture_output=True, text=True,
-                                  timeout=60)
+            env = {
+                **os.environ,
+                "LITELLM_URL": gw_url,
+                "LITELLM_MASTER_KEY": master,
+                "KEYS_FILE": str(keys_file),
+                "K8S_API": kube_url,
+                "K8S_TOKEN_FILE": str(token_file),
+                "WAIT_SECONDS": "5",
+            }
+            return subprocess.run([sys.executable, str(SCRIPT)], env=env, capture_output=True, text=True, timeout=60)
+
         yield gw, kube, run
 
 

@@ -34,28 +34,52 @@ class TestDevStackIsValid:
 
 
 class TestCrdRules:
-    @pytest.mark.parametrize("key,value,needle", [
-        ("dtype", "fp16", "models[0].dtype: must be one of 'auto', 'half'"),
-        ("toolCallParser", "qwen", "models[0].toolCallParser: must be one of ''"),
-        ("reasoningParser", "qwen3", "models[0].reasoningParser: must be one of ''"),
-        ("tensorParallelSize", 0, "models[0].tensorParallelSize: input should be greater than or equal to 1"),
-        ("maxModelLen", 511, "models[0].maxModelLen: input should be greater than or equal to 512"),
-        ("gpuMemoryUtilization", 0.05, "models[0].gpuMemoryUtilization: input should be greater than or equal to 0.1"),
-        ("gpuMemoryUtilization", 1.01, "models[0].gpuMemoryUtilization: input should be less than or equal to 1"),
-    ])
+    @pytest.mark.parametrize(
+        "key,value,needle",
+        [
+            ("dtype", "fp16", "models[0].dtype: must be one of 'auto', 'half'"),
+            ("toolCallParser", "qwen", "models[0].toolCallParser: must be one of ''"),
+            ("reasoningParser", "qwen3", "models[0].reasoningParser: must be one of ''"),
+            ("tensorParallelSize", 0, "models[0].tensorParallelSize: input should be greater than or equal to 1"),
+            ("maxModelLen", 511, "models[0].maxModelLen: input should be greater than or equal to 512"),
+            (
+                "gpuMemoryUtilization",
+                0.05,
+                "models[0].gpuMemoryUtilization: input should be greater than or equal to 0.1",
+            ),
+            ("gpuMemoryUtilization", 1.01, "models[0].gpuMemoryUtilization: input should be less than or equal to 1"),
+        ],
+    )
     def test_rejects_out_of_enum_or_range(self, dev_raw, key, value, needle):
         chat(dev_raw)[key] = value
         assert needle in reject(dev_raw)
 
-    @pytest.mark.parametrize("key,value", [
-        ("dtype", "bfloat16"), ("toolCallParser", "qwen3_coder"), ("reasoningParser", "deepseek_r1"),
-        ("maxModelLen", 512), ("gpuMemoryUtilization", 0.1), ("gpuMemoryUtilization", 1.0),
-    ])
+    @pytest.mark.parametrize(
+        "key,value",
+        [
+            ("dtype", "bfloat16"),
+            ("toolCallParser", "qwen3_coder"),
+            ("reasoningParser", "deepseek_r1"),
+            ("maxModelLen", 512),
+            ("gpuMemoryUtilization", 0.1),
+            ("gpuMemoryUtilization", 1.0),
+        ],
+    )
     def test_accepts_boundaries(self, dev_raw, key, value):
         chat(dev_raw).update({key: value, "weightsGiB": 1.5})
-        assert getattr(parse_config(dev_raw).models[0], {
-            "dtype": "dtype", "toolCallParser": "tool_call_parser", "reasoningParser": "reasoning_parser",
-            "maxModelLen": "max_model_len", "gpuMemoryUtilization": "gpu_memory_utilization"}[key]) == value
+        assert (
+            getattr(
+                parse_config(dev_raw).models[0],
+                {
+                    "dtype": "dtype",
+                    "toolCallParser": "tool_call_parser",
+                    "reasoningParser": "reasoning_parser",
+                    "maxModelLen": "max_model_len",
+                    "gpuMemoryUtilization": "gpu_memory_utilization",
+                }[key],
+            )
+            == value
+        )
 
 
 class TestAutoToolChoiceNeedsParser:

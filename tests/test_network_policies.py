@@ -31,17 +31,27 @@ class World:
         self.net = Policies(plan.k8s)
         self.pods = pods_of(plan.k8s)
         (cluster,) = plan.find("Cluster")
-        self.db = Pod("litellm-db-1", cluster["metadata"]["namespace"],
-                      {"cnpg.io/cluster": cluster["metadata"]["name"], "cnpg.io/instanceRole": "primary"})
-        self.models = [d for d in plan.find("Deployment")
-                       if d["metadata"]["labels"]["app.kubernetes.io/component"] == "model"]
-        self.frontends = [self.pods[d["metadata"]["name"]] for d in plan.find("Deployment")
-                          if d["metadata"]["labels"]["app.kubernetes.io/component"] == "frontend"]
+        self.db = Pod(
+            "litellm-db-1",
+            cluster["metadata"]["namespace"],
+            {"cnpg.io/cluster": cluster["metadata"]["name"], "cnpg.io/instanceRole": "primary"},
+        )
+        self.models = [
+            d for d in plan.find("Deployment") if d["metadata"]["labels"]["app.kubernetes.io/component"] == "model"
+        ]
+        self.frontends = [
+            self.pods[d["metadata"]["name"]]
+            for d in plan.find("Deployment")
+            if d["metadata"]["labels"]["app.kubernetes.io/component"] == "frontend"
+        ]
 
     def pod(self, prefix: str) -> Pod:
         """A pod by its object name (Jobs carry a hash suffix: smoke-test-1a2b3c4d)."""
-        (match,) = [p for n, p in self.pods.items() if n == prefix or n.startswith(prefix + "-")
-                    and not n.removeprefix(prefix + "-").count("-")]
+        (match,) = [
+            p
+            for n, p in self.pods.items()
+            if n == prefix or (n.startswith(prefix + "-") and not n.removeprefix(prefix + "-").count("-"))
+        ]
         return match
 
     def port(self, name: str) -> int:
@@ -68,8 +78,12 @@ class TestDefaultDenyInEveryPlatformNamespace:
         assert len(namespaces) == 3
         for ns in namespaces:
             (deny,) = world.plan.find("NetworkPolicy", "default-deny", ns)
-            assert deny["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"],
-                                    "ingress": [], "egress": []}
+            assert deny["spec"] == {
+                "podSelector": {},
+                "policyTypes": ["Ingress", "Egress"],
+                "ingress": [],
+                "egress": [],
+            }
 
     def test_every_platform_pod_is_isolated_both_ways(self, world):
         for pod in [*world.pods.values(), world.db]:
@@ -129,13 +143,21 @@ class TestOnlyFrontendsAndIngressReachGateway:
 
     def test_nothing_else_reaches_the_gateway(self, world):
         gw, port = world.pod("litellm"), world.port("litellm")
-        for src in [RANDOM, INGRESS, world.pod("coder-chat"), world.db,
-                    Pod("other", "experience", {"app.kubernetes.io/name": "other"}), External("203.0.113.9")]:
+        for src in [
+            RANDOM,
+            INGRESS,
+            world.pod("coder-chat"),
+            world.db,
+            Pod("other", "experience", {"app.kubernetes.io/name": "other"}),
+            External("203.0.113.9"),
+        ]:
             assert not world.ok(src, gw, port), src
 
     def test_configured_ingress_namespace_is_let_in(self):
-        peer = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}},
-                "podSelector": {"matchLabels": {"app.kubernetes.io/name": "ingress-nginx"}}}
+        peer = {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}},
+            "podSelector": {"matchLabels": {"app.kubernetes.io/name": "ingress-nginx"}},
+        }
         w = render(lambda raw: raw.setdefault("network", {}).update(gatewayIngressFrom=[peer]))
         gw, port = w.pod("litellm"), w.port("litellm")
         assert w.ok(INGRESS, gw, port)
@@ -152,8 +174,13 @@ class TestOnlyFrontendsAndIngressReachGateway:
     def test_frontends_closed_unless_configured(self, world):
         webui = world.pod("open-webui")
         assert not world.ok(RANDOM, webui, world.port("open-webui"))
-        w = render(lambda raw: raw.setdefault("network", {}).update(frontendIngressFrom=[
-            {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}]))
+        w = render(
+            lambda raw: raw.setdefault("network", {}).update(
+                frontendIngressFrom=[
+                    {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}
+                ]
+            )
+        )
         assert w.ok(INGRESS, w.pod("open-webui"), w.port("open-webui"))
         assert w.ok(INGRESS, w.pod("tabby"), w.port("tabby"))
         assert not w.ok(RANDOM, w.pod("tabby"), w.port("tabby"))
@@ -165,8 +192,14 @@ class TestOnlyGatewayReachesPostgres:
         assert not world.ok(world.pod("litellm"), world.db, 8000)
 
     def test_nothing_else_reaches_postgres(self, world):
-        for src in [world.pod("coder-chat"), *world.frontends, world.pod("smoke-test"), world.pod("litellm-keys"),
-                    RANDOM, GMP_COLLECTOR]:
+        for src in [
+            world.pod("coder-chat"),
+            *world.frontends,
+            world.pod("smoke-test"),
+            world.pod("litellm-keys"),
+            RANDOM,
+            GMP_COLLECTOR,
+        ]:
             assert not world.ok(src, world.db, 5432), src
 
     def test_cnpg_operator_and_replicas(self, world):
@@ -244,9 +277,15 @@ class TestScrapersReachMetrics:
         assert not world.ok(GMP_COLLECTOR, world.db, 5432)
 
     def test_servicemonitor_lets_in_the_prometheus_namespace(self):
-        w = render(lambda raw: raw.update(observability={
-            "scrape": "servicemonitor", "prometheusNamespace": "monitoring",
-            "prometheusPodSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}}))
+        w = render(
+            lambda raw: raw.update(
+                observability={
+                    "scrape": "servicemonitor",
+                    "prometheusNamespace": "monitoring",
+                    "prometheusPodSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+                }
+            )
+        )
         prom = Pod("prometheus-0", "monitoring", {"app.kubernetes.io/name": "prometheus"})
         assert w.ok(prom, w.pod("coder-chat"), 8000) and w.ok(prom, w.pod("litellm"), 4000)
         assert not w.ok(Pod("grafana", "monitoring", {"app.kubernetes.io/name": "grafana"}), w.pod("litellm"), 4000)
@@ -258,18 +297,32 @@ class TestScrapersReachMetrics:
 
 
 class TestNetworkConfigIsValidated:
-    @pytest.mark.parametrize("network, where", [
-        ({"gatewayIngressFrom": [{"ipBlock": {"cidr": "10.0.0.1/8"}}]}, "network.gatewayIngressFrom[0].ipBlock.cidr"),
-        ({"gatewayIngressFrom": [{"ipBlock": {"cidr": "nope"}}]}, "network.gatewayIngressFrom[0].ipBlock.cidr"),
-        ({"gatewayIngressFrom": [{}]}, "network.gatewayIngressFrom[0]"),
-        ({"gatewayIngressFrom": [{"ipBlock": {"cidr": "10.0.0.0/8"}, "podSelector": {"matchLabels": {"a": "b"}}}]},
-         "network.gatewayIngressFrom[0].ipBlock"),
-        ({"internet": {"cidr": "10.0.0.0/8", "except": ["192.168.0.0/16"]}}, "network.internet.except"),
-        ({"frontendIngressFrom": [{"podSelector": {"matchLabels": {"bad key!": "x"}}}]},
-         "network.frontendIngressFrom[0].podSelector.matchLabels"),
-        ({"apiServer": {"ports": [0]}}, "network.apiServer.ports"),
-        ({"allowHubEgres": True}, "network.allowHubEgres"),
-    ])
+    @pytest.mark.parametrize(
+        "network, where",
+        [
+            (
+                {"gatewayIngressFrom": [{"ipBlock": {"cidr": "10.0.0.1/8"}}]},
+                "network.gatewayIngressFrom[0].ipBlock.cidr",
+            ),
+            ({"gatewayIngressFrom": [{"ipBlock": {"cidr": "nope"}}]}, "network.gatewayIngressFrom[0].ipBlock.cidr"),
+            ({"gatewayIngressFrom": [{}]}, "network.gatewayIngressFrom[0]"),
+            (
+                {
+                    "gatewayIngressFrom": [
+                        {"ipBlock": {"cidr": "10.0.0.0/8"}, "podSelector": {"matchLabels": {"a": "b"}}}
+                    ]
+                },
+                "network.gatewayIngressFrom[0].ipBlock",
+            ),
+            ({"internet": {"cidr": "10.0.0.0/8", "except": ["192.168.0.0/16"]}}, "network.internet.except"),
+            (
+                {"frontendIngressFrom": [{"podSelector": {"matchLabels": {"bad key!": "x"}}}]},
+                "network.frontendIngressFrom[0].podSelector.matchLabels",
+            ),
+            ({"apiServer": {"ports": [0]}}, "network.apiServer.ports"),
+            ({"allowHubEgres": True}, "network.allowHubEgres"),
+        ],
+    )
     def test_bad_network_config_names_the_key(self, network, where):
         raw = raw_config("dev")
         raw["network"] = network
@@ -301,8 +354,11 @@ class TestEvaluatorFollowsNetworkPolicySemantics:
 
     @staticmethod
     def pol(ns, selector, types, **rules):
-        return {"kind": "NetworkPolicy", "metadata": {"namespace": ns, "name": "p"},
-                "spec": {"podSelector": selector, "policyTypes": types, **rules}}
+        return {
+            "kind": "NetworkPolicy",
+            "metadata": {"namespace": ns, "name": "p"},
+            "spec": {"podSelector": selector, "policyTypes": types, **rules},
+        }
 
     def test_no_policy_allows_everything(self):
         assert Policies([]).allowed(self.A, self.B, 1234)
@@ -314,10 +370,22 @@ class TestEvaluatorFollowsNetworkPolicySemantics:
 
     def test_union_of_policies_and_namespace_scope(self):
         deny = self.pol("ns2", {}, ["Ingress"], ingress=[])
-        allow = self.pol("ns2", {"matchLabels": {"app": "b"}}, ["Ingress"], ingress=[{
-            "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ns1"}},
-                      "podSelector": {"matchExpressions": [{"key": "app", "operator": "In", "values": ["a"]}]}}],
-            "ports": [{"protocol": "TCP", "port": 80}]}])
+        allow = self.pol(
+            "ns2",
+            {"matchLabels": {"app": "b"}},
+            ["Ingress"],
+            ingress=[
+                {
+                    "from": [
+                        {
+                            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ns1"}},
+                            "podSelector": {"matchExpressions": [{"key": "app", "operator": "In", "values": ["a"]}]},
+                        }
+                    ],
+                    "ports": [{"protocol": "TCP", "port": 80}],
+                }
+            ],
+        )
         net = Policies([deny, allow])
         assert net.allowed(self.A, self.B, 80)
         assert not net.allowed(self.A, self.B, 81) and not net.allowed(self.A, self.B, 80, "UDP")
@@ -327,7 +395,8 @@ class TestEvaluatorFollowsNetworkPolicySemantics:
         assert Policies([pod_only]).allowed(Pod("d", "ns2", {}), self.B, 80)
 
     def test_ip_block_except(self):
-        egress = self.pol("ns1", {}, ["Egress"], egress=[{"to": [{"ipBlock": {"cidr": "0.0.0.0/0",
-                                                                               "except": ["10.0.0.0/8"]}}]}])
+        egress = self.pol(
+            "ns1", {}, ["Egress"], egress=[{"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["10.0.0.0/8"]}}]}]
+        )
         assert Policies([egress]).allowed(self.A, External("8.8.8.8"), 443)
         assert not Policies([egress]).allowed(self.A, External("10.1.2.3"), 443)

@@ -19,8 +19,11 @@ NAME = "app.kubernetes.io/name"
 
 def scraped_workloads(plan) -> list[dict]:
     """Every model backend Deployment and the gateway: what must be scraped."""
-    return [d for d in plan.find("Deployment")
-            if d["metadata"]["labels"]["app.kubernetes.io/component"] in ("model", "gateway")]
+    return [
+        d
+        for d in plan.find("Deployment")
+        if d["metadata"]["labels"]["app.kubernetes.io/component"] in ("model", "gateway")
+    ]
 
 
 def server_container(deployment: dict) -> dict:
@@ -36,9 +39,10 @@ def render(**overrides) -> "object":
 
 @pytest.fixture(scope="module")
 def seed_plan():
-    from tests.test_k8s_schema import stack_config
     from offline.mocks import run_program
     from offline.plan import to_plan
+    from tests.test_k8s_schema import stack_config
+
     return to_plan(run_program(*stack_config("examples/Pulumi.llama-seed.yaml")))
 
 
@@ -48,8 +52,11 @@ class TestPodMonitoringForEveryMetricsEndpoint:
         assert len(workloads) == 5  # 3 vLLM, 1 llama-server (CPU), the gateway
         for d in workloads:
             ns, labels = d["metadata"]["namespace"], d["spec"]["template"]["metadata"]["labels"]
-            monitors = [m for m in dev_plan.find("PodMonitoring", namespace=ns)
-                        if selector_matches(m["spec"]["selector"], labels)]
+            monitors = [
+                m
+                for m in dev_plan.find("PodMonitoring", namespace=ns)
+                if selector_matches(m["spec"]["selector"], labels)
+            ]
             assert len(monitors) == 1, d["metadata"]["name"]
             (pm,) = monitors
             assert pm["apiVersion"] == "monitoring.googleapis.com/v1"
@@ -71,11 +78,19 @@ class TestPodMonitoringForEveryMetricsEndpoint:
         assert "--metrics" in container["args"]
         key_env = next(e for e in container["env"] if e["name"] == "LLAMA_API_KEY")["valueFrom"]["secretKeyRef"]
         (endpoint,) = dev_plan.one("PodMonitoring", "llama-embeddings", "serving")["spec"]["endpoints"]
-        assert endpoint["authorization"] == {"type": "Bearer", "credentials": {"secret": {
-            "name": key_env["name"], "key": key_env["key"]}}}
+        assert endpoint["authorization"] == {
+            "type": "Bearer",
+            "credentials": {"secret": {"name": key_env["name"], "key": key_env["key"]}},
+        }
         role = dev_plan.one("Role", "gmp-collector-secrets", "serving")
-        assert role["rules"] == [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list", "watch"],
-                                  "resourceNames": [key_env["name"]]}]
+        assert role["rules"] == [
+            {
+                "apiGroups": [""],
+                "resources": ["secrets"],
+                "verbs": ["get", "list", "watch"],
+                "resourceNames": [key_env["name"]],
+            }
+        ]
         binding = dev_plan.one("RoleBinding", "gmp-collector-secrets", "serving")
         assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "collector", "namespace": "gmp-system"}]
 
@@ -117,9 +132,14 @@ class TestLiteLLMPrometheusCallback:
 class TestServiceMonitorOption:
     @pytest.fixture(scope="class")
     def sm_plan(self):
-        return render(observability={"scrape": "servicemonitor", "interval": "1m",
-                                     "prometheusNamespace": "monitoring",
-                                     "serviceMonitorLabels": {"release": "kube-prometheus-stack"}})
+        return render(
+            observability={
+                "scrape": "servicemonitor",
+                "interval": "1m",
+                "prometheusNamespace": "monitoring",
+                "serviceMonitorLabels": {"release": "kube-prometheus-stack"},
+            }
+        )
 
     def test_selects_each_service_on_its_named_port(self, sm_plan):
         assert not sm_plan.find("PodMonitoring") and not sm_plan.find("Role", "gmp-collector-secrets")
@@ -141,8 +161,10 @@ class TestServiceMonitorOption:
 
     def test_llama_server_auth_is_a_secret_key_selector(self, sm_plan):
         (endpoint,) = sm_plan.one("ServiceMonitor", "llama-embeddings", "serving")["spec"]["endpoints"]
-        assert endpoint["authorization"] == {"type": "Bearer",
-                                             "credentials": {"name": "vllm-api-key", "key": "api-key"}}
+        assert endpoint["authorization"] == {
+            "type": "Bearer",
+            "credentials": {"name": "vllm-api-key", "key": "api-key"},
+        }
         (plain,) = sm_plan.one("ServiceMonitor", "coder-chat", "serving")["spec"]["endpoints"]
         assert "authorization" not in plain
 
@@ -158,14 +180,20 @@ class TestServiceMonitorOption:
 
 
 class TestObservabilityConfigIsValidated:
-    @pytest.mark.parametrize("obs, where", [
-        ({"scrape": "prometheus"}, "observability.scrape"),
-        ({"interval": "30"}, "observability.interval"),
-        ({"interval": "1s"}, "observability.interval"),
-        ({"interval": "2h"}, "observability.interval"),
-        ({"prometheusNamespace": "monitoring"}, "observability.prometheusNamespace"),
-        ({"scrape": "servicemonitor", "serviceMonitorLabels": {"bad key!": "x"}}, "observability.serviceMonitorLabels"),
-    ])
+    @pytest.mark.parametrize(
+        "obs, where",
+        [
+            ({"scrape": "prometheus"}, "observability.scrape"),
+            ({"interval": "30"}, "observability.interval"),
+            ({"interval": "1s"}, "observability.interval"),
+            ({"interval": "2h"}, "observability.interval"),
+            ({"prometheusNamespace": "monitoring"}, "observability.prometheusNamespace"),
+            (
+                {"scrape": "servicemonitor", "serviceMonitorLabels": {"bad key!": "x"}},
+                "observability.serviceMonitorLabels",
+            ),
+        ],
+    )
     def test_bad_config_names_the_key(self, obs, where):
         raw = raw_config("dev")
         raw["observability"] = obs
@@ -177,8 +205,9 @@ class TestObservabilityConfigIsValidated:
 class TestReadinessReflectsRealServing:
     def test_every_model_is_ready_only_when_v1_models_answers(self, dev_plan, seed_plan):
         for plan in (dev_plan, seed_plan):
-            for d in [d for d in plan.find("Deployment")
-                      if d["metadata"]["labels"]["app.kubernetes.io/component"] == "model"]:
+            for d in [
+                d for d in plan.find("Deployment") if d["metadata"]["labels"]["app.kubernetes.io/component"] == "model"
+            ]:
                 container = server_container(d)
                 probe = container["readinessProbe"]
                 target = probe.get("httpGet", {}).get("path") or " ".join(probe["exec"]["command"])
@@ -191,8 +220,11 @@ class TestOperatorOutputs:
     def test_outputs_present(self, dev_plan):
         out = dev_plan.outputs
         assert out["namespaces"] == {"serving": "serving", "gateway": "litellm", "frontends": "experience"}
-        assert out["modelServices"]["coder-chat"] == {"service": "coder-chat.serving.svc.cluster.local",
-                                                      "port": 8000, "deployment": "serving/coder-chat"}
+        assert out["modelServices"]["coder-chat"] == {
+            "service": "coder-chat.serving.svc.cluster.local",
+            "port": 8000,
+            "deployment": "serving/coder-chat",
+        }
         assert out["modelServices"]["embeddings"]["service"] == "llama-embeddings.serving.svc.cluster.local"
         assert out["gatewayService"]["url"] == out["gatewayUrl"]
         assert out["keySecrets"]["tabby"] == "experience/litellm-key-tabby (key api-key)"
@@ -201,8 +233,10 @@ class TestOperatorOutputs:
         smoke_job = next(j for j in dev_plan.find("Job") if j["metadata"]["name"].startswith("smoke-test-"))
         assert out["jobs"]["smokeTest"]["logs"] == f"kubectl -n litellm logs job/{smoke_job['metadata']['name']}"
         assert out["metrics"]["scrape"] == "podmonitoring"
-        assert out["metrics"]["endpoints"]["coder-chat"]["url"] == \
-            "http://coder-chat.serving.svc.cluster.local:8000/metrics"
+        assert (
+            out["metrics"]["endpoints"]["coder-chat"]["url"]
+            == "http://coder-chat.serving.svc.cluster.local:8000/metrics"
+        )
         assert out["networkPolicies"]["namespaces"] == ["serving", "litellm", "experience"]
 
     def test_every_model_has_a_service_output(self, dev_plan):
@@ -213,8 +247,16 @@ class TestOperatorOutputs:
     def test_outputs_hold_no_secret_value(self, dev_plan):
         text = yaml.safe_dump(dev_plan.outputs)
         assert dev_plan.generated_secrets and not any(s in text for s in dev_plan.generated_secrets)
-        operator = ("namespaces", "modelServices", "gatewayService", "keySecrets", "database", "jobs", "metrics",
-                    "networkPolicies")
+        operator = (
+            "namespaces",
+            "modelServices",
+            "gatewayService",
+            "keySecrets",
+            "database",
+            "jobs",
+            "metrics",
+            "networkPolicies",
+        )
         for key in operator:
             assert "<secret>" not in yaml.safe_dump(dev_plan.outputs[key]), f"{key} must not be a secret output"
         assert dev_plan.outputs["masterKey"] == "<secret>"

@@ -9,7 +9,7 @@ workload that carries the matching checkov skip annotation.
 
 import copy
 import re
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import pytest
 
@@ -18,8 +18,9 @@ from offline.mocks import run_program
 from offline.plan import Plan, pod_spec, to_plan
 from tests.conftest import ROOT, plan_for, raw_config
 
-STACK_FILES = sorted(str(p.relative_to(ROOT)) for p in [*ROOT.glob("Pulumi.*.yaml"),
-                                                        *ROOT.glob("examples/Pulumi.*.yaml")])
+STACK_FILES = sorted(
+    str(p.relative_to(ROOT)) for p in [*ROOT.glob("Pulumi.*.yaml"), *ROOT.glob("examples/Pulumi.*.yaml")]
+)
 MONGO = {"name": "librechat-mongo", "key": "uri"}
 
 # container name -> the checkov check its workload must skip for each relaxed rule (README exception table)
@@ -29,7 +30,7 @@ LOW_UID_OK = {"librechat": 1000}  # the image's own user, which owns /app; CKV_K
 API_TOKEN_OK = {"litellm-keys"}  # the Job that writes key Secrets; CKV_K8S_38
 
 
-@lru_cache(maxsize=None)
+@cache
 def stack_plan(stack_file: str) -> Plan:
     name = stack_file.rsplit("/", 1)[-1].removeprefix("Pulumi.").removesuffix(".yaml")
     return to_plan(run_program(read_stack_file(ROOT / stack_file), name))
@@ -82,8 +83,20 @@ CASES = list(cases())
 def test_every_stack_and_variant_has_workloads():
     assert {"Pulumi.dev.yaml", "Pulumi.prod.yaml", "examples/Pulumi.llama-seed.yaml"} <= set(STACK_FILES)
     names = {c.values[2]["name"] for c in CASES}
-    assert {"vllm", "prestage-weights", "llama-server", "llama-swap", "fetch-gguf", "litellm", "mint", "smoke",
-            "open-webui", "tabby", "render-config", "librechat"} <= names
+    assert {
+        "vllm",
+        "prestage-weights",
+        "llama-server",
+        "llama-swap",
+        "fetch-gguf",
+        "litellm",
+        "mint",
+        "smoke",
+        "open-webui",
+        "tabby",
+        "render-config",
+        "librechat",
+    } <= names
 
 
 @pytest.mark.parametrize("manifest,pod,c,init", CASES)
@@ -177,12 +190,25 @@ def test_the_only_root_containers_are_the_documented_ones():
 def test_readme_lists_every_exception():
     readme = (ROOT / "README.md").read_text()
     section = readme.split("## Security and reliability", 1)[1]
-    for needle in ("vLLM", "LiteLLM", "Open WebUI", "LibreChat", "AMD", "litellm-keys", "CKV_K8S_43",
-                   "CKV_K8S_35", "CKV_K8S_22", "CKV_K8S_23", "CKV_K8S_40", "CKV_K8S_38"):
+    for needle in (
+        "vLLM",
+        "LiteLLM",
+        "Open WebUI",
+        "LibreChat",
+        "AMD",
+        "litellm-keys",
+        "CKV_K8S_43",
+        "CKV_K8S_35",
+        "CKV_K8S_22",
+        "CKV_K8S_23",
+        "CKV_K8S_40",
+        "CKV_K8S_38",
+    ):
         assert needle in section, needle
 
 
 # ---- the gateway: replicas, disruption budget, spread ------------------------------------------------------------
+
 
 def gateway(plan: Plan):
     return plan.one("Deployment", "litellm")
@@ -205,7 +231,9 @@ def test_replicated_gateway_has_a_pdb_and_spreads(plan_name):
     spread = dep["spec"]["template"]["spec"]["topologySpreadConstraints"]
     assert {s["topologyKey"] for s in spread} == {"kubernetes.io/hostname", "topology.kubernetes.io/zone"}
     for s in spread:  # soft: a small cluster still schedules every replica
-        assert s["whenUnsatisfiable"] == "ScheduleAnyway" and s["labelSelector"]["matchLabels"].items() <= labels.items()
+        assert (
+            s["whenUnsatisfiable"] == "ScheduleAnyway" and s["labelSelector"]["matchLabels"].items() <= labels.items()
+        )
 
 
 def test_single_gateway_has_no_pdb():

@@ -37,8 +37,9 @@ def run(hf_home: Path, **extra: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING"))}
     env.update(net_env)
     env.update({"HF_HOME": str(hf_home), "MODEL_ID": REPO, **extra})
-    return subprocess.run([*prefix, sys.executable, str(PRESTAGE_SCRIPT)], env=env, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [*prefix, sys.executable, str(PRESTAGE_SCRIPT)], env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 class TestOfflineFirstPrestage:

@@ -14,10 +14,16 @@ from tests.conftest import NS, ROOT, plan_for, stack_values
 class TestDevStack:
     def test_declares_the_seed_stack(self, dev_plan):
         names = {(m["kind"], m["metadata"]["name"]) for m in dev_plan.k8s}
-        for kind, name in [("Deployment", "coder-chat"), ("Deployment", "coder-fim"), ("Service", "coder-chat"),
-                           ("PersistentVolumeClaim", "coder-chat-model-cache"),
-                           ("PersistentVolumeClaim", "coder-fim-model-cache"), ("Deployment", "litellm"),
-                           ("ConfigMap", "litellm-config"), ("Service", "litellm")]:
+        for kind, name in [
+            ("Deployment", "coder-chat"),
+            ("Deployment", "coder-fim"),
+            ("Service", "coder-chat"),
+            ("PersistentVolumeClaim", "coder-chat-model-cache"),
+            ("PersistentVolumeClaim", "coder-fim-model-cache"),
+            ("Deployment", "litellm"),
+            ("ConfigMap", "litellm-config"),
+            ("Service", "litellm"),
+        ]:
             assert (kind, name) in names
         assert [t for t, _, _ in dev_plan.gcp] == ["gcp:container/nodePool:NodePool"]
 
@@ -29,9 +35,12 @@ class TestDevStack:
     def test_outputs(self, dev_plan):
         assert dev_plan.outputs["gatewayUrl"] == "http://litellm.litellm.svc.cluster.local:4000"
         assert dev_plan.outputs["modelEndpoints"] == {
-            **{name: f"http://{name}.serving.svc.cluster.local:8000/v1"
-               for name in ("coder-chat", "coder-fim", "coder-agent")},
-            "embeddings": "http://llama-embeddings.serving.svc.cluster.local:8080/v1"}
+            **{
+                name: f"http://{name}.serving.svc.cluster.local:8000/v1"
+                for name in ("coder-chat", "coder-fim", "coder-agent")
+            },
+            "embeddings": "http://llama-embeddings.serving.svc.cluster.local:8080/v1",
+        }
         assert dev_plan.outputs["masterKey"] == "<secret>", "the master key is a secret output"
 
     def test_gateway_routes_every_model_with_prices(self, dev_plan):
@@ -56,11 +65,14 @@ class TestBadConfigCreatesNothing:
 
     def test_nothing_declared(self, dev_raw):
         from offline import mocks
+
         captured = []
         real = mocks.PlatformMocks.new_resource
+
         def spy(self, args):
             captured.append(args.typ)
             return real(self, args)
+
         dev_raw["models"][0]["pool"] = "missing"
         mocks.PlatformMocks.new_resource = spy
         try:
@@ -73,8 +85,9 @@ class TestBadConfigCreatesNothing:
 
 class TestRenderCli:
     def run(self, *args, cwd=ROOT):
-        return subprocess.run([sys.executable, "render.py", *args], cwd=cwd, capture_output=True, text=True,
-                              timeout=120)
+        return subprocess.run(
+            [sys.executable, "render.py", *args], cwd=cwd, capture_output=True, text=True, timeout=120
+        )
 
     def test_renders_dev(self, tmp_path):
         res = self.run("--stack-file", "Pulumi.dev.yaml", "--out", str(tmp_path))
@@ -86,7 +99,10 @@ class TestRenderCli:
             docs = list(yaml.safe_load_all(p.read_text()))
             assert len(docs) == 1, f"{p.name} holds one object"
         assert "coder-chat" in res.stdout and "replicas=1" in res.stdout
-        assert "pool l4-coder" in res.stdout and f"Deployment={len(list((tmp_path / 'k8s').glob('*--deployment--*')))}" in res.stdout
+        assert (
+            "pool l4-coder" in res.stdout
+            and f"Deployment={len(list((tmp_path / 'k8s').glob('*--deployment--*')))}" in res.stdout
+        )
 
     def test_bad_config_exits_2_with_key_and_no_traceback(self, tmp_path):
         bad = stack_values("dev")

@@ -47,8 +47,12 @@ class TestDiffTrees:
 
     def test_summary_fits_a_comment(self):
         huge = "+x\n" * 40_000
-        body = render_diff.summary({"dev": (huge, {"added": 1, "removed": 0, "changed": 0}, True),
-                                    "prod": ("", {"added": 0, "removed": 0, "changed": 0}, True)})
+        body = render_diff.summary(
+            {
+                "dev": (huge, {"added": 1, "removed": 0, "changed": 0}, True),
+                "prod": ("", {"added": 0, "removed": 0, "changed": 0}, True),
+            }
+        )
         assert body.startswith(render_diff.MARKER) and len(body) < render_diff.COMMENT_LIMIT
         assert "| dev | 1 | 0 | 0 | yes |" in body and "diff too long" in body
 
@@ -60,8 +64,9 @@ class TestRenderDiffEndToEnd:
         doc["config"]["llm-platform:scaleToZero"] = True
         (head / "Pulumi.dev.yaml").write_text(yaml.safe_dump(doc))
         out = tmp_path / "out"
-        code = render_diff.main(["--base", str(base), "--head", str(head), "--out", str(out),
-                                 "--python", sys.executable])
+        code = render_diff.main(
+            ["--base", str(base), "--head", str(head), "--out", str(out), "--python", sys.executable]
+        )
         assert code == 0
         diff = (out / "render.diff").read_text()
         assert "+++ b/dev/k8s/serving--deployment--coder-chat.yaml" in diff and "+  replicas: 0" in diff

@@ -90,8 +90,10 @@ def test_unreachable_sites_are_still_there():
 
 def test_script_runs_standalone(tmp_path):
     import subprocess
-    res = subprocess.run([sys.executable, "scripts/rule_table.py"], cwd=ROOT, capture_output=True, text=True,
-                         timeout=120)
+
+    res = subprocess.run(
+        [sys.executable, "scripts/rule_table.py"], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert res.returncode == 0, res.stderr
     assert res.stdout.startswith("| key | rule | message (for the dev stack) |")
     assert res.stdout.count("\n") == len(ROWS) + 2

@@ -26,13 +26,17 @@ def flip(raw: dict, on: bool) -> dict:
 
 
 def gpu_deployments(plan) -> dict[str, int]:
-    return {d["metadata"]["name"]: d["spec"]["replicas"] for d in plan.find("Deployment")
-            if gpus_per_pod(pod_spec(d)) > 0}
+    return {
+        d["metadata"]["name"]: d["spec"]["replicas"] for d in plan.find("Deployment") if gpus_per_pod(pod_spec(d)) > 0
+    }
 
 
 def cpu_workloads(plan) -> dict[str, int]:
-    return {f"{m['kind']}/{m['metadata'].get('namespace')}/{m['metadata']['name']}": m["spec"].get("replicas", 1)
-            for m in plan.k8s if pod_spec(m) is not None and m["kind"] != "Job" and gpus_per_pod(pod_spec(m)) == 0}
+    return {
+        f"{m['kind']}/{m['metadata'].get('namespace')}/{m['metadata']['name']}": m["spec"].get("replicas", 1)
+        for m in plan.k8s
+        if pod_spec(m) is not None and m["kind"] != "Job" and gpus_per_pod(pod_spec(m)) == 0
+    }
 
 
 def by_identity(plan) -> dict[str, dict]:

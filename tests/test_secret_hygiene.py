@@ -14,9 +14,10 @@ import json
 import re
 import tempfile
 import tomllib
-from functools import lru_cache
+from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import yaml
@@ -30,8 +31,10 @@ from tests.mutations import STACK_FILES, STACKS, as_program_sees, namespaced, st
 
 CREDENTIAL_ENV = re.compile(r"(^|_)(KEY|VKEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDS|DSN)(_|$)|^(DATABASE_URL|MONGO_URI)$")
 # What a leaked credential looks like in text (same shapes the config check refuses).
-CREDENTIAL_TEXT = re.compile(r"(?<![\w-])(sk-[A-Za-z0-9_-]{16,}|hf_[A-Za-z0-9]{20,}|gh[pousr]_[A-Za-z0-9]{20,})"
-                             r"|[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@")
+CREDENTIAL_TEXT = re.compile(
+    r"(?<![\w-])(sk-[A-Za-z0-9_-]{16,}|hf_[A-Za-z0-9]{20,}|gh[pousr]_[A-Za-z0-9]{20,})"
+    r"|[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@"
+)
 # A config file field that names a credential must hold a reference, never a value.
 CREDENTIAL_FIELD = re.compile(r"(?i)^(api_?key|master_?key|password|token|secret|auth_?token)$")
 REFERENCE = re.compile(r"^(os\.environ/[A-Z0-9_]+|\$\{[A-Z0-9_]+\}|__[A-Z0-9_]+__)$")
@@ -40,7 +43,7 @@ SECRET_OUTPUTS = {"masterKey"}
 SERVER_KEY_ENV = {"vllm": "VLLM_API_KEY", "llama-server": "LLAMA_API_KEY", "llama-swap": "LLAMA_API_KEY"}
 
 
-@lru_cache(maxsize=None)
+@cache
 def rendered(stack: str) -> tuple[PlanCapture, Plan]:
     capture = run_program(namespaced(stack_raw(stack), stack), stack)
     return capture, to_plan(capture)
@@ -98,8 +101,11 @@ def known_secrets(stack: str, plan: Plan) -> set[tuple[str | None, str]]:
     out |= {(ns.gateway, m.api_key_secret.name) for m in cfg.models if getattr(m, "api_key_secret", None)}
     if cfg.frontends.librechat and cfg.frontends.librechat.mongo_uri_secret:
         out.add((ns.frontends, cfg.frontends.librechat.mongo_uri_secret.name))
-    out |= {(m["metadata"].get("namespace"), m["metadata"]["name"] + "-app")  # CNPG writes <cluster>-app
-            for m in plan.k8s if m["kind"] == "Cluster" and m["apiVersion"].startswith("postgresql.cnpg.io/")}
+    out |= {
+        (m["metadata"].get("namespace"), m["metadata"]["name"] + "-app")  # CNPG writes <cluster>-app
+        for m in plan.k8s
+        if m["kind"] == "Cluster" and m["apiVersion"].startswith("postgresql.cnpg.io/")
+    }
     return out
 
 
@@ -113,6 +119,7 @@ def raw_secret_value(stack: str, name: str, key: str) -> str:
 
 
 # --- the plan ------------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("stack", STACKS)
 class TestGeneratedSecretsStayInSecrets:
@@ -137,16 +144,18 @@ class TestGeneratedSecretsStayInSecrets:
             for name, text in (m.get("data") or {}).items():
                 assert_clean(f"ConfigMap {m['metadata']['name']}/{name}", text, stack)
                 for field, value in credential_fields(name, text):
-                    assert REFERENCE.match(str(value)), \
+                    assert REFERENCE.match(str(value)), (
                         f"{stack}: ConfigMap {m['metadata']['name']}/{name} sets {field} to a value, not a reference"
+                    )
 
     def test_env_literals_args_and_commands_hold_no_secret(self, stack):
         _, plan = rendered(stack)
         for where, _, c in containers(plan):
             assert_clean(f"{where} args/command", c.get("args", []) + c.get("command", []), stack)
             assert_clean(f"{where} env", [e.get("value") for e in c.get("env", [])], stack)
-            assert not any(a.split("=")[0] in ("--api-key", "--api-key-file") for a in c.get("args", [])), \
+            assert not any(a.split("=")[0] in ("--api-key", "--api-key-file") for a in c.get("args", [])), (
                 f"{stack}: {where} takes the key on its command line"
+            )
 
     def test_outputs_other_than_the_master_key_hold_no_secret(self, stack):
         _, plan = rendered(stack)
@@ -174,8 +183,15 @@ def credential_fields(name: str, text: str) -> list[tuple[str, Any]]:
     """(field, value) of every credential-named field in a YAML/JSON/TOML file (scripts are not parsed)."""
     suffix = Path(name).suffix
     try:
-        doc = (tomllib.loads(text) if suffix == ".toml" else json.loads(text) if suffix == ".json"
-               else yaml.safe_load(text) if suffix in (".yaml", ".yml") else None)
+        doc = (
+            tomllib.loads(text)
+            if suffix == ".toml"
+            else json.loads(text)
+            if suffix == ".json"
+            else yaml.safe_load(text)
+            if suffix in (".yaml", ".yml")
+            else None
+        )
     except (ValueError, yaml.YAMLError):
         return []
     found: list[tuple[str, Any]] = []
@@ -189,11 +205,13 @@ def credential_fields(name: str, text: str) -> list[tuple[str, Any]]:
         elif isinstance(node, list):
             for v in node:
                 walk(v)
+
     walk(doc)
     return found
 
 
 # --- credentials reach pods by reference ---------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("stack", STACKS)
 class TestCredentialsByReference:
@@ -209,11 +227,15 @@ class TestCredentialsByReference:
                 ref = e.get("valueFrom", {}).get("secretKeyRef")
                 assert "value" not in e and ref, f"{stack}: {where} env {e['name']} is not from a Secret"
                 assert ref.get("name") and ref.get("key"), f"{stack}: {where} env {e['name']}: {ref}"
-                assert (namespace, ref["name"]) in known, \
+                assert (namespace, ref["name"]) in known, (
                     f"{stack}: {where} env {e['name']} reads Secret {namespace}/{ref['name']}, which nothing creates"
+                )
                 checked += 1
-            assert not any("configMapKeyRef" in e.get("valueFrom", {}) for e in c.get("env", [])
-                           if CREDENTIAL_ENV.search(e["name"])), where
+            assert not any(
+                "configMapKeyRef" in e.get("valueFrom", {})
+                for e in c.get("env", [])
+                if CREDENTIAL_ENV.search(e["name"])
+            ), where
             for src in c.get("envFrom", []):
                 assert "configMapRef" not in src or not CREDENTIAL_ENV.search(str(src)), where
         assert checked >= 3, f"{stack}: only {checked} credential env vars found; is the scan broken?"
@@ -242,12 +264,14 @@ class TestCredentialsByReference:
             e = env(c, var)
             assert e and "secretKeyRef" in e.get("valueFrom", {}), f"{stack}: {where} runs without {var} from a Secret"
             ref = e["valueFrom"]["secretKeyRef"]
-            assert raw_secret_value(stack, ref["name"], ref["key"]) == upstream, \
+            assert raw_secret_value(stack, ref["name"], ref["key"]) == upstream, (
                 f"{stack}: {where} {var} is not the key the gateway sends ({gateway_ref})"
+            )
             servers += 1
         assert servers, f"{stack}: no model server found"
-        deployments = [m for m in plan.find("Deployment")
-                       if m["metadata"]["labels"].get("app.kubernetes.io/component") == "model"]
+        deployments = [
+            m for m in plan.find("Deployment") if m["metadata"]["labels"].get("app.kubernetes.io/component") == "model"
+        ]
         for d in deployments:
             names = {c["name"] for c in d["spec"]["template"]["spec"]["containers"]}
             assert names & set(SERVER_KEY_ENV), f"{stack}: model Deployment {d['metadata']['name']}: {names}"
@@ -264,19 +288,35 @@ def test_stack_files_hold_no_credentials(stack):
 PASTED = "sk-Ab3dEf9hIjKlMnOpQrStUv"
 
 
-@pytest.mark.parametrize("path,value,edit", [
-    ("frontends.tabby.key", PASTED, lambda r, v: r["frontends"]["tabby"].update(key=v)),
-    ("frontends.openWebui.key", PASTED.lower(), lambda r, v: r["frontends"]["openWebui"].update(key=v)),
-    ("gateway.database.urlSecret", "postgresql://litellm:s3cr3t@db:5432/litellm",
-     lambda r, v: r["gateway"].update(database={"mode": "existing", "urlSecret": v})),
-    ("models[4].apiKeySecret", PASTED, lambda r, v: r["models"][4].update(apiKeySecret=v)),
-    ("models[4].apiBase", "https://svc:s3cr3t@models.example.com/v1", lambda r, v: r["models"][4].update(apiBase=v)),
-    ("hfTokenSecret", "hf_AbCdEfGhIjKlMnOpQrStUvWx", lambda r, v: r.update(hfTokenSecret=v)),
-    ("models[0].extraArgs[0]", "--hf-token=hf_AbCdEfGhIjKlMnOpQrStUvWx",
-     lambda r, v: r["models"][0].update(extraArgs=[v])),
-    ("frontends.librechat.mongoUriSecret.name", "mongodb://app:s3cr3t@mongo/chat",
-     lambda r, v: r["frontends"]["librechat"]["mongoUriSecret"].update(name=v)),
-])
+@pytest.mark.parametrize(
+    "path,value,edit",
+    [
+        ("frontends.tabby.key", PASTED, lambda r, v: r["frontends"]["tabby"].update(key=v)),
+        ("frontends.openWebui.key", PASTED.lower(), lambda r, v: r["frontends"]["openWebui"].update(key=v)),
+        (
+            "gateway.database.urlSecret",
+            "postgresql://litellm:s3cr3t@db:5432/litellm",
+            lambda r, v: r["gateway"].update(database={"mode": "existing", "urlSecret": v}),
+        ),
+        ("models[4].apiKeySecret", PASTED, lambda r, v: r["models"][4].update(apiKeySecret=v)),
+        (
+            "models[4].apiBase",
+            "https://svc:s3cr3t@models.example.com/v1",
+            lambda r, v: r["models"][4].update(apiBase=v),
+        ),
+        ("hfTokenSecret", "hf_AbCdEfGhIjKlMnOpQrStUvWx", lambda r, v: r.update(hfTokenSecret=v)),
+        (
+            "models[0].extraArgs[0]",
+            "--hf-token=hf_AbCdEfGhIjKlMnOpQrStUvWx",
+            lambda r, v: r["models"][0].update(extraArgs=[v]),
+        ),
+        (
+            "frontends.librechat.mongoUriSecret.name",
+            "mongodb://app:s3cr3t@mongo/chat",
+            lambda r, v: r["frontends"]["librechat"]["mongoUriSecret"].update(name=v),
+        ),
+    ],
+)
 def test_pasted_credential_is_refused_and_never_echoed(path, value, edit):
     raw = stack_raw("dev+extras")
     assert raw["models"][4]["engine"] == "external"
@@ -284,10 +324,12 @@ def test_pasted_credential_is_refused_and_never_echoed(path, value, edit):
     with pytest.raises(ConfigError) as exc:
         parse_config(raw)
     assert value not in str(exc.value) and value.split("=")[-1] not in str(exc.value), "the error echoed it"
-    assert exc.value.lines[0] == (f"{path}: {REDACTED} looks like a credential (an API key, a token or a URL with "
-                                  "a password); stack config is kept in git, so it never holds one. Put it in a "
-                                  "Kubernetes Secret and name that Secret ({name, key}), or name a minted key by "
-                                  "its gateway.keys alias")
+    assert exc.value.lines[0] == (
+        f"{path}: {REDACTED} looks like a credential (an API key, a token or a URL with "
+        "a password); stack config is kept in git, so it never holds one. Put it in a "
+        "Kubernetes Secret and name that Secret ({name, key}), or name a minted key by "
+        "its gateway.keys alias"
+    )
 
 
 def test_short_key_value_for_a_front_end_gets_the_alias_hint():
@@ -303,9 +345,10 @@ def test_short_key_value_for_a_front_end_gets_the_alias_hint():
 def test_credential_named_config_fields_take_references_only():
     """Every config field named like a credential takes a Secret reference or a key alias, never a value; a new
     such field must be added here after review."""
+    from pydantic import BaseModel
+
     from models.platform import PlatformConfig
     from tests.config_tree import unwrap
-    from pydantic import BaseModel
 
     found: dict[str, str] = {}
 
@@ -319,18 +362,22 @@ def test_credential_named_config_fields_take_references_only():
                 if isinstance(t, type) and issubclass(t, BaseModel):
                     walk(t, f"{prefix}{alias}.", seen)
             words = [w.lower() for w in re.findall(r"[A-Z]?[a-z]+", alias)]
-            if words[-1] in ("key", "keys", "secret", "password", "credential", "credentials") or \
-                    (words[-1] == "token" and words[-2:-1] != ["per"]):
+            if words[-1] in ("key", "keys", "secret", "password", "credential", "credentials") or (
+                words[-1] == "token" and words[-2:-1] != ["per"]
+            ):
                 types = unwrap(f.annotation)
                 found[f"{cls.__name__}.{alias}"] = " | ".join(getattr(t, "__name__", str(t)) for t in types)
+
     walk(PlatformConfig, "", set())
     assert found == {
-        "PlatformConfig.hfTokenSecret": "str",          # a Secret name (DnsName)
-        "OpenWebUISpec.key": "str", "TabbySpec.key": "str", "LibreChatSpec.key": "str",  # gateway.keys aliases
-        "SecretRef.key": "str",                         # the data key inside a named Secret
+        "PlatformConfig.hfTokenSecret": "str",  # a Secret name (DnsName)
+        "OpenWebUISpec.key": "str",
+        "TabbySpec.key": "str",
+        "LibreChatSpec.key": "str",  # gateway.keys aliases
+        "SecretRef.key": "str",  # the data key inside a named Secret
         "LibreChatSpec.mongoUriSecret": "SecretRef",
         "ExternalModelSpec.apiKeySecret": "SecretRef",
         "DatabaseSpec.urlSecret": "SecretRef",
-        "GatewaySpec.keys": "KeySpec",                  # declared keys: alias, scope, budget (minted in-cluster)
-        "SmokeTestSpec.key": "str",                     # a gateway.keys alias
+        "GatewaySpec.keys": "KeySpec",  # declared keys: alias, scope, budget (minted in-cluster)
+        "SmokeTestSpec.key": "str",  # a gateway.keys alias
     }, found

@@ -35,8 +35,11 @@ def run_init(init, template, tmp_path, key, shell):
     (tmp_path / "data").mkdir(exist_ok=True)
     (tmp_path / "template" / "config.toml").write_text(template)
     env = {e["name"]: e.get("value") for e in init["env"]}
-    env = {"TEMPLATE": str(tmp_path / env["TEMPLATE"].lstrip("/")),
-           "CONFIG": str(tmp_path / env["CONFIG"].lstrip("/")), "PATH": os.environ["PATH"]}
+    env = {
+        "TEMPLATE": str(tmp_path / env["TEMPLATE"].lstrip("/")),
+        "CONFIG": str(tmp_path / env["CONFIG"].lstrip("/")),
+        "PATH": os.environ["PATH"],
+    }
     if key is not None:
         env["LITELLM_VKEY"] = key
     res = subprocess.run([*shell, "-c", init["command"][2]], env=env, capture_output=True, text=True, timeout=30)
@@ -77,11 +80,15 @@ def test_a_posix_shell_is_available():
     assert SHELLS, "need a POSIX shell to run the init script"
 
 
-SCALARS = st.one_of(st.text(), st.integers(min_value=-(2 ** 63), max_value=2 ** 63 - 1), st.booleans(),
-                    st.floats(allow_nan=False))
+SCALARS = st.one_of(
+    st.text(), st.integers(min_value=-(2**63), max_value=2**63 - 1), st.booleans(), st.floats(allow_nan=False)
+)
 KEYS = st.text(min_size=1, max_size=12)
-TABLES = st.recursive(st.dictionaries(KEYS, SCALARS, max_size=4),
-                      lambda inner: st.dictionaries(KEYS, st.one_of(SCALARS, inner), max_size=4), max_leaves=12)
+TABLES = st.recursive(
+    st.dictionaries(KEYS, SCALARS, max_size=4),
+    lambda inner: st.dictionaries(KEYS, st.one_of(SCALARS, inner), max_size=4),
+    max_leaves=12,
+)
 
 
 class TestTomlWriter:

@@ -22,26 +22,56 @@ class TestVllmArgs:
 
     def test_unset_fields_leave_vllm_defaults(self, dev_raw):
         args = vllm.vllm_args(spec(dev_raw))
-        for flag in ("--max-num-seqs", "--enable-chunked-prefill", "--no-enable-chunked-prefill",
-                     "--tool-call-parser", "--reasoning-parser", "--chat-template", "--cpu-offload-gb"):
+        for flag in (
+            "--max-num-seqs",
+            "--enable-chunked-prefill",
+            "--no-enable-chunked-prefill",
+            "--tool-call-parser",
+            "--reasoning-parser",
+            "--chat-template",
+            "--cpu-offload-gb",
+        ):
             assert not any(a.startswith(flag) for a in args), flag
 
     def test_every_crd_field_maps_to_a_flag(self, dev_raw):
-        args = vllm.vllm_args(spec(
-            dev_raw, enableChunkedPrefill=False, maxNumBatchedTokens=4096, maxNumSeqs=16, dtype="float16",
-            disableCustomAllReduce=True, cpuOffloadGB=2, toolCallParser="hermes", enableAutoToolChoice=True,
-            reasoningParser="deepseek_r1", revision="abc123", chatTemplate="{{ messages }}",
-            extraArgs=["--seed=7"]))
-        for expected in ("--no-enable-chunked-prefill", "--max-num-batched-tokens=4096", "--max-num-seqs=16",
-                         "--dtype=float16", "--disable-custom-all-reduce", "--cpu-offload-gb=2",
-                         "--tool-call-parser=hermes", "--enable-auto-tool-choice", "--reasoning-parser=deepseek_r1",
-                         "--revision=abc123", f"--chat-template={vllm.TEMPLATE_MOUNT}/{vllm.TEMPLATE_FILE}"):
+        args = vllm.vllm_args(
+            spec(
+                dev_raw,
+                enableChunkedPrefill=False,
+                maxNumBatchedTokens=4096,
+                maxNumSeqs=16,
+                dtype="float16",
+                disableCustomAllReduce=True,
+                cpuOffloadGB=2,
+                toolCallParser="hermes",
+                enableAutoToolChoice=True,
+                reasoningParser="deepseek_r1",
+                revision="abc123",
+                chatTemplate="{{ messages }}",
+                extraArgs=["--seed=7"],
+            )
+        )
+        for expected in (
+            "--no-enable-chunked-prefill",
+            "--max-num-batched-tokens=4096",
+            "--max-num-seqs=16",
+            "--dtype=float16",
+            "--disable-custom-all-reduce",
+            "--cpu-offload-gb=2",
+            "--tool-call-parser=hermes",
+            "--enable-auto-tool-choice",
+            "--reasoning-parser=deepseek_r1",
+            "--revision=abc123",
+            f"--chat-template={vllm.TEMPLATE_MOUNT}/{vllm.TEMPLATE_FILE}",
+        ):
             assert expected in args
         assert args[-1] == "--seed=7", "extraArgs come last so they can override"
 
     def test_extra_args_cannot_steal_owned_flags(self, dev_raw):
         import pytest
+
         from models import ConfigError
+
         dev_raw["models"][0]["extraArgs"] = ["--port=9000"]
         with pytest.raises(ConfigError, match=r"models\[0\].extraArgs: sets --port"):
             parse_config(dev_raw)

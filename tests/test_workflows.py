@@ -25,9 +25,19 @@ def tool(name: str) -> str:
 
 
 def actionlint(repo: Path, files: list[Path]) -> subprocess.CompletedProcess:
-    return subprocess.run([tool("actionlint"), "-no-color", "-shellcheck", tool("shellcheck"),
-                           *[str(f.relative_to(repo)) for f in files]],
-                          cwd=repo, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [
+            tool("actionlint"),
+            "-no-color",
+            "-shellcheck",
+            tool("shellcheck"),
+            *[str(f.relative_to(repo)) for f in files],
+        ],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def load(path: Path) -> dict:
@@ -37,8 +47,9 @@ def load(path: Path) -> dict:
 
 
 def uses(doc: dict) -> list[tuple[str, str]]:
-    return [(job_id, step["uses"]) for job_id, job in doc["jobs"].items()
-            for step in job.get("steps", []) if "uses" in step]
+    return [
+        (job_id, step["uses"]) for job_id, job in doc["jobs"].items() for step in job.get("steps", []) if "uses" in step
+    ]
 
 
 def job_uses(job: dict, action: str) -> list[dict]:
@@ -74,15 +85,20 @@ class TestWorkflows:
         bad = tmp_path / ".github" / "workflows" / "bad.yml"
         bad.parent.mkdir(parents=True)
         subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
-        bad.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo $X\n"
-                       "      - run: echo ${{ github.event.head_commit.message }}\n")
+        bad.write_text(
+            "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo $X\n"
+            "      - run: echo ${{ github.event.head_commit.message }}\n"
+        )
         res = actionlint(tmp_path, [bad])
         assert res.returncode == 1 and "SC2086" in res.stdout and "potentially untrusted" in res.stdout
 
     @pytest.mark.parametrize("wf", WORKFLOWS, ids=lambda p: p.name)
     def test_every_action_is_pinned_to_a_full_sha(self, wf):
-        lines = [ln.split("uses:", 1)[1].strip().strip("'\"") for ln in wf.read_text().splitlines()
-                 if re.match(r"^\s*(-\s+)?uses:", ln)]
+        lines = [
+            ln.split("uses:", 1)[1].strip().strip("'\"")
+            for ln in wf.read_text().splitlines()
+            if re.match(r"^\s*(-\s+)?uses:", ln)
+        ]
         assert lines
         for ref in lines:
             assert ref.startswith("./") or PINNED.match(ref), f"{wf.name}: '{ref}' is not '<action>@<sha> # vX.Y.Z'"
@@ -100,7 +116,8 @@ class TestWorkflows:
             if job_uses(job, "google-github-actions/auth"):
                 allowed.add("id-token")
             if job_uses(job, "actions/github-script") or any(
-                    s.get("with", {}).get("comment-on-pr") for s in job_uses(job, "pulumi/actions")):
+                s.get("with", {}).get("comment-on-pr") for s in job_uses(job, "pulumi/actions")
+            ):
                 allowed.add("pull-requests")
             assert writes <= allowed, f"{job_id} asks for {writes - allowed} it does not use"
 
@@ -135,7 +152,8 @@ class TestWorkflows:
 
     def test_cli_version_matches_the_sdk_pin(self):
         sdk = re.search(r"^pulumi==(\S+)$", (ROOT / "requirements.txt").read_text(), re.M).group(1)
-        pins = {wf.name: re.findall(r"(?:pulumi-version|PULUMI_VERSION): (\d[\w.]*)", wf.read_text())
-                for wf in WORKFLOWS}
+        pins = {
+            wf.name: re.findall(r"(?:pulumi-version|PULUMI_VERSION): (\d[\w.]*)", wf.read_text()) for wf in WORKFLOWS
+        }
         assert pins["pr.yml"] and pins["deploy.yml"], "pin the Pulumi CLI in every workflow that runs it"
         assert {v for versions in pins.values() for v in versions} == {sdk}, f"CLI pins {pins}; the SDK is {sdk}"

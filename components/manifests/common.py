@@ -2,7 +2,7 @@
 
 import hashlib
 import json
-from typing import Any, Optional
+from typing import Any
 
 PART_OF = "llm-platform"
 ROLE_LABEL = "ai.llm.role"
@@ -21,7 +21,7 @@ def selector(name: str) -> dict[str, str]:
     return {"app.kubernetes.io/name": name}
 
 
-def metadata(name: str, namespace: Optional[str], component: str, **extra: Any) -> dict[str, Any]:
+def metadata(name: str, namespace: str | None, component: str, **extra: Any) -> dict[str, Any]:
     meta: dict[str, Any] = {"name": name, "labels": labels(name, component), **extra}
     if namespace:
         meta["namespace"] = namespace
@@ -88,8 +88,11 @@ def pull_policy(image: str) -> str:
 
 def set_pull_policies(manifest: dict[str, Any]) -> dict[str, Any]:
     """Give every container of a workload an explicit imagePullPolicy (k8s.apply calls this on each object)."""
-    pod = manifest.get("spec", {}).get("template", {}).get("spec") if manifest.get("kind") in (
-        "Deployment", "StatefulSet", "DaemonSet", "Job") else None
+    pod = (
+        manifest.get("spec", {}).get("template", {}).get("spec")
+        if manifest.get("kind") in ("Deployment", "StatefulSet", "DaemonSet", "Job")
+        else None
+    )
     if not pod:
         return manifest
     for c in pod.get("initContainers", []) + pod.get("containers", []):
@@ -97,8 +100,9 @@ def set_pull_policies(manifest: dict[str, Any]) -> dict[str, Any]:
     return manifest
 
 
-def http_probe(path: str, port: str, period: int, failures: int, timeout: int = 5,
-               initial_delay: int = 0) -> dict[str, Any]:
+def http_probe(
+    path: str, port: str, period: int, failures: int, timeout: int = 5, initial_delay: int = 0
+) -> dict[str, Any]:
     probe: dict[str, Any] = {
         "httpGet": {"path": path, "port": port},
         "periodSeconds": period,
@@ -143,7 +147,7 @@ def service(name: str, namespace: str, component: str, port: int, target: str = 
 SKIP_AWAIT = {"pulumi.com/skipAwait": "true"}
 
 
-def pvc(name: str, namespace: str, component: str, size_gib: int, storage_class: Optional[str]) -> dict[str, Any]:
+def pvc(name: str, namespace: str, component: str, size_gib: int, storage_class: str | None) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "accessModes": ["ReadWriteOnce"],
         "resources": {"requests": {"storage": gib(size_gib)}},

@@ -1,6 +1,6 @@
 """Postgres for the gateway: the CloudNativePG operator release and a `Cluster`, as plain dicts."""
 
-from typing import Any, Optional
+from typing import Any
 
 from models.gateway import DatabaseSpec
 
@@ -27,7 +27,7 @@ def operator_release(spec: DatabaseSpec) -> dict[str, Any]:
     }
 
 
-def cluster(spec: DatabaseSpec, namespace: str, storage_class: Optional[str]) -> dict[str, Any]:
+def cluster(spec: DatabaseSpec, namespace: str, storage_class: str | None) -> dict[str, Any]:
     storage: dict[str, Any] = {"size": f"{spec.storage_gib}Gi"}
     if storage_class:
         storage["storageClass"] = storage_class
@@ -41,13 +41,15 @@ def cluster(spec: DatabaseSpec, namespace: str, storage_class: Optional[str]) ->
             "storage": storage,
             "bootstrap": {"initdb": {"database": "litellm", "owner": "litellm"}},
             "enableSuperuserAccess": False,
-            "resources": {"requests": {"cpu": spec.resources.cpu, "memory": spec.resources.memory},
-                          "limits": {"cpu": spec.resources.cpu_limit, "memory": spec.resources.memory_limit}},
+            "resources": {
+                "requests": {"cpu": spec.resources.cpu, "memory": spec.resources.memory},
+                "limits": {"cpu": spec.resources.cpu_limit, "memory": spec.resources.memory_limit},
+            },
         },
     }
 
 
-def url_secret_ref(spec: DatabaseSpec) -> Optional[dict[str, str]]:
+def url_secret_ref(spec: DatabaseSpec) -> dict[str, str] | None:
     """Where LiteLLM's DATABASE_URL comes from: always a Secret, never a literal."""
     if spec.mode == "cnpg":
         return {"name": APP_SECRET, "key": APP_URI_KEY}

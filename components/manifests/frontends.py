@@ -6,19 +6,36 @@ Generated secrets (session signers, JWT and credential keys) come in as values t
 pulumi-random, so this module stays pure.
 """
 
-from typing import Any, Optional
+from typing import Any
 
 import yaml
 
 from models.frontends import (
-    FrontendSpec, LibreChatSpec, OpenWebUISpec, TabbySpec, chat_models,
+    FrontendSpec,
+    LibreChatSpec,
+    OpenWebUISpec,
+    TabbySpec,
+    chat_models,
 )
 from models.platform import PlatformConfig
 
 from . import gateway, tomlw
 from .common import (
-    APP_UID, ROOT_IMAGE, WRITABLE_ROOT, checkov_skips, checksum, container_security, env, http_probe, labels,
-    metadata, pvc, secret_env, selector, service, tmp_volume,
+    APP_UID,
+    ROOT_IMAGE,
+    WRITABLE_ROOT,
+    checkov_skips,
+    checksum,
+    container_security,
+    env,
+    http_probe,
+    labels,
+    metadata,
+    pvc,
+    secret_env,
+    selector,
+    service,
+    tmp_volume,
 )
 
 COMPONENT = "frontend"
@@ -37,11 +54,11 @@ KEY_PLACEHOLDER, TABBY_KEY_ENV = "__LITELLM_VKEY__", "LITELLM_VKEY"
 # Runs in the init container: put the key from the Secret (env) into the template, atomically, owner-only.
 # The key is checked to be a LiteLLM key ([A-Za-z0-9_-]) first, so it can neither break sed nor the TOML string.
 TABBY_RENDER_SCRIPT = (
-    'set -eu\n'
+    "set -eu\n"
     'case "${LITELLM_VKEY:-}" in\n'
     '  ""|*[!A-Za-z0-9_-]*) echo "tabby-config: key from the Secret is empty or not a LiteLLM key" >&2; exit 1;;\n'
-    'esac\n'
-    'umask 077\n'
+    "esac\n"
+    "umask 077\n"
     'sed "s/__LITELLM_VKEY__/${LITELLM_VKEY}/g" "$TEMPLATE" > "$CONFIG.tmp"\n'
     'mv "$CONFIG.tmp" "$CONFIG"\n'
     'echo "tabby-config: wrote $CONFIG"\n'
@@ -53,11 +70,16 @@ LIBRECHAT_CONFIG_PATH, LIBRECHAT_KEY_ENV = "/app/librechat.yaml", "LITELLM_API_K
 # Config schema version LibreChat v0.8.7 ships (librechat.ai changelog: config v1.3.13, June 2026).
 LIBRECHAT_CONFIG_VERSION = "1.3.13"
 # (env name, length, hex?) generated per install; CREDS_KEY is 32 bytes and CREDS_IV 16 bytes, hex-encoded.
-LIBRECHAT_GENERATED = [("JWT_SECRET", 64, False), ("JWT_REFRESH_SECRET", 64, False),
-                       ("CREDS_KEY", 64, True), ("CREDS_IV", 32, True)]
+LIBRECHAT_GENERATED = [
+    ("JWT_SECRET", 64, False),
+    ("JWT_REFRESH_SECRET", 64, False),
+    ("CREDS_KEY", 64, True),
+    ("CREDS_IV", 32, True),
+]
 
 
 # --- shared --------------------------------------------------------------------------------------------------
+
 
 def gateway_v1(cfg: PlatformConfig) -> str:
     return gateway.url(cfg) + "/v1"
@@ -73,8 +95,13 @@ def key_env(cfg: PlatformConfig, fe: FrontendSpec, env_name: str) -> dict[str, A
 
 
 def secret(name: str, namespace: str, data: dict[str, Any]) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-            "metadata": metadata(name, namespace, COMPONENT), "stringData": data}
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "Opaque",
+        "metadata": metadata(name, namespace, COMPONENT),
+        "stringData": data,
+    }
 
 
 def configmap(name: str, namespace: str, data: dict[str, str]) -> dict[str, Any]:
@@ -101,10 +128,18 @@ def _pod_security(run_as_root: bool, uid: int) -> dict[str, Any]:
     return ctx
 
 
-def _deployment(name: str, fe: FrontendSpec, cfg: PlatformConfig, container: dict[str, Any],
-                volumes: list[dict[str, Any]], config_sum: str, run_as_root: bool,
-                init: Optional[list[dict[str, Any]]] = None, uid: int = APP_UID,
-                skips: Optional[dict[str, str]] = None) -> dict[str, Any]:
+def _deployment(
+    name: str,
+    fe: FrontendSpec,
+    cfg: PlatformConfig,
+    container: dict[str, Any],
+    volumes: list[dict[str, Any]],
+    config_sum: str,
+    run_as_root: bool,
+    init: list[dict[str, Any]] | None = None,
+    uid: int = APP_UID,
+    skips: dict[str, str] | None = None,
+) -> dict[str, Any]:
     pod: dict[str, Any] = {
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,  # no injected TABBY_PORT-style env that an app might read as its own
@@ -115,15 +150,19 @@ def _deployment(name: str, fe: FrontendSpec, cfg: PlatformConfig, container: dic
     if init:
         pod["initContainers"] = init
     return {
-        "apiVersion": "apps/v1", "kind": "Deployment",
-        "metadata": metadata(name, cfg.namespaces.frontends, COMPONENT,
-                             **({"annotations": checkov_skips(skips)} if skips else {})),
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": metadata(
+            name, cfg.namespaces.frontends, COMPONENT, **({"annotations": checkov_skips(skips)} if skips else {})
+        ),
         "spec": {
             "replicas": fe.replicas,
             "strategy": {"type": "Recreate"},  # one ReadWriteOnce data volume
             "selector": {"matchLabels": selector(name)},
-            "template": {"metadata": {"labels": labels(name, COMPONENT), "annotations": {CHECKSUM: config_sum}},
-                         "spec": pod},
+            "template": {
+                "metadata": {"labels": labels(name, COMPONENT), "annotations": {CHECKSUM: config_sum}},
+                "spec": pod,
+            },
         },
     }
 
@@ -138,12 +177,20 @@ def _data_volume(name: str) -> dict[str, Any]:
 
 # --- Open WebUI ----------------------------------------------------------------------------------------------
 
+
 def open_webui_env(cfg: PlatformConfig, spec: OpenWebUISpec) -> list[dict[str, Any]]:
     return [
-        *env(OPENAI_API_BASE_URL=gateway_v1(cfg), ENABLE_OPENAI_API="true", ENABLE_OLLAMA_API="false",
-             DATA_DIR=OPEN_WEBUI_DATA, PORT=str(OPEN_WEBUI_PORT),
-             ENABLE_PERSISTENT_CONFIG="true" if spec.persistent_config else "false",
-             ANONYMIZED_TELEMETRY="false", DO_NOT_TRACK="true", SCARF_NO_ANALYTICS="true"),
+        *env(
+            OPENAI_API_BASE_URL=gateway_v1(cfg),
+            ENABLE_OPENAI_API="true",
+            ENABLE_OLLAMA_API="false",
+            DATA_DIR=OPEN_WEBUI_DATA,
+            PORT=str(OPEN_WEBUI_PORT),
+            ENABLE_PERSISTENT_CONFIG="true" if spec.persistent_config else "false",
+            ANONYMIZED_TELEMETRY="false",
+            DO_NOT_TRACK="true",
+            SCARF_NO_ANALYTICS="true",
+        ),
         key_env(cfg, spec, "OPENAI_API_KEY"),
         secret_env(WEBUI_SECRET_KEY, OPEN_WEBUI_SECRET, WEBUI_SECRET_KEY),
     ]
@@ -152,7 +199,10 @@ def open_webui_env(cfg: PlatformConfig, spec: OpenWebUISpec) -> list[dict[str, A
 def open_webui_deployment(cfg: PlatformConfig, spec: OpenWebUISpec) -> dict[str, Any]:
     envs = open_webui_env(cfg, spec)
     container = {
-        "name": OPEN_WEBUI, "image": spec.image, "ports": _port(OPEN_WEBUI_PORT), "env": envs,
+        "name": OPEN_WEBUI,
+        "image": spec.image,
+        "ports": _port(OPEN_WEBUI_PORT),
+        "env": envs,
         # First start downloads the RAG embedding model before it listens: a long startup window.
         "startupProbe": http_probe("/health", "http", period=10, failures=60),
         "livenessProbe": http_probe("/health", "http", period=20, failures=3),
@@ -164,20 +214,43 @@ def open_webui_deployment(cfg: PlatformConfig, spec: OpenWebUISpec) -> dict[str,
         "securityContext": container_security(run_as_root=True, read_only_root=False),
         "volumeMounts": [{"name": "data", "mountPath": OPEN_WEBUI_DATA}],
     }
-    return _deployment(OPEN_WEBUI, spec, cfg, container, [_data_volume(OPEN_WEBUI)], checksum(envs),
-                       run_as_root=True, skips={**ROOT_IMAGE, **WRITABLE_ROOT})
+    return _deployment(
+        OPEN_WEBUI,
+        spec,
+        cfg,
+        container,
+        [_data_volume(OPEN_WEBUI)],
+        checksum(envs),
+        run_as_root=True,
+        skips={**ROOT_IMAGE, **WRITABLE_ROOT},
+    )
 
 
 # --- Tabby ---------------------------------------------------------------------------------------------------
 
+
 def tabby_config(cfg: PlatformConfig, spec: TabbySpec) -> dict[str, Any]:
     """config.toml as data: a vllm/completion backend on the gateway's FIM alias, key as a placeholder."""
-    model: dict[str, Any] = {"completion": {"http": {
-        "kind": "vllm/completion", "api_endpoint": gateway_v1(cfg), "model_name": spec.model,
-        "api_key": KEY_PLACEHOLDER, "prompt_template": spec.prompt_template}}}
+    model: dict[str, Any] = {
+        "completion": {
+            "http": {
+                "kind": "vllm/completion",
+                "api_endpoint": gateway_v1(cfg),
+                "model_name": spec.model,
+                "api_key": KEY_PLACEHOLDER,
+                "prompt_template": spec.prompt_template,
+            }
+        }
+    }
     if spec.embedding_model:
-        model["embedding"] = {"http": {"kind": "openai/embedding", "api_endpoint": gateway_v1(cfg),
-                                       "model_name": spec.embedding_model, "api_key": KEY_PLACEHOLDER}}
+        model["embedding"] = {
+            "http": {
+                "kind": "openai/embedding",
+                "api_endpoint": gateway_v1(cfg),
+                "model_name": spec.embedding_model,
+                "api_key": KEY_PLACEHOLDER,
+            }
+        }
     return {"model": model}
 
 
@@ -191,26 +264,32 @@ def tabby_configmap(cfg: PlatformConfig, spec: TabbySpec) -> dict[str, Any]:
 
 def tabby_init_container(cfg: PlatformConfig, spec: TabbySpec) -> dict[str, Any]:
     return {
-        "name": "render-config", "image": INIT_IMAGE,
+        "name": "render-config",
+        "image": INIT_IMAGE,
         "command": ["sh", "-c", TABBY_RENDER_SCRIPT],
-        "env": [*env(TEMPLATE=f"{TABBY_TEMPLATE_DIR}/config.toml", CONFIG=f"{TABBY_ROOT}/config.toml"),
-                key_env(cfg, spec, TABBY_KEY_ENV)],
+        "env": [
+            *env(TEMPLATE=f"{TABBY_TEMPLATE_DIR}/config.toml", CONFIG=f"{TABBY_ROOT}/config.toml"),
+            key_env(cfg, spec, TABBY_KEY_ENV),
+        ],
         "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"cpu": "100m", "memory": "32Mi"}},
         "securityContext": container_security(),
-        "volumeMounts": [{"name": "template", "mountPath": TABBY_TEMPLATE_DIR, "readOnly": True},
-                         {"name": "data", "mountPath": TABBY_ROOT}],
+        "volumeMounts": [
+            {"name": "template", "mountPath": TABBY_TEMPLATE_DIR, "readOnly": True},
+            {"name": "data", "mountPath": TABBY_ROOT},
+        ],
     }
 
 
 def _tcp_probe(period: int, failures: int) -> dict[str, Any]:
     # Tabby answers 401 to an unauthenticated /v1/health, so an httpGet probe would never pass.
-    return {"tcpSocket": {"port": "http"}, "periodSeconds": period, "failureThreshold": failures,
-            "timeoutSeconds": 3}
+    return {"tcpSocket": {"port": "http"}, "periodSeconds": period, "failureThreshold": failures, "timeoutSeconds": 3}
 
 
 def tabby_deployment(cfg: PlatformConfig, spec: TabbySpec) -> dict[str, Any]:
     container = {
-        "name": TABBY, "image": spec.image, "args": ["serve", "--port", str(TABBY_PORT)],
+        "name": TABBY,
+        "image": spec.image,
+        "args": ["serve", "--port", str(TABBY_PORT)],
         "ports": _port(TABBY_PORT),
         "env": env(TABBY_ROOT=TABBY_ROOT, HOME=TABBY_ROOT, TABBY_DISABLE_USAGE_COLLECTION="1"),
         # Without embeddingModel, first start downloads Tabby's default embedder before it listens.
@@ -223,12 +302,20 @@ def tabby_deployment(cfg: PlatformConfig, spec: TabbySpec) -> dict[str, Any]:
         "volumeMounts": [{"name": "data", "mountPath": TABBY_ROOT}, {"name": "tmp", "mountPath": "/tmp"}],
     }
     volumes = [_data_volume(TABBY), {"name": "template", "configMap": {"name": TABBY_CONFIGMAP}}, tmp_volume()]
-    return _deployment(TABBY, spec, cfg, container, volumes,
-                       checksum(tabby_config_toml(cfg, spec), TABBY_RENDER_SCRIPT), run_as_root=False,
-                       init=[tabby_init_container(cfg, spec)])
+    return _deployment(
+        TABBY,
+        spec,
+        cfg,
+        container,
+        volumes,
+        checksum(tabby_config_toml(cfg, spec), TABBY_RENDER_SCRIPT),
+        run_as_root=False,
+        init=[tabby_init_container(cfg, spec)],
+    )
 
 
 # --- LibreChat -----------------------------------------------------------------------------------------------
+
 
 def librechat_config(cfg: PlatformConfig, spec: LibreChatSpec) -> dict[str, Any]:
     """librechat.yaml: one custom endpoint on the gateway, listing the transparent model names."""
@@ -257,8 +344,13 @@ def librechat_env(cfg: PlatformConfig, spec: LibreChatSpec) -> list[dict[str, An
     mongo = spec.mongo_uri_secret
     assert mongo is not None, "validated: LibreChat needs mongoUriSecret"
     return [
-        *env(HOST="0.0.0.0", PORT=str(LIBRECHAT_PORT), CONFIG_PATH=LIBRECHAT_CONFIG_PATH,
-             ALLOW_REGISTRATION="true" if spec.allow_registration else "false", SEARCH="false"),
+        *env(
+            HOST="0.0.0.0",
+            PORT=str(LIBRECHAT_PORT),
+            CONFIG_PATH=LIBRECHAT_CONFIG_PATH,
+            ALLOW_REGISTRATION="true" if spec.allow_registration else "false",
+            SEARCH="false",
+        ),
         secret_env("MONGO_URI", mongo.name, mongo.key),
         key_env(cfg, spec, LIBRECHAT_KEY_ENV),
         *[secret_env(name, LIBRECHAT_SECRET, name) for name, _, _ in LIBRECHAT_GENERATED],
@@ -267,7 +359,10 @@ def librechat_env(cfg: PlatformConfig, spec: LibreChatSpec) -> list[dict[str, An
 
 def librechat_deployment(cfg: PlatformConfig, spec: LibreChatSpec) -> dict[str, Any]:
     container = {
-        "name": LIBRECHAT, "image": spec.image, "ports": _port(LIBRECHAT_PORT), "env": librechat_env(cfg, spec),
+        "name": LIBRECHAT,
+        "image": spec.image,
+        "ports": _port(LIBRECHAT_PORT),
+        "env": librechat_env(cfg, spec),
         "startupProbe": http_probe("/health", "http", period=5, failures=60),
         "livenessProbe": http_probe("/health", "http", period=20, failures=3),
         "readinessProbe": http_probe("/health", "http", period=10, failures=3),
@@ -282,7 +377,14 @@ def librechat_deployment(cfg: PlatformConfig, spec: LibreChatSpec) -> dict[str, 
         ],
     }
     volumes = [_data_volume(LIBRECHAT), {"name": "config", "configMap": {"name": LIBRECHAT_CONFIGMAP}}]
-    return _deployment(LIBRECHAT, spec, cfg, container, volumes, checksum(librechat_config(cfg, spec)),
-                       run_as_root=False, uid=LIBRECHAT_UID,
-                       skips={"CKV_K8S_40": "the image user node (uid 1000) owns /app (README exceptions)",
-                              **WRITABLE_ROOT})
+    return _deployment(
+        LIBRECHAT,
+        spec,
+        cfg,
+        container,
+        volumes,
+        checksum(librechat_config(cfg, spec)),
+        run_as_root=False,
+        uid=LIBRECHAT_UID,
+        skips={"CKV_K8S_40": "the image user node (uid 1000) owns /app (README exceptions)", **WRITABLE_ROOT},
+    )

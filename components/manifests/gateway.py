@@ -13,7 +13,16 @@ from models.platform import ModelSpec, PlatformConfig
 
 from . import database, llamacpp, vllm
 from .common import (
-    WRITABLE_ROOT, checkov_skips, checksum, http_probe, labels, metadata, non_root, secret_env, selector, service,
+    WRITABLE_ROOT,
+    checkov_skips,
+    checksum,
+    http_probe,
+    labels,
+    metadata,
+    non_root,
+    secret_env,
+    selector,
+    service,
 )
 
 PORT = 4000
@@ -36,17 +45,26 @@ def external_route(model: ExternalModelSpec) -> dict[str, Any]:
     for key in ("input_cost_per_token", "output_cost_per_token", "rpm", "tpm"):
         if getattr(model, key) is not None:
             params[key] = getattr(model, key)
-    info = {"mode": model.mode, "display_name": model.display_name or model.name,
-            "description": model.description, "provider": model.provider, "category": model.category,
-            "supports_streaming": model.supports_streaming, "availability": model.availability}
+    info = {
+        "mode": model.mode,
+        "display_name": model.display_name or model.name,
+        "description": model.description,
+        "provider": model.provider,
+        "category": model.category,
+        "supports_streaming": model.supports_streaming,
+        "availability": model.availability,
+    }
     if model.context_length:
         info["context_length"] = model.context_length
     return {"model_name": model.name, "litellm_params": params, "model_info": info}
 
 
 def external_key_env(cfg: PlatformConfig) -> list[dict[str, Any]]:
-    return [secret_env(m.key_env, m.api_key_secret.name, m.api_key_secret.key)
-            for m in cfg.models if m.engine == "external" and m.api_key_secret]
+    return [
+        secret_env(m.key_env, m.api_key_secret.name, m.api_key_secret.key)
+        for m in cfg.models
+        if m.engine == "external" and m.api_key_secret
+    ]
 
 
 def route(model: ModelSpec, cfg: PlatformConfig) -> dict[str, Any]:
@@ -56,8 +74,11 @@ def route(model: ModelSpec, cfg: PlatformConfig) -> dict[str, Any]:
     params: dict[str, Any] = {
         "model": f"openai/{model.served_name}",
         # llama.cpp: the transparent name on its static Service or on llama-swap (which routes on that name).
-        "api_base": (llamacpp.endpoint(model, cfg) if model.engine == "llamacpp"
-                     else vllm.endpoint(model, cfg.namespaces.serving)),
+        "api_base": (
+            llamacpp.endpoint(model, cfg)
+            if model.engine == "llamacpp"
+            else vllm.endpoint(model, cfg.namespaces.serving)
+        ),
         "api_key": f"os.environ/{UPSTREAM_KEY_ENV}",
         "input_cost_per_token": model.input_cost_per_token,
         "output_cost_per_token": model.output_cost_per_token,
@@ -77,9 +98,12 @@ def availability(cfg: PlatformConfig) -> dict[str, dict[str, Any]]:
             continue
         base = urlsplit(route(m, cfg)["litellm_params"]["api_base"])
         key = "swap.replicas" if m.engine == "llamacpp" and m.placement == "swap" else f"models[{i}].replicas"
-        out[m.name] = {"host": base.hostname, "port": base.port,
-                       "hint": f"To serve it: pulumi config set --path 'llm-platform:{key}' 1 "
-                               "(and llm-platform:scaleToZero false), then pulumi up"}
+        out[m.name] = {
+            "host": base.hostname,
+            "port": base.port,
+            "hint": f"To serve it: pulumi config set --path 'llm-platform:{key}' 1 "
+            "(and llm-platform:scaleToZero false), then pulumi up",
+        }
     return out
 
 
@@ -121,10 +145,14 @@ def config_yaml(cfg: PlatformConfig) -> str:
 
 def configmap(cfg: PlatformConfig) -> dict[str, Any]:
     return {
-        "apiVersion": "v1", "kind": "ConfigMap",
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
         "metadata": metadata(CONFIGMAP, cfg.namespaces.gateway, "gateway"),
-        "data": {"config.yaml": config_yaml(cfg), f"{HOOK_MODULE}.py": HOOK_SCRIPT.read_text(),
-                 "availability.json": json.dumps(availability(cfg), indent=2, sort_keys=True)},
+        "data": {
+            "config.yaml": config_yaml(cfg),
+            f"{HOOK_MODULE}.py": HOOK_SCRIPT.read_text(),
+            "availability.json": json.dumps(availability(cfg), indent=2, sort_keys=True),
+        },
     }
 
 
@@ -139,8 +167,7 @@ def deployment(cfg: PlatformConfig) -> dict[str, Any]:
     container = {
         "name": NAME,
         "image": cfg.images.litellm,
-        "args": ["--config", f"{CONFIG_DIR}/config.yaml", "--port", str(PORT),
-                 "--num_workers", str(gw.num_workers)],
+        "args": ["--config", f"{CONFIG_DIR}/config.yaml", "--port", str(PORT), "--num_workers", str(gw.num_workers)],
         "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
         "env": [
             secret_env(MASTER_KEY_ENV, SECRET, MASTER_KEY_ENV),
@@ -150,8 +177,10 @@ def deployment(cfg: PlatformConfig) -> dict[str, Any]:
             *database_env(cfg),
             *external_key_env(cfg),
         ],
-        "resources": {"requests": {"cpu": res.cpu, "memory": res.memory},
-                      "limits": {"cpu": res.cpu_limit, "memory": res.memory_limit}},
+        "resources": {
+            "requests": {"cpu": res.cpu, "memory": res.memory},
+            "limits": {"cpu": res.cpu_limit, "memory": res.memory_limit},
+        },
         "startupProbe": http_probe("/health/liveliness", "http", period=5, failures=60),
         "livenessProbe": http_probe("/health/liveliness", "http", period=15, failures=3),
         "readinessProbe": http_probe("/health/readiness", "http", period=10, failures=3),
@@ -170,8 +199,10 @@ def deployment(cfg: PlatformConfig) -> dict[str, Any]:
             "replicas": gw.replicas,
             "selector": {"matchLabels": selector(NAME)},
             "template": {
-                "metadata": {"labels": labels(NAME, "gateway"),
-                             "annotations": {"llm-platform/config-checksum": checksum(configmap(cfg)["data"])}},
+                "metadata": {
+                    "labels": labels(NAME, "gateway"),
+                    "annotations": {"llm-platform/config-checksum": checksum(configmap(cfg)["data"])},
+                },
                 "spec": {
                     "automountServiceAccountToken": False,
                     "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
@@ -188,10 +219,17 @@ def spread(replicas: int) -> dict[str, Any]:
     """Replicas on different nodes, then zones, where the cluster has room (soft: never blocks a rollout)."""
     if replicas < 2:
         return {}
-    return {"topologySpreadConstraints": [
-        {"maxSkew": 1, "topologyKey": key, "whenUnsatisfiable": "ScheduleAnyway",
-         "labelSelector": {"matchLabels": selector(NAME)}}
-        for key in ("kubernetes.io/hostname", "topology.kubernetes.io/zone")]}
+    return {
+        "topologySpreadConstraints": [
+            {
+                "maxSkew": 1,
+                "topologyKey": key,
+                "whenUnsatisfiable": "ScheduleAnyway",
+                "labelSelector": {"matchLabels": selector(NAME)},
+            }
+            for key in ("kubernetes.io/hostname", "topology.kubernetes.io/zone")
+        ]
+    }
 
 
 def disruption_budget(cfg: PlatformConfig) -> dict[str, Any] | None:
@@ -199,11 +237,15 @@ def disruption_budget(cfg: PlatformConfig) -> dict[str, Any] | None:
     if cfg.gateway.replicas < 2:
         return None
     return {
-        "apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
         "metadata": metadata(NAME, cfg.namespaces.gateway, "gateway"),
         # A crash-looping pod never blocks a drain.
-        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": selector(NAME)},
-                 "unhealthyPodEvictionPolicy": "AlwaysAllow"},
+        "spec": {
+            "maxUnavailable": 1,
+            "selector": {"matchLabels": selector(NAME)},
+            "unhealthyPodEvictionPolicy": "AlwaysAllow",
+        },
     }
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from models.platform import PlatformConfig
 
-from .common import checksum, checkov_skips, env, labels, metadata, non_root, secret_env, tmp_volume
+from .common import checkov_skips, checksum, env, labels, metadata, non_root, secret_env, tmp_volume
 
 NAME = "litellm-keys"
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "mint_keys.py"
@@ -17,9 +17,18 @@ def declared_keys(cfg: PlatformConfig) -> list[dict[str, Any]]:
     """What the Job reconciles: scope, budget and limits; never a key value."""
     out = []
     for k in cfg.gateway.keys:
-        out.append({"key_alias": k.alias, "models": list(k.models), "max_budget": k.max_budget,
-                    "budget_duration": k.budget_duration, "rpm_limit": k.rpm_limit, "tpm_limit": k.tpm_limit,
-                    "namespace": k.namespace or cfg.namespaces.frontends, "secret_name": k.secret_name})
+        out.append(
+            {
+                "key_alias": k.alias,
+                "models": list(k.models),
+                "max_budget": k.max_budget,
+                "budget_duration": k.budget_duration,
+                "rpm_limit": k.rpm_limit,
+                "tpm_limit": k.tpm_limit,
+                "namespace": k.namespace or cfg.namespaces.frontends,
+                "secret_name": k.secret_name,
+            }
+        )
     return out
 
 
@@ -28,31 +37,46 @@ def target_namespaces(cfg: PlatformConfig) -> list[str]:
 
 
 def configmap(cfg: PlatformConfig) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata(NAME, cfg.namespaces.gateway, "keys"),
-            "data": {"keys.json": json.dumps(declared_keys(cfg), indent=2), "mint_keys.py": SCRIPT.read_text()}}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": metadata(NAME, cfg.namespaces.gateway, "keys"),
+        "data": {"keys.json": json.dumps(declared_keys(cfg), indent=2), "mint_keys.py": SCRIPT.read_text()},
+    }
 
 
 def service_account(cfg: PlatformConfig) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata(NAME, cfg.namespaces.gateway, "keys"),
-            "automountServiceAccountToken": False}
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": metadata(NAME, cfg.namespaces.gateway, "keys"),
+        "automountServiceAccountToken": False,
+    }
 
 
 def role(cfg: PlatformConfig, namespace: str) -> dict[str, Any]:
     # create cannot be narrowed by resourceNames, so it is scoped to Secrets of one namespace; get and update
     # (reading a key back) only reach the declared key Secrets of that namespace, never any other Secret.
     names = sorted({k["secret_name"] for k in declared_keys(cfg) if k["namespace"] == namespace})
-    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
-            "metadata": metadata(NAME, namespace, "keys"),
-            "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["create"]},
-                      {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "update"],
-                       "resourceNames": names}]}
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "Role",
+        "metadata": metadata(NAME, namespace, "keys"),
+        "rules": [
+            {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create"]},
+            {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "update"], "resourceNames": names},
+        ],
+    }
 
 
 def role_binding(cfg: PlatformConfig, namespace: str) -> dict[str, Any]:
-    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
-            "metadata": metadata(NAME, namespace, "keys"),
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": NAME},
-            "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": cfg.namespaces.gateway}]}
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": metadata(NAME, namespace, "keys"),
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": NAME},
+        "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": cfg.namespaces.gateway}],
+    }
 
 
 def job_name(cfg: PlatformConfig) -> str:
@@ -69,17 +93,21 @@ def job(cfg: PlatformConfig, gateway_url: str, master_secret: str, master_key: s
         + [secret_env("LITELLM_MASTER_KEY", master_secret, master_key)],
         "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "250m", "memory": "128Mi"}},
         "securityContext": non_root(65534),  # python:slim has no user of its own: run as nobody
-        "volumeMounts": [{"name": "keys", "mountPath": "/opt/keys", "readOnly": True},
-                         {"name": "tmp", "mountPath": "/tmp"}],
+        "volumeMounts": [
+            {"name": "keys", "mountPath": "/opt/keys", "readOnly": True},
+            {"name": "tmp", "mountPath": "/tmp"},
+        ],
     }
     # The one pod that talks to the Kubernetes API (it writes the key Secrets), so it mounts its token.
-    skips = checkov_skips({"CKV_K8S_38": "the Job writes the key Secrets through the API with its own "
-                                         "namespace-scoped ServiceAccount"})
+    skips = checkov_skips(
+        {"CKV_K8S_38": "the Job writes the key Secrets through the API with its own namespace-scoped ServiceAccount"}
+    )
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
-        "metadata": metadata(job_name(cfg), cfg.namespaces.gateway, "keys",
-                             annotations={"pulumi.com/skipAwait": "true", **skips}),
+        "metadata": metadata(
+            job_name(cfg), cfg.namespaces.gateway, "keys", annotations={"pulumi.com/skipAwait": "true", **skips}
+        ),
         "spec": {
             "backoffLimit": 6,
             "template": {

@@ -22,8 +22,13 @@ from .vllm import UPSTREAM_KEY, UPSTREAM_SECRET
 CONFIG_PATH = "/app/config.yaml"  # where the llama-swap image's ENTRYPOINT reads its config
 SWAP_BIN = "/app/llama-swap"
 GROUP = "swap-pool"
-NAMES = {"deployment": SWAP_NAME, "service": SWAP_NAME, "pvc": f"{SWAP_NAME}-cache",
-         "config": f"{SWAP_NAME}-config", "scripts": f"{SWAP_NAME}-gguf"}
+NAMES = {
+    "deployment": SWAP_NAME,
+    "service": SWAP_NAME,
+    "pvc": f"{SWAP_NAME}-cache",
+    "config": f"{SWAP_NAME}-config",
+    "scripts": f"{SWAP_NAME}-gguf",
+}
 # Tokens llama-swap's command splitter takes as they are; anything else is POSIX-quoted.
 _BARE = re.compile(r"^[A-Za-z0-9_./:=,@%+{}$-]+$")
 
@@ -35,8 +40,9 @@ def command_line(argv: list[str]) -> str:
 
 def model_cmd(spec: LlamaCppModelSpec) -> str:
     """llama-server on the loopback port llama-swap hands out; the key comes from the inherited LLAMA_API_KEY."""
-    return command_line([lc.SERVER_BIN, *lc.llama_server_args(spec, lc.weights_link(spec), port="${PORT}",
-                                                              host="127.0.0.1")])
+    return command_line(
+        [lc.SERVER_BIN, *lc.llama_server_args(spec, lc.weights_link(spec), port="${PORT}", host="127.0.0.1")]
+    )
 
 
 def swap_config(cfg: PlatformConfig) -> dict[str, Any]:
@@ -47,16 +53,18 @@ def swap_config(cfg: PlatformConfig) -> dict[str, Any]:
     return {
         "healthCheckTimeout": swap.health_check_timeout,
         "logLevel": swap.log_level,
-        "models": {m.name: {
-            "cmd": model_cmd(m),
-            # 127.0.0.1, not the default localhost: llama-server binds IPv4 loopback only.
-            "proxy": "http://127.0.0.1:${PORT}",
-            "checkEndpoint": "/health",
-            "ttl": swap.ttl,
-        } for m in members},
+        "models": {
+            m.name: {
+                "cmd": model_cmd(m),
+                # 127.0.0.1, not the default localhost: llama-server binds IPv4 loopback only.
+                "proxy": "http://127.0.0.1:${PORT}",
+                "checkEndpoint": "/health",
+                "ttl": swap.ttl,
+            }
+            for m in members
+        },
         # One group: swap=true keeps one member loaded at a time (the pod has one GPU).
-        "groups": {GROUP: {"swap": swap.exclusive, "exclusive": True,
-                           "members": [m.name for m in members]}},
+        "groups": {GROUP: {"swap": swap.exclusive, "exclusive": True, "members": [m.name for m in members]}},
     }
 
 
@@ -66,7 +74,8 @@ def config_yaml(cfg: PlatformConfig) -> str:
 
 def configmap(cfg: PlatformConfig) -> dict[str, Any]:
     return {
-        "apiVersion": "v1", "kind": "ConfigMap",
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
         "metadata": metadata(NAMES["config"], cfg.namespaces.serving, "model"),
         "data": {"config.yaml": config_yaml(cfg)},
     }
@@ -107,9 +116,11 @@ def swap_container(cfg: PlatformConfig) -> dict[str, Any]:
         "readinessProbe": http_probe("/v1/models", "http", period=10, failures=3),
         "livenessProbe": http_probe("/health", "http", period=20, failures=3, timeout=10),
         "securityContext": container_security(run_as_root=lc.is_amd(pool)),
-        "volumeMounts": [{"name": "config", "mountPath": CONFIG_PATH, "subPath": "config.yaml", "readOnly": True},
-                         {"name": "model-cache", "mountPath": lc.CACHE_MOUNT, "readOnly": True},
-                         {"name": "tmp", "mountPath": "/tmp"}],
+        "volumeMounts": [
+            {"name": "config", "mountPath": CONFIG_PATH, "subPath": "config.yaml", "readOnly": True},
+            {"name": "model-cache", "mountPath": lc.CACHE_MOUNT, "readOnly": True},
+            {"name": "tmp", "mountPath": "/tmp"},
+        ],
     }
 
 
@@ -117,14 +128,26 @@ def deployment(cfg: PlatformConfig, replicas: int) -> dict[str, Any]:
     pool = cfg.pool(cfg.swap.pool)
     container = swap_container(cfg)
     volumes = lc.cache_volumes(NAMES["pvc"], NAMES["scripts"]) + [
-        {"name": "config", "configMap": {"name": NAMES["config"]}}]
+        {"name": "config", "configMap": {"name": NAMES["config"]}}
+    ]
     # Every swap GGUF is staged before llama-swap starts, so a swap-in never waits on the hub.
-    pod = lc.gpu_pod_spec(pool, init=[lc.fetch_container(cfg.images.gguf_fetch, cfg.hf_token_secret)],
-                          containers=[container], volumes=volumes)
+    pod = lc.gpu_pod_spec(
+        pool,
+        init=[lc.fetch_container(cfg.images.gguf_fetch, cfg.hf_token_secret)],
+        containers=[container],
+        volumes=volumes,
+    )
     members = swap_models(cfg)
     digest = checksum(swap_config(cfg), container["image"], lc.catalog(members), lc.FETCH_SCRIPT.read_text())
-    return lc.deployment(NAMES["deployment"], cfg.namespaces.serving, replicas, pod, digest,
-                         [m.name for m in members], skips=lc.root_skips(pool))
+    return lc.deployment(
+        NAMES["deployment"],
+        cfg.namespaces.serving,
+        replicas,
+        pod,
+        digest,
+        [m.name for m in members],
+        skips=lc.root_skips(pool),
+    )
 
 
 def swap_service(cfg: PlatformConfig) -> dict[str, Any]:

@@ -7,7 +7,7 @@ pool (llama_swap.py) reuses the args, staging, placement and resources built her
 import json
 import math
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from models.cluster import NodePoolSpec
 from models.llamacpp import ALL_LAYERS, LlamaCppModelSpec
@@ -15,8 +15,21 @@ from models.machines import MachineShape
 from models.platform import PlatformConfig
 
 from .common import (
-    ROLE_LABEL, ROOT_IMAGE, SKIP_AWAIT, checkov_skips, checksum, container_security, env, gib, http_probe,
-    labels, metadata, pvc, secret_env, selector, service,
+    ROLE_LABEL,
+    ROOT_IMAGE,
+    SKIP_AWAIT,
+    checkov_skips,
+    checksum,
+    container_security,
+    env,
+    gib,
+    http_probe,
+    labels,
+    metadata,
+    pvc,
+    secret_env,
+    selector,
+    service,
 )
 from .vllm import UPSTREAM_KEY, UPSTREAM_SECRET
 
@@ -38,14 +51,31 @@ GRACE_SECONDS = 90
 APP_UID = 10001
 
 
-def llama_server_args(spec: LlamaCppModelSpec, model_path: str, *, port: str = str(PORT),
-                      host: str = "0.0.0.0") -> list[str]:
+def llama_server_args(
+    spec: LlamaCppModelSpec, model_path: str, *, port: str = str(PORT), host: str = "0.0.0.0"
+) -> list[str]:
     """llama-server flags; every value-taking flag gets its value (a bare --flash-attn eats the next arg)."""
     layers = 0 if spec.placement == "cpu" else ALL_LAYERS if spec.gpu_layers == "all" else spec.gpu_layers
-    args = ["--model", model_path, "--alias", spec.name, "--host", host, "--port", port,
-            "--ctx-size", str(spec.context_size), "--n-gpu-layers", str(layers)]
-    for flag, value in (("--batch-size", spec.batch_size), ("--threads", spec.threads),
-                        ("--parallel", spec.parallel), ("--flash-attn", spec.flash_attn)):
+    args = [
+        "--model",
+        model_path,
+        "--alias",
+        spec.name,
+        "--host",
+        host,
+        "--port",
+        port,
+        "--ctx-size",
+        str(spec.context_size),
+        "--n-gpu-layers",
+        str(layers),
+    ]
+    for flag, value in (
+        ("--batch-size", spec.batch_size),
+        ("--threads", spec.threads),
+        ("--parallel", spec.parallel),
+        ("--flash-attn", spec.flash_attn),
+    ):
         if value is not None:
             args += [flag, str(value)]
     args.append("--jinja" if spec.jinja else "--no-jinja")
@@ -74,10 +104,13 @@ def catalog(models: list[LlamaCppModelSpec]) -> list[dict[str, Any]]:
 
 def fetch_configmap(name: str, namespace: str, models: list[LlamaCppModelSpec]) -> dict[str, Any]:
     return {
-        "apiVersion": "v1", "kind": "ConfigMap",
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
         "metadata": metadata(name, namespace, "model"),
-        "data": {"fetch_gguf.py": FETCH_SCRIPT.read_text(),
-                 CATALOG_FILE: json.dumps(catalog(models), indent=2, sort_keys=True) + "\n"},
+        "data": {
+            "fetch_gguf.py": FETCH_SCRIPT.read_text(),
+            CATALOG_FILE: json.dumps(catalog(models), indent=2, sort_keys=True) + "\n",
+        },
     }
 
 
@@ -91,8 +124,13 @@ def server_image(cfg: PlatformConfig, pool: NodePoolSpec) -> str:
 
 def fetch_container(image: str, hf_token_secret: str) -> dict[str, Any]:
     """Stages GGUFs as APP_UID on every pod, AMD included: it touches no GPU device, only the PVC (fsGroup)."""
-    values = {"HF_HOME": HF_HOME, "HF_HUB_DISABLE_TELEMETRY": "1", "HOME": "/tmp",
-              "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1"}
+    values = {
+        "HF_HOME": HF_HOME,
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+        "HOME": "/tmp",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
     return {
         "name": "fetch-gguf",
         "image": image,
@@ -100,9 +138,11 @@ def fetch_container(image: str, hf_token_secret: str) -> dict[str, Any]:
         "env": env(**values) + [secret_env("HF_TOKEN", hf_token_secret, "HF_TOKEN", optional=True)],
         "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "4Gi"}},
         "securityContext": {**container_security(), "runAsUser": APP_UID, "runAsGroup": APP_UID},
-        "volumeMounts": [{"name": "model-cache", "mountPath": CACHE_MOUNT},
-                         {"name": "scripts", "mountPath": SCRIPTS_MOUNT, "readOnly": True},
-                         {"name": "tmp", "mountPath": "/tmp"}],
+        "volumeMounts": [
+            {"name": "model-cache", "mountPath": CACHE_MOUNT},
+            {"name": "scripts", "mountPath": SCRIPTS_MOUNT, "readOnly": True},
+            {"name": "tmp", "mountPath": "/tmp"},
+        ],
     }
 
 
@@ -118,8 +158,13 @@ def pod_resources(weights_gib: float, shape: MachineShape, gpu_resource: str) ->
 
 def node_affinity(role: str) -> dict[str, Any]:
     """Required, not preferred: a pinned backend never lands on another role's GPU."""
-    return {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
-        {"matchExpressions": [{"key": ROLE_LABEL, "operator": "In", "values": [role]}]}]}}}
+    return {
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [{"matchExpressions": [{"key": ROLE_LABEL, "operator": "In", "values": [role]}]}]
+            }
+        }
+    }
 
 
 def pod_security(pool: NodePoolSpec) -> dict[str, Any]:
@@ -135,8 +180,9 @@ def root_skips(pool: NodePoolSpec) -> dict[str, str] | None:
     return ROOT_IMAGE if is_amd(pool) else None
 
 
-def gpu_pod_spec(pool: NodePoolSpec, *, init: list[dict], containers: list[dict],
-                 volumes: list[dict]) -> dict[str, Any]:
+def gpu_pod_spec(
+    pool: NodePoolSpec, *, init: list[dict], containers: list[dict], volumes: list[dict]
+) -> dict[str, Any]:
     """What every llama backend pod shares: placement on its role, the GPU toleration, grace and security."""
     return {
         "enableServiceLinks": False,
@@ -152,13 +198,22 @@ def gpu_pod_spec(pool: NodePoolSpec, *, init: list[dict], containers: list[dict]
 
 
 def cache_volumes(pvc_name: str, scripts_cm: str) -> list[dict[str, Any]]:
-    return [{"name": "model-cache", "persistentVolumeClaim": {"claimName": pvc_name}},
-            {"name": "scripts", "configMap": {"name": scripts_cm, "defaultMode": 0o555}},
-            {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}]
+    return [
+        {"name": "model-cache", "persistentVolumeClaim": {"claimName": pvc_name}},
+        {"name": "scripts", "configMap": {"name": scripts_cm, "defaultMode": 0o555}},
+        {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
+    ]
 
 
-def deployment(name: str, namespace: str, replicas: int, pod: dict[str, Any], config_checksum: str,
-               served: list[str], skips: Optional[dict[str, str]] = None) -> dict[str, Any]:
+def deployment(
+    name: str,
+    namespace: str,
+    replicas: int,
+    pod: dict[str, Any],
+    config_checksum: str,
+    served: list[str],
+    skips: dict[str, str] | None = None,
+) -> dict[str, Any]:
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -169,9 +224,13 @@ def deployment(name: str, namespace: str, replicas: int, pod: dict[str, Any], co
             "strategy": {"type": "Recreate"},
             "selector": {"matchLabels": selector(name)},
             "template": {
-                "metadata": {"labels": labels(name, "model"),
-                             "annotations": {"llm-platform/config-checksum": config_checksum,
-                                             "llm-platform/served-models": ",".join(served)}},
+                "metadata": {
+                    "labels": labels(name, "model"),
+                    "annotations": {
+                        "llm-platform/config-checksum": config_checksum,
+                        "llm-platform/served-models": ",".join(served),
+                    },
+                },
                 "spec": pod,
             },
         },
@@ -179,6 +238,7 @@ def deployment(name: str, namespace: str, replicas: int, pod: dict[str, Any], co
 
 
 # ---- a static model: llama-<role> ------------------------------------------------------------------------------
+
 
 def static_names(pool: NodePoolSpec) -> dict[str, str]:
     return _names(f"llama-{pool.role}")
@@ -193,10 +253,9 @@ def server_names(spec: LlamaCppModelSpec, cfg: PlatformConfig) -> dict[str, str]
     return _names(spec.k8s_name) if spec.placement == "cpu" else static_names(cfg.pool(spec.pool))
 
 
-def static_server_container(spec: LlamaCppModelSpec, image: str, pool: Optional[NodePoolSpec]) -> dict[str, Any]:
+def static_server_container(spec: LlamaCppModelSpec, image: str, pool: NodePoolSpec | None) -> dict[str, Any]:
     """The llama-server container; `pool` None means a CPU model (no GPU, non-root)."""
-    resources = cpu_resources(spec) if pool is None else pod_resources(spec.weights_gib, pool.shape,
-                                                                        pool.gpu_resource)
+    resources = cpu_resources(spec) if pool is None else pod_resources(spec.weights_gib, pool.shape, pool.gpu_resource)
     as_root = pool is not None and is_amd(pool)
     return {
         "name": "llama-server",
@@ -212,8 +271,10 @@ def static_server_container(spec: LlamaCppModelSpec, image: str, pool: Optional[
         "readinessProbe": http_probe("/v1/models", "http", period=10, failures=3),
         "livenessProbe": http_probe("/health", "http", period=20, failures=3, timeout=10),
         "securityContext": container_security(run_as_root=as_root),
-        "volumeMounts": [{"name": "model-cache", "mountPath": CACHE_MOUNT, "readOnly": True},
-                         {"name": "tmp", "mountPath": "/tmp"}],
+        "volumeMounts": [
+            {"name": "model-cache", "mountPath": CACHE_MOUNT, "readOnly": True},
+            {"name": "tmp", "mountPath": "/tmp"},
+        ],
     }
 
 
@@ -223,19 +284,23 @@ def static_deployment(spec: LlamaCppModelSpec, cfg: PlatformConfig, replicas: in
     pool = cfg.pool(spec.pool)
     n = static_names(pool)
     server = static_server_container(spec, server_image(cfg, pool), pool)
-    pod = gpu_pod_spec(pool, init=[fetch_container(cfg.images.gguf_fetch, cfg.hf_token_secret)],
-                       containers=[server], volumes=cache_volumes(n["pvc"], n["scripts"]))
+    pod = gpu_pod_spec(
+        pool,
+        init=[fetch_container(cfg.images.gguf_fetch, cfg.hf_token_secret)],
+        containers=[server],
+        volumes=cache_volumes(n["pvc"], n["scripts"]),
+    )
     digest = checksum(server["args"], server["image"], catalog([spec]), FETCH_SCRIPT.read_text())
-    return deployment(n["deployment"], cfg.namespaces.serving, replicas, pod, digest, [spec.name],
-                      skips=root_skips(pool))
+    return deployment(
+        n["deployment"], cfg.namespaces.serving, replicas, pod, digest, [spec.name], skips=root_skips(pool)
+    )
 
 
 def cpu_resources(spec: LlamaCppModelSpec) -> dict[str, Any]:
     """No GPU: CPU for the server threads, memory for the mmapped GGUF plus the KV cache."""
     cpu = spec.threads or 2
     mem = math.ceil(spec.weights_gib) + 2
-    return {"requests": {"cpu": str(cpu), "memory": gib(mem)},
-            "limits": {"cpu": str(cpu * 2), "memory": gib(mem + 2)}}
+    return {"requests": {"cpu": str(cpu), "memory": gib(mem)}, "limits": {"cpu": str(cpu * 2), "memory": gib(mem + 2)}}
 
 
 def cpu_deployment(spec: LlamaCppModelSpec, cfg: PlatformConfig, replicas: int) -> dict[str, Any]:
@@ -246,8 +311,13 @@ def cpu_deployment(spec: LlamaCppModelSpec, cfg: PlatformConfig, replicas: int) 
         "enableServiceLinks": False,
         "automountServiceAccountToken": False,
         "terminationGracePeriodSeconds": GRACE_SECONDS,
-        "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}, "runAsUser": APP_UID,
-                            "runAsGroup": APP_UID, "fsGroup": APP_UID, "runAsNonRoot": True},
+        "securityContext": {
+            "seccompProfile": {"type": "RuntimeDefault"},
+            "runAsUser": APP_UID,
+            "runAsGroup": APP_UID,
+            "fsGroup": APP_UID,
+            "runAsNonRoot": True,
+        },
         "initContainers": [fetch_container(cfg.images.gguf_fetch_cpu, cfg.hf_token_secret)],
         "containers": [server],
         "volumes": cache_volumes(n["pvc"], n["scripts"]),
@@ -257,8 +327,7 @@ def cpu_deployment(spec: LlamaCppModelSpec, cfg: PlatformConfig, replicas: int) 
 
 
 def static_pvc(spec: LlamaCppModelSpec, cfg: PlatformConfig) -> dict[str, Any]:
-    return pvc(server_names(spec, cfg)["pvc"], cfg.namespaces.serving, "model", spec.cache_size_gib,
-               cfg.storage_class)
+    return pvc(server_names(spec, cfg)["pvc"], cfg.namespaces.serving, "model", spec.cache_size_gib, cfg.storage_class)
 
 
 def static_configmap(spec: LlamaCppModelSpec, cfg: PlatformConfig) -> dict[str, Any]:
@@ -273,7 +342,7 @@ def service_url(service_name: str, namespace: str) -> str:
     return f"http://{service_name}.{namespace}.svc.cluster.local:{PORT}/v1"
 
 
-def endpoint(spec: LlamaCppModelSpec, cfg: PlatformConfig, swap_service: Optional[str] = None) -> str:
+def endpoint(spec: LlamaCppModelSpec, cfg: PlatformConfig, swap_service: str | None = None) -> str:
     """The OpenAI base URL the gateway routes this model's name to: its static Service, or llama-swap."""
     if spec.placement in ("static", "cpu"):
         return service_url(server_names(spec, cfg)["service"], cfg.namespaces.serving)

@@ -15,7 +15,8 @@ Kubelet probes are not affected: on GKE Dataplane V2 (Cilium) traffic from the p
 allowed, and Calico does the same by default.
 """
 
-from typing import Any, Iterable, Optional
+from collections.abc import Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
 from models.observability import prometheus_namespace, scrape_mode
@@ -35,6 +36,7 @@ ANYWHERE = "0.0.0.0/0"
 
 # ---- small pieces ------------------------------------------------------------------------------------------
 
+
 def tcp(*ports: int) -> list[dict[str, Any]]:
     return [{"protocol": "TCP", "port": p} for p in sorted(set(ports))]
 
@@ -47,22 +49,23 @@ def names_selector(names: Iterable[str]) -> dict[str, Any]:
     return {"matchExpressions": [{"key": wl.NAME_LABEL, "operator": "In", "values": values}]}
 
 
-def in_namespace(namespace: str, pods: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+def in_namespace(namespace: str, pods: dict[str, Any] | None = None) -> dict[str, Any]:
     peer: dict[str, Any] = {"namespaceSelector": {"matchLabels": {NS_LABEL: namespace}}}
     if pods is not None:
         peer["podSelector"] = pods
     return peer
 
 
-def ip_block(cidr: str, excepts: Optional[list[str]] = None) -> dict[str, Any]:
+def ip_block(cidr: str, excepts: list[str] | None = None) -> dict[str, Any]:
     block: dict[str, Any] = {"cidr": cidr}
     if excepts:
         block["except"] = list(excepts)
     return {"ipBlock": block}
 
 
-def policy(name: str, namespace: str, pods: dict[str, Any], *, ingress: Optional[list] = None,
-           egress: Optional[list] = None) -> dict[str, Any]:
+def policy(
+    name: str, namespace: str, pods: dict[str, Any], *, ingress: list | None = None, egress: list | None = None
+) -> dict[str, Any]:
     """One policy; a direction is listed in policyTypes only when given (None leaves it untouched)."""
     types, spec = [], {"podSelector": pods}
     if ingress is not None:
@@ -72,8 +75,12 @@ def policy(name: str, namespace: str, pods: dict[str, Any], *, ingress: Optional
         types.append("Egress")
         spec["egress"] = egress
     spec["policyTypes"] = types
-    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-            "metadata": metadata(name, namespace, "network"), "spec": spec}
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": metadata(name, namespace, "network"),
+        "spec": spec,
+    }
 
 
 def rule(peers: list[dict[str, Any]], ports: list[dict[str, Any]], direction: str) -> dict[str, Any]:
@@ -81,6 +88,7 @@ def rule(peers: list[dict[str, Any]], ports: list[dict[str, Any]], direction: st
 
 
 # ---- who is who ----------------------------------------------------------------------------------------------
+
 
 def namespaces(cfg: PlatformConfig) -> list[str]:
     ns = cfg.namespaces
@@ -92,13 +100,16 @@ def gateway_pods(cfg: PlatformConfig) -> dict[str, Any]:
     return in_namespace(cfg.namespaces.gateway, names_selector([wl.GATEWAY_NAME]))
 
 
-def scraper_peer(cfg: PlatformConfig) -> Optional[dict[str, Any]]:
+def scraper_peer(cfg: PlatformConfig) -> dict[str, Any] | None:
     """Who scrapes /metrics: GMP's collectors (only their node's pods) or prometheus-operator's Prometheus."""
     if scrape_mode(cfg) == "none":
         return None
     obs = cfg.observability
-    pods = ({"matchLabels": dict(obs.prometheus_pod_selector.match_labels)}
-            if scrape_mode(cfg) == "servicemonitor" and obs.prometheus_pod_selector else None)
+    pods = (
+        {"matchLabels": dict(obs.prometheus_pod_selector.match_labels)}
+        if scrape_mode(cfg) == "servicemonitor" and obs.prometheus_pod_selector
+        else None
+    )
     return in_namespace(prometheus_namespace(cfg), pods)
 
 
@@ -120,8 +131,10 @@ def backend_rules(cfg: PlatformConfig) -> list[dict[str, Any]]:
     by_port: dict[int, list[str]] = {}
     for b in wl.backends(cfg):
         by_port.setdefault(b.port, []).append(b.name)
-    return [rule([in_namespace(cfg.namespaces.serving, names_selector(names))], tcp(port), "egress")
-            for port, names in sorted(by_port.items())]
+    return [
+        rule([in_namespace(cfg.namespaces.serving, names_selector(names))], tcp(port), "egress")
+        for port, names in sorted(by_port.items())
+    ]
 
 
 def external_ports(cfg: PlatformConfig) -> list[int]:
@@ -136,14 +149,18 @@ def external_ports(cfg: PlatformConfig) -> list[int]:
 
 # ---- the policies ------------------------------------------------------------------------------------------
 
+
 def baseline(cfg: PlatformConfig, namespace: str) -> list[dict[str, Any]]:
     """Default deny both ways, then DNS for every pod of the namespace."""
-    dns_peers = [in_namespace(DNS_NAMESPACE, {"matchExpressions": [
-        {"key": "k8s-app", "operator": "In", "values": DNS_PODS}]})]
+    dns_peers = [
+        in_namespace(DNS_NAMESPACE, {"matchExpressions": [{"key": "k8s-app", "operator": "In", "values": DNS_PODS}]})
+    ]
     dns_peers += [ip_block(c) for c in cfg.network.dns_cidrs]  # e.g. Cloud DNS for GKE: 169.254.169.254/32
     dns_ports = [{"protocol": proto, "port": 53} for proto in ("UDP", "TCP")]
-    return [policy("default-deny", namespace, {}, ingress=[], egress=[]),
-            policy("allow-dns", namespace, {}, egress=[rule(dns_peers, dns_ports, "egress")])]
+    return [
+        policy("default-deny", namespace, {}, ingress=[], egress=[]),
+        policy("allow-dns", namespace, {}, egress=[rule(dns_peers, dns_ports, "egress")]),
+    ]
 
 
 def serving_policies(cfg: PlatformConfig) -> list[dict[str, Any]]:
@@ -165,16 +182,20 @@ def serving_policies(cfg: PlatformConfig) -> list[dict[str, Any]]:
         out.append(policy(f"models-{port}-ingress", ns, names_selector(names), ingress=ingress))
     if cfg.network.allow_hub_egress:
         # The init containers that stage weights (vLLM prestage, llama.cpp GGUF fetch) call the hub.
-        out.append(policy("models-hub-egress", ns, names_selector(b.name for b in backends),
-                          egress=[internet_rule(cfg)]))
+        out.append(
+            policy("models-hub-egress", ns, names_selector(b.name for b in backends), egress=[internet_rule(cfg)])
+        )
     return out
 
 
 def gateway_policies(cfg: PlatformConfig) -> list[dict[str, Any]]:
     ns, out = cfg.namespaces.gateway, []
     gw_pods = names_selector([wl.GATEWAY_NAME])
-    callers = [in_namespace(cfg.namespaces.frontends, names_selector(n for n, _ in wl.frontend_pods(cfg)))] \
-        if wl.frontend_pods(cfg) else []
+    callers = (
+        [in_namespace(cfg.namespaces.frontends, names_selector(n for n, _ in wl.frontend_pods(cfg)))]
+        if wl.frontend_pods(cfg)
+        else []
+    )
     jobs = [n for n in (wl.key_job_name(cfg), wl.smoke_job_name(cfg)) if n]
     if jobs:
         callers.append(in_namespace(ns, names_selector(jobs)))
@@ -200,11 +221,23 @@ def gateway_policies(cfg: PlatformConfig) -> list[dict[str, Any]]:
 
     to_gateway = rule([in_namespace(ns, gw_pods)], tcp(wl.GATEWAY_PORT), "egress")
     if wl.key_job_name(cfg):  # mints keys through the gateway, writes them as Secrets through the API
-        out.append(policy("litellm-keys-egress", ns, names_selector([wl.key_job_name(cfg)]),
-                          egress=[to_gateway, api_server_rule(cfg)]))
+        out.append(
+            policy(
+                "litellm-keys-egress",
+                ns,
+                names_selector([wl.key_job_name(cfg)]),
+                egress=[to_gateway, api_server_rule(cfg)],
+            )
+        )
     if wl.smoke_job_name(cfg):  # every model through the gateway, and each backend directly
-        out.append(policy("smoke-test-egress", ns, names_selector([wl.smoke_job_name(cfg)]),
-                          egress=[to_gateway, *backend_rules(cfg)]))
+        out.append(
+            policy(
+                "smoke-test-egress",
+                ns,
+                names_selector([wl.smoke_job_name(cfg)]),
+                egress=[to_gateway, *backend_rules(cfg)],
+            )
+        )
     if db:
         out += database_policies(cfg, db)
     return out
@@ -214,12 +247,16 @@ def database_policies(cfg: PlatformConfig, cluster: str) -> list[dict[str, Any]]
     ns = cfg.namespaces.gateway
     pods = {"matchLabels": {wl.CNPG_CLUSTER_LABEL: cluster}}
     peers_in_cluster = in_namespace(ns, pods)  # replication between instances, join/initdb Jobs
-    ingress = [rule([gateway_pods(cfg)], tcp(5432), "ingress"),
-               rule([in_namespace(OPERATOR_NAMESPACE), peers_in_cluster], tcp(*wl.CNPG_PORTS), "ingress")]
+    ingress = [
+        rule([gateway_pods(cfg)], tcp(5432), "ingress"),
+        rule([in_namespace(OPERATOR_NAMESPACE), peers_in_cluster], tcp(*wl.CNPG_PORTS), "ingress"),
+    ]
     # The instance manager watches its Cluster through the Kubernetes API.
     egress = [rule([peers_in_cluster], tcp(*wl.CNPG_PORTS), "egress"), api_server_rule(cfg)]
-    return [policy(f"{cluster}-ingress", ns, pods, ingress=ingress),
-            policy(f"{cluster}-egress", ns, pods, egress=egress)]
+    return [
+        policy(f"{cluster}-ingress", ns, pods, ingress=ingress),
+        policy(f"{cluster}-egress", ns, pods, egress=egress),
+    ]
 
 
 def frontend_policies(cfg: PlatformConfig) -> list[dict[str, Any]]:
@@ -230,16 +267,25 @@ def frontend_policies(cfg: PlatformConfig) -> list[dict[str, Any]]:
     out = []
     if cfg.network.frontend_ingress_from:
         peers = [p.manifest() for p in cfg.network.frontend_ingress_from]
-        out.append(policy("frontends-ingress", ns, selected,
-                          ingress=[rule(peers, tcp(*(port for _, port in pods)), "ingress")]))
+        out.append(
+            policy(
+                "frontends-ingress", ns, selected, ingress=[rule(peers, tcp(*(port for _, port in pods)), "ingress")]
+            )
+        )
     egress = [rule([gateway_pods(cfg)], tcp(wl.GATEWAY_PORT), "egress")]
     if cfg.network.allow_hub_egress:  # Open WebUI's RAG embedder, Tabby's default embedder
         egress.append(internet_rule(cfg))
     out.append(policy("frontends-egress", ns, selected, egress=egress))
     if any(key == "librechat" for key, _ in cfg.frontends.enabled()):
         # LibreChat's existing MongoDB (mongoUriSecret) may be anywhere: its port only.
-        out.append(policy("librechat-mongodb-egress", ns, names_selector([wl.FRONTEND_PODS["librechat"][0]]),
-                          egress=[rule([ip_block(ANYWHERE)], tcp(MONGODB_PORT), "egress")]))
+        out.append(
+            policy(
+                "librechat-mongodb-egress",
+                ns,
+                names_selector([wl.FRONTEND_PODS["librechat"][0]]),
+                egress=[rule([ip_block(ANYWHERE)], tcp(MONGODB_PORT), "egress")],
+            )
+        )
     return out
 
 

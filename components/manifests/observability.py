@@ -13,7 +13,7 @@ GKE Managed Prometheus `PodMonitoring` (monitoring.googleapis.com/v1) by default
 """
 
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 from models.observability import GMP_NAMESPACE, prometheus_namespace, scrape_mode
 from models.platform import PlatformConfig
@@ -34,7 +34,7 @@ class Target:
     namespace: str
     kind: str  # vllm | llama-server | llama-swap | litellm
     port: int
-    auth: Optional[tuple[str, str]]  # (Secret, key) of a Bearer token in the same namespace
+    auth: tuple[str, str] | None  # (Secret, key) of a Bearer token in the same namespace
 
     @property
     def url(self) -> str:
@@ -42,8 +42,10 @@ class Target:
 
 
 def targets(cfg: PlatformConfig) -> list[Target]:
-    out = [Target(b.name, b.namespace, b.kind, b.port, (UPSTREAM_SECRET, UPSTREAM_KEY) if b.metrics_auth else None)
-           for b in wl.backends(cfg)]
+    out = [
+        Target(b.name, b.namespace, b.kind, b.port, (UPSTREAM_SECRET, UPSTREAM_KEY) if b.metrics_auth else None)
+        for b in wl.backends(cfg)
+    ]
     out.append(Target(gateway.NAME, cfg.namespaces.gateway, "litellm", gateway.PORT, None))
     return out
 
@@ -52,7 +54,7 @@ def metrics_enabled(cfg: PlatformConfig) -> bool:
     return scrape_mode(cfg) != "none"
 
 
-def _meta(cfg: PlatformConfig, t: Target, extra_labels: Optional[dict[str, str]] = None) -> dict[str, Any]:
+def _meta(cfg: PlatformConfig, t: Target, extra_labels: dict[str, str] | None = None) -> dict[str, Any]:
     meta = metadata(t.name, t.namespace, "observability")
     meta["labels"].update({"llm-platform/scrape-target": t.kind, **(extra_labels or {})})
     return meta
@@ -60,39 +62,68 @@ def _meta(cfg: PlatformConfig, t: Target, extra_labels: Optional[dict[str, str]]
 
 def pod_monitoring(cfg: PlatformConfig, t: Target) -> dict[str, Any]:
     obs = cfg.observability
-    endpoint: dict[str, Any] = {"port": PORT_NAME, "path": wl.METRICS_PATH, "interval": obs.interval,
-                                "timeout": obs.timeout}
+    endpoint: dict[str, Any] = {
+        "port": PORT_NAME,
+        "path": wl.METRICS_PATH,
+        "interval": obs.interval,
+        "timeout": obs.timeout,
+    }
     if t.auth:
         # GMP's SecretSelector: credentials.secret.{name,key}, read from the PodMonitoring's own namespace.
-        endpoint["authorization"] = {"type": "Bearer",
-                                     "credentials": {"secret": {"name": t.auth[0], "key": t.auth[1]}}}
-    return {"apiVersion": "monitoring.googleapis.com/v1", "kind": "PodMonitoring", "metadata": _meta(cfg, t),
-            "spec": {"selector": {"matchLabels": {wl.NAME_LABEL: t.name}}, "endpoints": [endpoint]}}
+        endpoint["authorization"] = {"type": "Bearer", "credentials": {"secret": {"name": t.auth[0], "key": t.auth[1]}}}
+    return {
+        "apiVersion": "monitoring.googleapis.com/v1",
+        "kind": "PodMonitoring",
+        "metadata": _meta(cfg, t),
+        "spec": {"selector": {"matchLabels": {wl.NAME_LABEL: t.name}}, "endpoints": [endpoint]},
+    }
 
 
 def service_monitor(cfg: PlatformConfig, t: Target) -> dict[str, Any]:
     obs = cfg.observability
-    endpoint: dict[str, Any] = {"port": PORT_NAME, "path": wl.METRICS_PATH, "interval": obs.interval,
-                                "scrapeTimeout": obs.timeout}
+    endpoint: dict[str, Any] = {
+        "port": PORT_NAME,
+        "path": wl.METRICS_PATH,
+        "interval": obs.interval,
+        "scrapeTimeout": obs.timeout,
+    }
     if t.auth:
         # prometheus-operator's SafeAuthorization: credentials is a SecretKeySelector in the monitor's namespace.
         endpoint["authorization"] = {"type": "Bearer", "credentials": {"name": t.auth[0], "key": t.auth[1]}}
-    return {"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor",
-            "metadata": _meta(cfg, t, dict(obs.service_monitor_labels)),
-            "spec": {"selector": {"matchLabels": {wl.NAME_LABEL: t.name}},
-                     "namespaceSelector": {"matchNames": [t.namespace]}, "endpoints": [endpoint]}}
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "ServiceMonitor",
+        "metadata": _meta(cfg, t, dict(obs.service_monitor_labels)),
+        "spec": {
+            "selector": {"matchLabels": {wl.NAME_LABEL: t.name}},
+            "namespaceSelector": {"matchNames": [t.namespace]},
+            "endpoints": [endpoint],
+        },
+    }
 
 
 def secret_reader(cfg: PlatformConfig, namespace: str, secrets: list[str]) -> list[dict[str, Any]]:
     """Managed collection reads a scrape's auth Secret through the API only once its collectors may get it."""
-    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
-            "metadata": metadata(SECRET_READER, namespace, "observability"),
-            "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list", "watch"],
-                       "resourceNames": sorted(set(secrets))}]}
-    binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
-               "metadata": metadata(SECRET_READER, namespace, "observability"),
-               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": SECRET_READER},
-               "subjects": [{"kind": "ServiceAccount", "name": GMP_COLLECTOR_SA, "namespace": GMP_NAMESPACE}]}
+    role = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "Role",
+        "metadata": metadata(SECRET_READER, namespace, "observability"),
+        "rules": [
+            {
+                "apiGroups": [""],
+                "resources": ["secrets"],
+                "verbs": ["get", "list", "watch"],
+                "resourceNames": sorted(set(secrets)),
+            }
+        ],
+    }
+    binding = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": metadata(SECRET_READER, namespace, "observability"),
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": SECRET_READER},
+        "subjects": [{"kind": "ServiceAccount", "name": GMP_COLLECTOR_SA, "namespace": GMP_NAMESPACE}],
+    }
     return [role, binding]
 
 
@@ -115,6 +146,7 @@ def scrape_manifests(cfg: PlatformConfig) -> list[dict[str, Any]]:
 
 # ---- stack outputs -------------------------------------------------------------------------------------------
 
+
 def _logs(namespace: str, job: str) -> str:
     return f"kubectl -n {namespace} logs job/{job}"
 
@@ -133,21 +165,35 @@ def operator_outputs(cfg: PlatformConfig) -> dict[str, Any]:
     out: dict[str, Any] = {
         "namespaces": {"serving": ns.serving, "gateway": ns.gateway, "frontends": ns.frontends},
         "modelServices": services,
-        "gatewayService": {"service": f"{gateway.NAME}.{ns.gateway}.svc.cluster.local", "port": gateway.PORT,
-                           "url": gateway.url(cfg),
-                           "masterKeySecret": f"{ns.gateway}/{gateway.SECRET} (key {gateway.MASTER_KEY_ENV})",
-                           "upstreamKeySecret": f"{ns.serving}/{UPSTREAM_SECRET} (key {UPSTREAM_KEY})"},
-        "keySecrets": {k["key_alias"]: f"{k['namespace']}/{k['secret_name']} (key api-key)"
-                       for k in keys.declared_keys(cfg)},
+        "gatewayService": {
+            "service": f"{gateway.NAME}.{ns.gateway}.svc.cluster.local",
+            "port": gateway.PORT,
+            "url": gateway.url(cfg),
+            "masterKeySecret": f"{ns.gateway}/{gateway.SECRET} (key {gateway.MASTER_KEY_ENV})",
+            "upstreamKeySecret": f"{ns.serving}/{UPSTREAM_SECRET} (key {UPSTREAM_KEY})",
+        },
+        "keySecrets": {
+            k["key_alias"]: f"{k['namespace']}/{k['secret_name']} (key api-key)" for k in keys.declared_keys(cfg)
+        },
         "database": database_output(cfg),
         "jobs": jobs_output(cfg),
-        "metrics": {"scrape": scrape_mode(cfg), "interval": cfg.observability.interval,
-                    "scraperNamespace": prometheus_namespace(cfg) if metrics_enabled(cfg) else None,
-                    "endpoints": {t.name: {"url": t.url, "auth": (f"Bearer from {t.namespace}/{t.auth[0]} "
-                                                                   f"(key {t.auth[1]})" if t.auth else None)}
-                                  for t in targets(cfg) if t.kind != "litellm" or metrics_enabled(cfg)}},
-        "networkPolicies": {"enabled": cfg.network.enabled, "namespaces": network.namespaces(cfg)
-                            if cfg.network.enabled else []},
+        "metrics": {
+            "scrape": scrape_mode(cfg),
+            "interval": cfg.observability.interval,
+            "scraperNamespace": prometheus_namespace(cfg) if metrics_enabled(cfg) else None,
+            "endpoints": {
+                t.name: {
+                    "url": t.url,
+                    "auth": (f"Bearer from {t.namespace}/{t.auth[0]} (key {t.auth[1]})" if t.auth else None),
+                }
+                for t in targets(cfg)
+                if t.kind != "litellm" or metrics_enabled(cfg)
+            },
+        },
+        "networkPolicies": {
+            "enabled": cfg.network.enabled,
+            "namespaces": network.namespaces(cfg) if cfg.network.enabled else [],
+        },
     }
     return out
 
@@ -155,9 +201,12 @@ def operator_outputs(cfg: PlatformConfig) -> dict[str, Any]:
 def database_output(cfg: PlatformConfig) -> dict[str, Any]:
     db, ns = cfg.gateway.database, cfg.namespaces.gateway
     if db.mode == "cnpg":
-        return {"mode": "cnpg", "cluster": f"{ns}/{database.CLUSTER_NAME}",
-                "service": f"{database.CLUSTER_NAME}-rw.{ns}.svc.cluster.local:5432",
-                "appSecret": f"{ns}/{database.APP_SECRET} (key {database.APP_URI_KEY})"}
+        return {
+            "mode": "cnpg",
+            "cluster": f"{ns}/{database.CLUSTER_NAME}",
+            "service": f"{database.CLUSTER_NAME}-rw.{ns}.svc.cluster.local:5432",
+            "appSecret": f"{ns}/{database.APP_SECRET} (key {database.APP_URI_KEY})",
+        }
     if db.mode == "existing":
         return {"mode": "existing", "urlSecret": f"{ns}/{db.url_secret.name} (key {db.url_secret.key})"}
     return {"mode": "none"}

@@ -22,16 +22,24 @@ def smoke_models(cfg: PlatformConfig) -> list[dict[str, Any]]:
             continue
         params = gw.route(m, cfg)["litellm_params"]
         external = m.engine == "external"
-        out.append({
-            "name": m.name, "mode": m.mode, "replicas": cfg.serving_replicas(m),
-            "direct": None if external else {"url": params["api_base"], "model": params["model"].split("/", 1)[1]},
-        })
+        out.append(
+            {
+                "name": m.name,
+                "mode": m.mode,
+                "replicas": cfg.serving_replicas(m),
+                "direct": None if external else {"url": params["api_base"], "model": params["model"].split("/", 1)[1]},
+            }
+        )
     return out
 
 
 def configmap(cfg: PlatformConfig) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata(NAME, cfg.namespaces.gateway, "smoke"),
-            "data": {"models.json": json.dumps(smoke_models(cfg), indent=2), "smoke_test.py": SCRIPT.read_text()}}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": metadata(NAME, cfg.namespaces.gateway, "smoke"),
+        "data": {"models.json": json.dumps(smoke_models(cfg), indent=2), "smoke_test.py": SCRIPT.read_text()},
+    }
 
 
 def job(cfg: PlatformConfig) -> dict[str, Any]:
@@ -41,18 +49,23 @@ def job(cfg: PlatformConfig) -> dict[str, Any]:
         "image": JOB_IMAGE,
         "command": ["python3", "/opt/smoke/smoke_test.py"],
         "env": env(GATEWAY_URL=gw.url(cfg), MODELS_FILE="/opt/smoke/models.json", PYTHONUNBUFFERED="1")
-        + [secret_env("GATEWAY_KEY", key.secret_name, "api-key"),
-           secret_env("UPSTREAM_KEY", gw.SECRET, gw.UPSTREAM_KEY_ENV)],
+        + [
+            secret_env("GATEWAY_KEY", key.secret_name, "api-key"),
+            secret_env("UPSTREAM_KEY", gw.SECRET, gw.UPSTREAM_KEY_ENV),
+        ],
         "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "250m", "memory": "128Mi"}},
         "securityContext": non_root(65534),  # python:slim has no user of its own: run as nobody
-        "volumeMounts": [{"name": "smoke", "mountPath": "/opt/smoke", "readOnly": True},
-                         {"name": "tmp", "mountPath": "/tmp"}],
+        "volumeMounts": [
+            {"name": "smoke", "mountPath": "/opt/smoke", "readOnly": True},
+            {"name": "tmp", "mountPath": "/tmp"},
+        ],
     }
     # New name per plan revision: a Job's template is immutable, and each `pulumi up` that changes the
     # models re-runs the smoke test.
     name = f"{NAME}-{checksum(smoke_models(cfg), SCRIPT.read_text())[:8]}"
     return {
-        "apiVersion": "batch/v1", "kind": "Job",
+        "apiVersion": "batch/v1",
+        "kind": "Job",
         "metadata": metadata(name, cfg.namespaces.gateway, "smoke", annotations={"pulumi.com/skipAwait": "true"}),
         "spec": {
             "backoffLimit": 2,

@@ -3,14 +3,31 @@
 import functools
 import math
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from models.machines import MachineShape
 from models.serving import VllmModelSpec
 
 from .common import (
-    APP_UID, ROLE_LABEL, ROOT_IMAGE, SKIP_AWAIT, WRITABLE_ROOT, checkov_skips, checksum, container_security, env,
-    gib, http_probe, labels, metadata, non_root, pvc, secret_env, selector, service, tmp_volume,
+    APP_UID,
+    ROLE_LABEL,
+    ROOT_IMAGE,
+    SKIP_AWAIT,
+    WRITABLE_ROOT,
+    checkov_skips,
+    checksum,
+    container_security,
+    env,
+    gib,
+    http_probe,
+    labels,
+    metadata,
+    non_root,
+    pvc,
+    secret_env,
+    selector,
+    service,
+    tmp_volume,
 )
 
 PORT = 8000
@@ -50,9 +67,14 @@ def prestage_script() -> str:
 
 def vllm_args(spec: VllmModelSpec) -> list[str]:
     """`vllm serve` arguments; the model id is positional, everything else a --flag=value."""
-    args = [spec.model_name, f"--served-model-name={spec.served_name}", f"--port={PORT}",
-            f"--dtype={spec.dtype}", f"--gpu-memory-utilization={spec.gpu_memory_utilization}",
-            f"--tensor-parallel-size={spec.tensor_parallel_size}"]
+    args = [
+        spec.model_name,
+        f"--served-model-name={spec.served_name}",
+        f"--port={PORT}",
+        f"--dtype={spec.dtype}",
+        f"--gpu-memory-utilization={spec.gpu_memory_utilization}",
+        f"--tensor-parallel-size={spec.tensor_parallel_size}",
+    ]
     for attr, flag in _FLAGS:
         value = getattr(spec, attr)
         if value is not None:
@@ -100,29 +122,37 @@ def names(spec: VllmModelSpec) -> dict[str, str]:
 
 def scripts_configmap(spec: VllmModelSpec, namespace: str) -> dict[str, Any]:
     return {
-        "apiVersion": "v1", "kind": "ConfigMap",
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
         "metadata": metadata(names(spec)["scripts"], namespace, "model"),
         "data": {"prestage_weights.py": prestage_script()},
     }
 
 
-def template_configmap(spec: VllmModelSpec, namespace: str) -> Optional[dict[str, Any]]:
+def template_configmap(spec: VllmModelSpec, namespace: str) -> dict[str, Any] | None:
     if not spec.chat_template:
         return None
     return {
-        "apiVersion": "v1", "kind": "ConfigMap",
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
         "metadata": metadata(names(spec)["template"], namespace, "model"),
         "data": {TEMPLATE_FILE: spec.chat_template},
     }
 
 
-def cache_pvc(spec: VllmModelSpec, namespace: str, storage_class: Optional[str]) -> dict[str, Any]:
+def cache_pvc(spec: VllmModelSpec, namespace: str, storage_class: str | None) -> dict[str, Any]:
     return pvc(names(spec)["pvc"], namespace, "model", spec.cache_size_gib, storage_class)
 
 
 def _prestage_container(spec: VllmModelSpec, image: str, hf_token_secret: str) -> dict[str, Any]:
-    values = {"MODEL_ID": spec.model_name, "HF_HOME": HF_HOME, "HF_HUB_DISABLE_TELEMETRY": "1",
-              "IGNORE_PATTERNS": "original/*,*.pth", "HOME": "/tmp", "PYTHONDONTWRITEBYTECODE": "1"}
+    values = {
+        "MODEL_ID": spec.model_name,
+        "HF_HOME": HF_HOME,
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+        "IGNORE_PATTERNS": "original/*,*.pth",
+        "HOME": "/tmp",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
     if spec.revision:
         values["MODEL_REVISION"] = spec.revision
     return {
@@ -134,9 +164,11 @@ def _prestage_container(spec: VllmModelSpec, image: str, hf_token_secret: str) -
         # Staging needs no root: python3 + huggingface_hub write only HF_HOME (the PVC, group-owned through the
         # pod's fsGroup) and HOME=/tmp. Only the vLLM server below keeps the image's root user.
         "securityContext": non_root(),
-        "volumeMounts": [{"name": "model-cache", "mountPath": CACHE_MOUNT},
-                         {"name": "scripts", "mountPath": SCRIPTS_MOUNT, "readOnly": True},
-                         {"name": "tmp", "mountPath": "/tmp"}],
+        "volumeMounts": [
+            {"name": "model-cache", "mountPath": CACHE_MOUNT},
+            {"name": "scripts", "mountPath": SCRIPTS_MOUNT, "readOnly": True},
+            {"name": "tmp", "mountPath": "/tmp"},
+        ],
     }
 
 
@@ -150,14 +182,24 @@ def _server_container(spec: VllmModelSpec, image: str, shape: MachineShape, gpu_
         "command": ["vllm", "serve"],
         "args": vllm_args(spec),
         "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
-        "env": env(HF_HOME=HF_HOME, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", VLLM_NO_USAGE_STATS="1",
-                   DO_NOT_TRACK="1", SERVED_MODEL_NAME=spec.served_name)
+        "env": env(
+            HF_HOME=HF_HOME,
+            HF_HUB_OFFLINE="1",
+            TRANSFORMERS_OFFLINE="1",
+            VLLM_NO_USAGE_STATS="1",
+            DO_NOT_TRACK="1",
+            SERVED_MODEL_NAME=spec.served_name,
+        )
         + [secret_env("VLLM_API_KEY", UPSTREAM_SECRET, UPSTREAM_KEY)],
         "resources": pod_resources(spec, shape, gpu_resource),
         # First boot compiles CUDA graphs: allow up to 30 min before liveness applies.
         "startupProbe": http_probe("/health", "http", period=10, failures=180),
-        "readinessProbe": {"exec": {"command": ["python3", "-c", READY_PROBE]},
-                           "periodSeconds": 15, "timeoutSeconds": 10, "failureThreshold": 3},
+        "readinessProbe": {
+            "exec": {"command": ["python3", "-c", READY_PROBE]},
+            "periodSeconds": 15,
+            "timeoutSeconds": 10,
+            "failureThreshold": 3,
+        },
         "livenessProbe": http_probe("/health", "http", period=20, failures=3, timeout=10),
         # Exception (README): the image runs as root (HOME=/root) and vLLM, torch.compile, Triton and FlashInfer
         # write their caches under $HOME/.cache, $HOME/.triton and /tmp at start and on the first requests, so
@@ -168,8 +210,17 @@ def _server_container(spec: VllmModelSpec, image: str, shape: MachineShape, gpu_
     }
 
 
-def deployment(spec: VllmModelSpec, *, namespace: str, replicas: int, image: str, shape: MachineShape,
-               role: str, gpu_resource: str, hf_token_secret: str) -> dict[str, Any]:
+def deployment(
+    spec: VllmModelSpec,
+    *,
+    namespace: str,
+    replicas: int,
+    image: str,
+    shape: MachineShape,
+    role: str,
+    gpu_resource: str,
+    hf_token_secret: str,
+) -> dict[str, Any]:
     n = names(spec)
     volumes: list[dict[str, Any]] = [
         {"name": "model-cache", "persistentVolumeClaim": {"claimName": n["pvc"]}},
@@ -183,8 +234,9 @@ def deployment(spec: VllmModelSpec, *, namespace: str, replicas: int, image: str
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": metadata(spec.name, namespace, "model",
-                             annotations={**SKIP_AWAIT, **checkov_skips({**ROOT_IMAGE, **WRITABLE_ROOT})}),
+        "metadata": metadata(
+            spec.name, namespace, "model", annotations={**SKIP_AWAIT, **checkov_skips({**ROOT_IMAGE, **WRITABLE_ROOT})}
+        ),
         "spec": {
             "replicas": replicas,
             # One GPU, no surge slot: the old pod must go before the new one can schedule.
@@ -193,8 +245,9 @@ def deployment(spec: VllmModelSpec, *, namespace: str, replicas: int, image: str
             "template": {
                 "metadata": {
                     "labels": pod_labels,
-                    "annotations": {"llm-platform/config-checksum": checksum(
-                        vllm_args(spec), prestage_script(), spec.chat_template)},
+                    "annotations": {
+                        "llm-platform/config-checksum": checksum(vllm_args(spec), prestage_script(), spec.chat_template)
+                    },
                 },
                 "spec": {
                     # A Service named vllm* would inject VLLM_PORT and crash vLLM.
@@ -204,8 +257,11 @@ def deployment(spec: VllmModelSpec, *, namespace: str, replicas: int, image: str
                     "nodeSelector": {ROLE_LABEL: role},
                     "tolerations": [{"key": gpu_resource, "operator": "Exists", "effect": "NoSchedule"}],
                     # fsGroup: the non-root pre-stage writes the cache PVC; OnRootMismatch re-owns an old cache once.
-                    "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}, "fsGroup": APP_UID,
-                                        "fsGroupChangePolicy": "OnRootMismatch"},
+                    "securityContext": {
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                        "fsGroup": APP_UID,
+                        "fsGroupChangePolicy": "OnRootMismatch",
+                    },
                     "initContainers": [_prestage_container(spec, image, hf_token_secret)],
                     "containers": [_server_container(spec, image, shape, gpu_resource)],
                     "volumes": volumes,

@@ -5,7 +5,6 @@ scrape config can never drift from the pods it is about.
 """
 
 from dataclasses import dataclass
-from typing import Optional
 
 from models.llama_rules import llama_models
 from models.platform import PlatformConfig
@@ -19,9 +18,11 @@ CNPG_PORTS = (5432, 8000)  # Postgres, and the instance manager the operator pol
 METRICS_PATH = "/metrics"
 
 # Front-end config key -> (Deployment name, web port)
-FRONTEND_PODS = {"openWebui": (frontends.OPEN_WEBUI, frontends.OPEN_WEBUI_PORT),
-                 "tabby": (frontends.TABBY, frontends.TABBY_PORT),
-                 "librechat": (frontends.LIBRECHAT, frontends.LIBRECHAT_PORT)}
+FRONTEND_PODS = {
+    "openWebui": (frontends.OPEN_WEBUI, frontends.OPEN_WEBUI_PORT),
+    "tabby": (frontends.TABBY, frontends.TABBY_PORT),
+    "librechat": (frontends.LIBRECHAT, frontends.LIBRECHAT_PORT),
+}
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,9 @@ def _service_backend(svc: dict, kind: str, models: list[str], metrics_auth: bool
 def backends(cfg: PlatformConfig) -> list[Backend]:
     """Every model backend Deployment the stack declares (at any replica count)."""
     ns = cfg.namespaces.serving
-    out = [_service_backend(vllm.vllm_service(m, ns), "vllm", [m.name], False)
-           for m in cfg.models if m.engine == "vllm"]
+    out = [
+        _service_backend(vllm.vllm_service(m, ns), "vllm", [m.name], False) for m in cfg.models if m.engine == "vllm"
+    ]
     for _, m in llama_models(cfg):
         if m.placement != "swap":  # static (GPU pool) and cpu: one llama-server each
             out.append(_service_backend(llamacpp.static_service(m, cfg), "llama-server", [m.name], True))
@@ -72,16 +74,16 @@ def frontends_namespace_used(cfg: PlatformConfig) -> bool:
     return bool(cfg.gateway.keys) or cfg.frontends.any_enabled
 
 
-def key_job_name(cfg: PlatformConfig) -> Optional[str]:
+def key_job_name(cfg: PlatformConfig) -> str | None:
     """app.kubernetes.io/name of the key-minting Job's pods, when keys are declared."""
     return keys.NAME if cfg.gateway.keys else None
 
 
-def smoke_job_name(cfg: PlatformConfig) -> Optional[str]:
+def smoke_job_name(cfg: PlatformConfig) -> str | None:
     return smoke.NAME if cfg.gateway.smoke_test.enabled else None
 
 
-def database_cluster(cfg: PlatformConfig) -> Optional[str]:
+def database_cluster(cfg: PlatformConfig) -> str | None:
     """The CNPG Cluster the gateway uses, when the stack declares one."""
     return database.CLUSTER_NAME if cfg.gateway.database.mode == "cnpg" else None
 

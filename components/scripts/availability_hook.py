@@ -35,27 +35,32 @@ class Availability(CustomLogger):
             _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), CONNECT_TIMEOUT)
             writer.close()
             up = True
-        except (OSError, asyncio.TimeoutError):
+        except (TimeoutError, OSError):
             up = False
         self._seen[key] = (up, time.monotonic() + (UP_TTL if up else DOWN_TTL))
         return up
 
     def _refusal(self, model: str) -> HTTPException:
         backend = self.backends[model]
-        return HTTPException(status_code=503, detail={
-            "error": f"model '{model}' is not available: no ready pod at {backend['host']}:{backend['port']} "
-                     f"(scaled to zero, or still loading). {backend['hint']}",
-            "type": "model_not_available"})
+        return HTTPException(
+            status_code=503,
+            detail={
+                "error": f"model '{model}' is not available: no ready pod at {backend['host']}:{backend['port']} "
+                f"(scaled to zero, or still loading). {backend['hint']}",
+                "type": "model_not_available",
+            },
+        )
 
-    async def async_pre_call_hook(self, user_api_key_dict, cache, data: dict, call_type):  # noqa: ANN001
+    async def async_pre_call_hook(self, user_api_key_dict, cache, data: dict, call_type):
         model = str(data.get("model", ""))
         backend = self.backends.get(model)
         if backend and not await self._up(backend["host"], int(backend["port"])):
             raise self._refusal(model)
         return data
 
-    async def async_post_call_failure_hook(self, request_data: dict, original_exception: Exception,  # noqa: ANN001
-                                           user_api_key_dict, traceback_str=None):
+    async def async_post_call_failure_hook(
+        self, request_data: dict, original_exception: Exception, user_api_key_dict, traceback_str=None
+    ):
         # A pod that went away between probes: same answer, and forget the stale "up".
         model = str(request_data.get("model", ""))
         if model in self.backends and "Connection error" in str(original_exception):

@@ -49,11 +49,15 @@ def select(files: list[str], entry: dict) -> list[str]:
         if quant_matches(quant, f) and "mmproj" not in f.rsplit("/", 1)[-1].lower():
             sets.setdefault(_set_key(f), []).append(f)
     if not sets:
-        raise StageError(f"no GGUF in {repo} matches quant {quant} (has: {', '.join(ggufs) or 'no .gguf'}); "
-                         "fix quant or set ggufFile")
+        raise StageError(
+            f"no GGUF in {repo} matches quant {quant} (has: {', '.join(ggufs) or 'no .gguf'}); "
+            "fix quant or set ggufFile"
+        )
     if len(sets) > 1:
-        raise StageError(f"quant {quant} matches several GGUFs in {repo}: {', '.join(sorted(sets))}; set "
-                         "ggufFile to the one you mean")
+        raise StageError(
+            f"quant {quant} matches several GGUFs in {repo}: {', '.join(sorted(sets))}; set "
+            "ggufFile to the one you mean"
+        )
     (chosen,) = sets.values()
     return sorted(chosen)
 
@@ -64,7 +68,7 @@ def _local(repo: str, revision: str | None) -> tuple[Path, list[str]] | None:
 
     try:
         snap = Path(snapshot_download(repo, revision=revision, local_files_only=True))
-    except Exception:  # noqa: BLE001 any miss means a cold cache
+    except Exception:
         return None
     return snap, [p.relative_to(snap).as_posix() for p in snap.rglob("*") if p.is_file()]
 
@@ -74,7 +78,7 @@ def _retry(what: str, fn, attempts: int):
     for attempt in range(1, attempts + 1):
         try:
             return fn()
-        except Exception as exc:  # noqa: BLE001 retried, then reported
+        except Exception as exc:
             if attempt == attempts:
                 raise
             print(f"fetch-gguf: {what}: attempt {attempt} failed ({exc}); retrying in {delay:.0f}s", flush=True)
@@ -96,16 +100,17 @@ def stage(entry: dict, attempts: int) -> Path:
                 raise
             chosen = []
         if chosen:
-            print(f"fetch-gguf: {name}: warm cache: {repo}@{revision or 'main'} {', '.join(chosen)}; "
-                  "0 hub calls", flush=True)
+            print(
+                f"fetch-gguf: {name}: warm cache: {repo}@{revision or 'main'} {', '.join(chosen)}; 0 hub calls",
+                flush=True,
+            )
             return snap / chosen[0]
     print(f"fetch-gguf: {name}: cold cache for {repo}@{revision or 'main'}; pulling once", flush=True)
     from huggingface_hub import HfApi, hf_hub_download
 
     files = _retry(f"list {repo}", lambda: HfApi().list_repo_files(repo, revision=revision), attempts)
     chosen = select(files, entry)
-    paths = [_retry(f"download {f}", lambda f=f: hf_hub_download(repo, f, revision=revision), attempts)
-             for f in chosen]
+    paths = [_retry(f"download {f}", lambda f=f: hf_hub_download(repo, f, revision=revision), attempts) for f in chosen]
     print(f"fetch-gguf: {name}: pulled {', '.join(chosen)}", flush=True)
     return Path(paths[0])
 
@@ -145,10 +150,12 @@ def main(argv: list[str]) -> int:
     for entry in entries:
         try:
             link(stage(entry, attempts), Path(entry["link"]))
-        except Exception as exc:  # noqa: BLE001 the pod log is the user's only view
-            print(f"fetch-gguf: could not stage {entry['name']} from {entry['repo']}: {exc}. If the hub "
-                  "rate-limits this cluster, download elsewhere and copy the HF cache onto the PVC",
-                  file=sys.stderr)
+        except Exception as exc:
+            print(
+                f"fetch-gguf: could not stage {entry['name']} from {entry['repo']}: {exc}. If the hub "
+                "rate-limits this cluster, download elsewhere and copy the HF cache onto the PVC",
+                file=sys.stderr,
+            )
             return 1
     return 0
 

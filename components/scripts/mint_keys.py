@@ -17,7 +17,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from typing import Any, Optional
+from typing import Any
 
 SA = "/var/run/secrets/kubernetes.io/serviceaccount"
 SECRET_KEY = "api-key"
@@ -25,14 +25,18 @@ FIELDS = ("models", "max_budget", "budget_duration", "rpm_limit", "tpm_limit")
 
 
 class Http:
-    def __init__(self, base: str, token: str, ca: Optional[str] = None):
+    def __init__(self, base: str, token: str, ca: str | None = None):
         self.base, self.token = base.rstrip("/"), token
         self.ctx = ssl.create_default_context(cafile=ca) if ca and os.path.exists(ca) else None
 
     def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.base + path, data=data, method=method, headers={
-            "Authorization": f"Bearer {self.token}", "Content-Type": "application/json"})
+        req = urllib.request.Request(
+            self.base + path,
+            data=data,
+            method=method,
+            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
+        )
         try:
             with urllib.request.urlopen(req, timeout=30, context=self.ctx) as resp:
                 return resp.status, json.loads(resp.read() or b"null")
@@ -58,7 +62,7 @@ def wait_ready(gw: Http, seconds: float) -> None:
         time.sleep(3)
 
 
-def read_key(kube: Http, ns: str, name: str) -> Optional[str]:
+def read_key(kube: Http, ns: str, name: str) -> str | None:
     status, body = kube.call("GET", f"/api/v1/namespaces/{ns}/secrets/{name}")
     if status == 404:
         return None
@@ -69,10 +73,17 @@ def read_key(kube: Http, ns: str, name: str) -> Optional[str]:
 
 
 def write_key(kube: Http, ns: str, name: str, alias: str, value: str, exists: bool) -> None:
-    secret = {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-              "metadata": {"name": name, "namespace": ns, "labels": {
-                  "app.kubernetes.io/part-of": "llm-platform", "llm-platform/key-alias": alias}},
-              "data": {SECRET_KEY: base64.b64encode(value.encode()).decode()}}
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "Opaque",
+        "metadata": {
+            "name": name,
+            "namespace": ns,
+            "labels": {"app.kubernetes.io/part-of": "llm-platform", "llm-platform/key-alias": alias},
+        },
+        "data": {SECRET_KEY: base64.b64encode(value.encode()).decode()},
+    }
     if exists:
         status, body = kube.call("PUT", f"/api/v1/namespaces/{ns}/secrets/{name}", secret)
     else:
@@ -101,8 +112,9 @@ def reconcile(gw: Http, kube: Http, spec: dict[str, Any]) -> str:
         if status != 200:
             raise SystemExit(f"mint-keys: /key/update for '{alias}' failed ({status}): {body}")
         return "kept"
-    status, body = gw.call("POST", "/key/generate", {
-        "key_alias": alias, **declared(spec), "metadata": {"managed-by": "llm-platform"}})
+    status, body = gw.call(
+        "POST", "/key/generate", {"key_alias": alias, **declared(spec), "metadata": {"managed-by": "llm-platform"}}
+    )
     if status != 200 or not isinstance(body, dict) or not body.get("key"):
         hint = " (virtual keys need the gateway's database: check DATABASE_URL)" if status in (400, 500) else ""
         raise SystemExit(f"mint-keys: /key/generate for '{alias}' failed ({status}){hint}: {body}")
@@ -115,15 +127,19 @@ def main() -> int:
     gw = Http(os.environ["LITELLM_URL"], os.environ["LITELLM_MASTER_KEY"])
     api = os.environ.get("K8S_API") or "https://{}:{}".format(
         os.environ.get("KUBERNETES_SERVICE_HOST", "kubernetes.default.svc"),
-        os.environ.get("KUBERNETES_SERVICE_PORT", "443"))
+        os.environ.get("KUBERNETES_SERVICE_PORT", "443"),
+    )
     token = open(os.environ.get("K8S_TOKEN_FILE", f"{SA}/token")).read().strip()
     kube = Http(api, token, os.environ.get("K8S_CA_FILE", f"{SA}/ca.crt"))
     wait_ready(gw, float(os.environ.get("WAIT_SECONDS", "600")))
     failed = 0
     for spec in keys:
         try:
-            print(f"mint-keys: {spec['key_alias']}: {reconcile(gw, kube, spec)} "
-                  f"-> Secret {spec['namespace']}/{spec['secret_name']}", flush=True)
+            print(
+                f"mint-keys: {spec['key_alias']}: {reconcile(gw, kube, spec)} "
+                f"-> Secret {spec['namespace']}/{spec['secret_name']}",
+                flush=True,
+            )
         except SystemExit as exc:
             print(str(exc), file=sys.stderr, flush=True)
             failed += 1

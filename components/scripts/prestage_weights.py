@@ -25,16 +25,15 @@ def prestage(repo: str, revision: str | None, attempts: int = 5) -> str:
         path = snapshot_download(repo, revision=revision, local_files_only=True)
         print(f"prestage: warm cache: {repo}@{revision or 'main'} at {path}; 0 hub calls", flush=True)
         return path
-    except Exception as exc:  # noqa: BLE001 any miss means a cold cache
-        print(f"prestage: cold cache for {repo}@{revision or 'main'} ({type(exc).__name__}); pulling once",
-              flush=True)
+    except Exception as exc:
+        print(f"prestage: cold cache for {repo}@{revision or 'main'} ({type(exc).__name__}); pulling once", flush=True)
     delay = 10.0
     for attempt in range(1, attempts + 1):
         try:
             path = snapshot_download(repo, revision=revision, ignore_patterns=_patterns())
             print(f"prestage: pulled {repo} to {path}", flush=True)
             return path
-        except Exception as exc:  # noqa: BLE001 retried, then reported
+        except Exception as exc:
             if attempt == attempts:
                 raise
             print(f"prestage: attempt {attempt} failed ({exc}); retrying in {delay:.0f}s", flush=True)
@@ -50,9 +49,12 @@ def main() -> int:
         return 2
     try:
         prestage(repo, os.environ.get("MODEL_REVISION") or None)
-    except Exception as exc:  # noqa: BLE001 the pod log is the user's only view
-        print(f"prestage: could not stage {repo}: {exc}. If the hub rate-limits this cluster, "
-              "download elsewhere and copy the HF cache onto the PVC", file=sys.stderr)
+    except Exception as exc:
+        print(
+            f"prestage: could not stage {repo}: {exc}. If the hub rate-limits this cluster, "
+            "download elsewhere and copy the HF cache onto the PVC",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

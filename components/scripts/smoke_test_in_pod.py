@@ -17,20 +17,23 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from typing import Any, Optional
+from typing import Any
 
 FAST_FAIL_SECONDS = float(os.environ.get("FAST_FAIL_SECONDS", "5"))
 TIMEOUT = float(os.environ.get("REQUEST_TIMEOUT", "120"))
 FIM_PROMPT = "<|fim_prefix|>def add(a, b):\n    return <|fim_suffix|>\n<|fim_middle|>"
 
 
-def call(url: str, key: Optional[str], body: Optional[dict] = None, timeout: float = TIMEOUT
-         ) -> tuple[int, Any, float]:
+def call(url: str, key: str | None, body: dict | None = None, timeout: float = TIMEOUT) -> tuple[int, Any, float]:
     headers = {"Content-Type": "application/json"}
     if key:
         headers["Authorization"] = f"Bearer {key}"
-    req = urllib.request.Request(url, data=json.dumps(body).encode() if body is not None else None,
-                                 headers=headers, method="POST" if body is not None else "GET")
+    req = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode() if body is not None else None,
+        headers=headers,
+        method="POST" if body is not None else "GET",
+    )
     start = time.monotonic()
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:
@@ -47,8 +50,12 @@ def request_for(mode: str, model: str) -> tuple[str, dict]:
         return "/completions", {"model": model, "prompt": FIM_PROMPT, "max_tokens": 8, "temperature": 0}
     if mode == "embedding":
         return "/embeddings", {"model": model, "input": "ping"}
-    return "/chat/completions", {"model": model, "messages": [{"role": "user", "content": "ping"}],
-                                 "max_tokens": 8, "temperature": 0}
+    return "/chat/completions", {
+        "model": model,
+        "messages": [{"role": "user", "content": "ping"}],
+        "max_tokens": 8,
+        "temperature": 0,
+    }
 
 
 def answered(mode: str, status: int, body: Any) -> bool:
@@ -58,7 +65,7 @@ def answered(mode: str, status: int, body: Any) -> bool:
     return bool(data)
 
 
-def check(model: dict, gateway: str, key: str, upstream_key: Optional[str], listed: set[str]) -> tuple[bool, str]:
+def check(model: dict, gateway: str, key: str, upstream_key: str | None, listed: set[str]) -> tuple[bool, str]:
     name, mode = model["name"], model.get("mode", "chat")
     parts, ok = [], name in listed
     parts.append("listed" if ok else "NOT in /v1/models")
@@ -68,7 +75,9 @@ def check(model: dict, gateway: str, key: str, upstream_key: Optional[str], list
         text = json.dumps(resp) if not isinstance(resp, str) else resp
         fast = status >= 400 and secs <= FAST_FAIL_SECONDS and ("scaled to zero" in text or "not available" in text)
         ok = ok and fast
-        parts.append(f"gateway={status} in {secs:.2f}s ({'fails fast: scaled to zero' if fast else 'expected a fast refusal'})")
+        parts.append(
+            f"gateway={status} in {secs:.2f}s ({'fails fast: scaled to zero' if fast else 'expected a fast refusal'})"
+        )
         return ok, " ".join(parts)
     good = answered(mode, status, resp)
     ok = ok and good

@@ -29,13 +29,13 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_VENV = ".venv-litellm"
-
 
 
 # --------------------------------------------------------------------------- #
@@ -170,9 +170,7 @@ def run_litellm_proxy(
     """
     binary = Path(litellm_bin) if litellm_bin else find_litellm()
     if binary is None:
-        raise LiteLLMProxyError(
-            "litellm CLI not found: run .ci/install_litellm.sh or set LITELLM_BIN"
-        )
+        raise LiteLLMProxyError("litellm CLI not found: run .ci/install_litellm.sh or set LITELLM_BIN")
     full_env = dict(os.environ)
     full_env.update(
         {
@@ -195,9 +193,12 @@ def run_litellm_proxy(
     log_path = Path(log_name)
     cmd = [
         str(binary),
-        "--config", str(config_path),
-        "--port", str(port),
-        "--host", "127.0.0.1",
+        "--config",
+        str(config_path),
+        "--port",
+        str(port),
+        "--host",
+        "127.0.0.1",
         *extra_args,
     ]
     with os.fdopen(log_fd, "wb") as log_file:

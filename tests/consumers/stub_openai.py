@@ -6,9 +6,10 @@ import contextlib
 import json
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Iterator
+from typing import Any
 
 # Fixed token accounting returned by the stub for every generation request, so
 # cost assertions are exact: cost = 11 * input_cost + 7 * output_cost.
@@ -57,8 +58,7 @@ def _make_handler(stub: StubOpenAI):
             send_json(self, status, payload)
 
         def _error(self, status: int, message: str, etype: str) -> None:
-            self._send(status, {"error": {"message": message, "type": etype,
-                                          "param": None, "code": status}})
+            self._send(status, {"error": {"message": message, "type": etype, "param": None, "code": status}})
 
         def _authorized(self) -> bool:
             if stub.api_key is None:
@@ -70,24 +70,31 @@ def _make_handler(stub: StubOpenAI):
 
         def _record(self, body: Any) -> None:
             stub.requests.append(
-                {"method": self.command, "path": self.path,
-                 "headers": {k.lower(): v for k, v in self.headers.items()},
-                 "body": body}
+                {
+                    "method": self.command,
+                    "path": self.path,
+                    "headers": {k.lower(): v for k, v in self.headers.items()},
+                    "body": body,
+                }
             )
 
-        def do_GET(self):  # noqa: N802
+        def do_GET(self):
             self._record(None)
             if self.path.rstrip("/") == "/health":
                 return self._send(200, {})
             if not self._authorized():
                 return
             if self.path.rstrip("/") == "/v1/models":
-                return self._send(200, {"object": "list", "data": [{
-                    "id": stub.served_name, "object": "model",
-                    "created": 0, "owned_by": "stub"}]})
+                return self._send(
+                    200,
+                    {
+                        "object": "list",
+                        "data": [{"id": stub.served_name, "object": "model", "created": 0, "owned_by": "stub"}],
+                    },
+                )
             self._error(404, f"no route {self.path}", "not_found_error")
 
-        def do_POST(self):  # noqa: N802
+        def do_POST(self):
             n = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(n) if n else b""
             try:
@@ -101,36 +108,56 @@ def _make_handler(stub: StubOpenAI):
                 return self._error(400, "body must be a JSON object", "invalid_request_error")
             model = body.get("model")
             if model != stub.served_name:
-                return self._error(
-                    404, f"The model `{model}` does not exist.", "NotFoundError")
+                return self._error(404, f"The model `{model}` does not exist.", "NotFoundError")
             path = self.path.rstrip("/")
             now = int(time.time())
             if path == "/v1/chat/completions":
                 if body.get("stream"):
                     return self._stream_chat(model, now)
-                return self._send(200, {
-                    "id": "chatcmpl-stub", "object": "chat.completion",
-                    "created": now, "model": model,
-                    "choices": [{"index": 0, "finish_reason": "stop",
-                                 "message": {"role": "assistant", "content": STUB_REPLY}}],
-                    "usage": dict(STUB_USAGE)})
+                return self._send(
+                    200,
+                    {
+                        "id": "chatcmpl-stub",
+                        "object": "chat.completion",
+                        "created": now,
+                        "model": model,
+                        "choices": [
+                            {
+                                "index": 0,
+                                "finish_reason": "stop",
+                                "message": {"role": "assistant", "content": STUB_REPLY},
+                            }
+                        ],
+                        "usage": dict(STUB_USAGE),
+                    },
+                )
             if path == "/v1/completions":
-                return self._send(200, {
-                    "id": "cmpl-stub", "object": "text_completion",
-                    "created": now, "model": model,
-                    "choices": [{"index": 0, "text": STUB_REPLY,
-                                 "finish_reason": "stop", "logprobs": None}],
-                    "usage": dict(STUB_USAGE)})
+                return self._send(
+                    200,
+                    {
+                        "id": "cmpl-stub",
+                        "object": "text_completion",
+                        "created": now,
+                        "model": model,
+                        "choices": [{"index": 0, "text": STUB_REPLY, "finish_reason": "stop", "logprobs": None}],
+                        "usage": dict(STUB_USAGE),
+                    },
+                )
             if path == "/v1/embeddings":
                 inp = body.get("input")
                 items = inp if isinstance(inp, list) else [inp]
-                return self._send(200, {
-                    "object": "list", "model": model,
-                    "data": [{"object": "embedding", "index": i,
-                              "embedding": [0.1, 0.2, 0.3, 0.4]}
-                             for i in range(len(items))],
-                    "usage": {"prompt_tokens": STUB_PROMPT_TOKENS,
-                              "total_tokens": STUB_PROMPT_TOKENS}})
+                return self._send(
+                    200,
+                    {
+                        "object": "list",
+                        "model": model,
+                        "data": [
+                            {"object": "embedding", "index": i, "embedding": [0.1, 0.2, 0.3, 0.4]}
+                            for i in range(len(items))
+                        ],
+                        "usage": {"prompt_tokens": STUB_PROMPT_TOKENS, "total_tokens": STUB_PROMPT_TOKENS},
+                    },
+                )
             self._error(404, f"no route {self.path}", "not_found_error")
 
         def _stream_chat(self, model: str, now: int) -> None:
@@ -138,14 +165,15 @@ def _make_handler(stub: StubOpenAI):
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Connection", "close")
             self.end_headers()
-            base = {"id": "chatcmpl-stub", "object": "chat.completion.chunk",
-                    "created": now, "model": model}
+            base = {"id": "chatcmpl-stub", "object": "chat.completion.chunk", "created": now, "model": model}
             chunks = [
-                {**base, "choices": [{"index": 0, "delta": {"role": "assistant",
-                                                            "content": STUB_REPLY},
-                                      "finish_reason": None}]},
-                {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
-                 "usage": dict(STUB_USAGE)},
+                {
+                    **base,
+                    "choices": [
+                        {"index": 0, "delta": {"role": "assistant", "content": STUB_REPLY}, "finish_reason": None}
+                    ],
+                },
+                {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}], "usage": dict(STUB_USAGE)},
             ]
             for c in chunks:
                 self.wfile.write(f"data: {json.dumps(c)}\n\n".encode())
@@ -157,9 +185,7 @@ def _make_handler(stub: StubOpenAI):
 
 
 @contextlib.contextmanager
-def run_stub_openai(
-    port: int, served_name: str, api_key: str | None = None
-) -> Iterator[StubOpenAI]:
+def run_stub_openai(port: int, served_name: str, api_key: str | None = None) -> Iterator[StubOpenAI]:
     """OpenAI-compatible stub on 127.0.0.1:<port> serving one model name.
 
     Answers GET /v1/models, POST /v1/chat/completions (incl. stream),
@@ -168,13 +194,11 @@ def run_stub_openai(
     token differs, 404 for an unknown model. Received requests are recorded in
     ``stub.requests``.
     """
-    stub = StubOpenAI(base_url=f"http://127.0.0.1:{port}/v1", port=port,
-                      served_name=served_name, api_key=api_key)
+    stub = StubOpenAI(base_url=f"http://127.0.0.1:{port}/v1", port=port, served_name=served_name, api_key=api_key)
     server = ThreadingHTTPServer(("127.0.0.1", port), _make_handler(stub))
     server.daemon_threads = True
     stub.server = server
-    t = threading.Thread(target=server.serve_forever, name=f"stub-openai-{port}",
-                         daemon=True)
+    t = threading.Thread(target=server.serve_forever, name=f"stub-openai-{port}", daemon=True)
     t.start()
     try:
         yield stub

@@ -13,7 +13,6 @@ import subprocess
 import sys
 import time
 from contextlib import ExitStack
-from pathlib import Path
 
 import pytest
 import yaml
@@ -38,12 +37,23 @@ def e2e_stack(external_port: int) -> dict:
     raw = copy.deepcopy(raw_config("dev"))
     raw["nodePools"][0]["maxNodes"] = 2
     next(m for m in raw["models"] if m.get("mode") == "completion")["replicas"] = 1
-    raw["models"].append({
-        "name": "granite-8b-code-instruct-128k", "engine": "external",
-        "apiBase": f"http://127.0.0.1:{external_port}/v1", "litellmModel": "openai/granite-3-2-8b-instruct",
-        "apiKeySecret": {"name": "granite-endpoint", "key": "api-key"}, "displayName": "Granite 8B Code Instruct",
-        "provider": "openshift-ai", "category": "code", "contextLength": 131072, "rpm": 120, "tpm": 100000,
-        "inputCostPerToken": 0.000001, "outputCostPerToken": 0.000002})
+    raw["models"].append(
+        {
+            "name": "granite-8b-code-instruct-128k",
+            "engine": "external",
+            "apiBase": f"http://127.0.0.1:{external_port}/v1",
+            "litellmModel": "openai/granite-3-2-8b-instruct",
+            "apiKeySecret": {"name": "granite-endpoint", "key": "api-key"},
+            "displayName": "Granite 8B Code Instruct",
+            "provider": "openshift-ai",
+            "category": "code",
+            "contextLength": 131072,
+            "rpm": 120,
+            "tpm": 100000,
+            "inputCostPerToken": 0.000001,
+            "outputCostPerToken": 0.000002,
+        }
+    )
     for key in raw["gateway"]["keys"]:
         if key["alias"] == raw["gateway"]["smokeTest"]["key"]:
             key["models"].append("granite-8b-code-instruct-128k")
@@ -57,8 +67,11 @@ def gateway(tmp_path_factory):
     gguf = ensure_tiny_gguf(work / "tiny.gguf")
     external_port = free_port()
     plan = plan_for(e2e_stack(external_port))
-    external = next(e for e in yaml.safe_load(plan.one("ConfigMap", "litellm-config")["data"]["config.yaml"])[
-        "model_list"] if e["model_info"].get("provider"))
+    external = next(
+        e
+        for e in yaml.safe_load(plan.one("ConfigMap", "litellm-config")["data"]["config.yaml"])["model_list"]
+        if e["model_info"].get("provider")
+    )
     data = plan.one("ConfigMap", "litellm-config")["data"]
     config = yaml.safe_load(data["config.yaml"])
     availability = json.loads(data["availability.json"])
@@ -66,9 +79,14 @@ def gateway(tmp_path_factory):
     running = {m["name"] for m in smoke_models if m["replicas"] > 0 and m["direct"]}
     ports: dict[str, int] = {}
     with ExitStack() as stack:
-        stack.enter_context(run_llama_server(  # the "external" endpoint: a second server, its own key
-            ["-m", str(gguf), "--alias", served(external), "--ctx-size", "512"], port=external_port,
-            bin_path=llama, env={"LLAMA_API_KEY": EXTERNAL_KEY}))
+        stack.enter_context(
+            run_llama_server(  # the "external" endpoint: a second server, its own key
+                ["-m", str(gguf), "--alias", served(external), "--ctx-size", "512"],
+                port=external_port,
+                bin_path=llama,
+                env={"LLAMA_API_KEY": EXTERNAL_KEY},
+            )
+        )
         for entry in config["model_list"]:
             name = entry["model_name"]
             if name == external["model_name"]:
@@ -77,9 +95,14 @@ def gateway(tmp_path_factory):
             if name in running:  # a model with pods gets a real server; one at 0 replicas gets a closed port
                 # the tiny GGUF declares no pooling type; a real embedding GGUF (nomic-bert) does
                 embed = ["--embeddings", "--pooling", "mean"] if entry["model_info"]["mode"] == "embedding" else []
-                stack.enter_context(run_llama_server(
-                    ["-m", str(gguf), "--alias", served(entry), "--ctx-size", "512", "--n-gpu-layers", "0", *embed],
-                    port=ports[name], bin_path=llama, env={"LLAMA_API_KEY": UPSTREAM}))
+                stack.enter_context(
+                    run_llama_server(
+                        ["-m", str(gguf), "--alias", served(entry), "--ctx-size", "512", "--n-gpu-layers", "0", *embed],
+                        port=ports[name],
+                        bin_path=llama,
+                        env={"LLAMA_API_KEY": UPSTREAM},
+                    )
+                )
             entry["litellm_params"]["api_base"] = f"http://127.0.0.1:{ports[name]}/v1"
             availability[name].update(host="127.0.0.1", port=ports[name])
         for key in ("database_url", "store_model_in_db"):
@@ -88,12 +111,30 @@ def gateway(tmp_path_factory):
         (work / "availability.json").write_text(json.dumps(availability))
         hook = next(k for k in data if k.endswith(".py"))
         (work / hook).write_text(data[hook])
-        proxy = stack.enter_context(run_litellm_proxy(
-            work / "config.yaml", free_port(), litellm_bin=litellm,
-            env={"LITELLM_MASTER_KEY": MASTER, "UPSTREAM_API_KEY": UPSTREAM, "DATABASE_URL": None,
-                 **external_env(plan)}))
-        yield {"proxy": proxy, "config": config, "ports": ports, "running": running | {external["model_name"]},
-               "gguf": gguf, "llama": llama, "work": work, "plan": plan, "external": external}
+        proxy = stack.enter_context(
+            run_litellm_proxy(
+                work / "config.yaml",
+                free_port(),
+                litellm_bin=litellm,
+                env={
+                    "LITELLM_MASTER_KEY": MASTER,
+                    "UPSTREAM_API_KEY": UPSTREAM,
+                    "DATABASE_URL": None,
+                    **external_env(plan),
+                },
+            )
+        )
+        yield {
+            "proxy": proxy,
+            "config": config,
+            "ports": ports,
+            "running": running | {external["model_name"]},
+            "gguf": gguf,
+            "llama": llama,
+            "work": work,
+            "plan": plan,
+            "external": external,
+        }
 
 
 def external_env(plan) -> dict[str, str]:
@@ -105,41 +146,56 @@ def external_env(plan) -> dict[str, str]:
 
 
 def post(gw, path, body, key=MASTER):
-    return http_json("POST", gw["proxy"].base_url + path, body, headers={"Authorization": f"Bearer {key}"},
-                     timeout=60)
+    return http_json("POST", gw["proxy"].base_url + path, body, headers={"Authorization": f"Bearer {key}"}, timeout=60)
 
 
 class TestGatewayServesDeclaredAliases:
     def test_models_lists_exactly_the_aliases(self, gateway):
-        status, _, body = http_json("GET", gateway["proxy"].base_url + "/v1/models",
-                                    headers={"Authorization": f"Bearer {MASTER}"})
+        status, _, body = http_json(
+            "GET", gateway["proxy"].base_url + "/v1/models", headers={"Authorization": f"Bearer {MASTER}"}
+        )
         assert status == 200
         assert sorted(m["id"] for m in body["data"]) == sorted(e["model_name"] for e in gateway["config"]["model_list"])
 
     def test_chat_through_alias_is_priced_as_declared(self, gateway):
-        entry = next(e for e in gateway["config"]["model_list"] if e["model_name"] in gateway["running"]
-                     and e["model_info"]["mode"] == "chat")
-        status, headers, body = post(gateway, "/v1/chat/completions", {
-            "model": entry["model_name"], "messages": [{"role": "user", "content": "hi"}], "max_tokens": 6})
+        entry = next(
+            e
+            for e in gateway["config"]["model_list"]
+            if e["model_name"] in gateway["running"] and e["model_info"]["mode"] == "chat"
+        )
+        status, headers, body = post(
+            gateway,
+            "/v1/chat/completions",
+            {"model": entry["model_name"], "messages": [{"role": "user", "content": "hi"}], "max_tokens": 6},
+        )
         assert status == 200, body
         usage, params = body["usage"], entry["litellm_params"]
-        expected = (usage["prompt_tokens"] * params["input_cost_per_token"]
-                    + usage["completion_tokens"] * params["output_cost_per_token"])
+        expected = (
+            usage["prompt_tokens"] * params["input_cost_per_token"]
+            + usage["completion_tokens"] * params["output_cost_per_token"]
+        )
         assert float(headers["x-litellm-response-cost"]) == pytest.approx(expected, rel=1e-9)
 
     def test_missing_key_is_refused(self, gateway):
-        status, _, _ = http_json("POST", gateway["proxy"].base_url + "/v1/chat/completions",
-                                 {"model": "coder-chat", "messages": [{"role": "user", "content": "x"}]})
+        status, _, _ = http_json(
+            "POST",
+            gateway["proxy"].base_url + "/v1/chat/completions",
+            {"model": "coder-chat", "messages": [{"role": "user", "content": "x"}]},
+        )
         assert status == 401
 
 
 class TestScaledToZeroFailsFast:
     def test_refused_in_seconds_with_reason(self, gateway):
-        idle = next(e["model_name"] for e in gateway["config"]["model_list"]
-                    if e["model_name"] not in gateway["running"])
+        idle = next(
+            e["model_name"] for e in gateway["config"]["model_list"] if e["model_name"] not in gateway["running"]
+        )
         start = time.monotonic()
-        status, _, body = post(gateway, "/v1/chat/completions",
-                               {"model": idle, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4})
+        status, _, body = post(
+            gateway,
+            "/v1/chat/completions",
+            {"model": idle, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4},
+        )
         elapsed = time.monotonic() - start
         text = json.dumps(body)
         assert status == 503 and elapsed < 5, (status, elapsed, text)
@@ -148,9 +204,12 @@ class TestScaledToZeroFailsFast:
     def test_serves_once_a_pod_answers_without_gateway_restart(self, gateway):
         entry = next(e for e in gateway["config"]["model_list"] if e["model_name"] not in gateway["running"])
         chat = {"model": entry["model_name"], "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}
-        with run_llama_server(["-m", str(gateway["gguf"]), "--alias", served(entry), "--ctx-size", "512"],
-                              port=gateway["ports"][entry["model_name"]], bin_path=gateway["llama"],
-                              env={"LLAMA_API_KEY": UPSTREAM}):
+        with run_llama_server(
+            ["-m", str(gateway["gguf"]), "--alias", served(entry), "--ctx-size", "512"],
+            port=gateway["ports"][entry["model_name"]],
+            bin_path=gateway["llama"],
+            env={"LLAMA_API_KEY": UPSTREAM},
+        ):
             time.sleep(2.5)  # the hook caches a refused probe for 2 s
             status, _, body = post(gateway, "/v1/chat/completions", chat)
             assert status == 200 and body["choices"], body
@@ -163,10 +222,14 @@ class TestSmokeScript:
     def run(self, gateway, models):
         path = gateway["work"] / "smoke.json"
         path.write_text(json.dumps(models))
-        env = {**os.environ, "GATEWAY_URL": gateway["proxy"].base_url, "GATEWAY_KEY": MASTER,
-               "UPSTREAM_KEY": UPSTREAM, "MODELS_FILE": str(path)}
-        return subprocess.run([sys.executable, str(SMOKE_SCRIPT)], env=env, capture_output=True, text=True,
-                              timeout=300)
+        env = {
+            **os.environ,
+            "GATEWAY_URL": gateway["proxy"].base_url,
+            "GATEWAY_KEY": MASTER,
+            "UPSTREAM_KEY": UPSTREAM,
+            "MODELS_FILE": str(path),
+        }
+        return subprocess.run([sys.executable, str(SMOKE_SCRIPT)], env=env, capture_output=True, text=True, timeout=300)
 
     def localised(self, gateway):
         cm = gateway["plan"].one("ConfigMap", "smoke-test")
@@ -186,7 +249,6 @@ class TestSmokeScript:
         ext = next(ln for ln in lines if gateway["external"]["model_name"] in ln)
         assert "gateway=200" in ext and "direct=n/a" in ext
 
-
     def test_red_when_a_running_model_breaks(self, gateway):
         models = self.localised(gateway)
         models[0]["direct"]["url"] = f"http://127.0.0.1:{free_port()}/v1"  # its Service points nowhere
@@ -197,8 +259,9 @@ class TestSmokeScript:
 class TestExternalModel:
     def test_metadata_and_limits_reach_the_proxy(self, gateway):
         name = gateway["external"]["model_name"]
-        status, _, body = http_json("GET", gateway["proxy"].base_url + "/v1/model/info",
-                                    headers={"Authorization": f"Bearer {MASTER}"})
+        status, _, body = http_json(
+            "GET", gateway["proxy"].base_url + "/v1/model/info", headers={"Authorization": f"Bearer {MASTER}"}
+        )
         assert status == 200
         info = next(d for d in body["data"] if d["model_name"] == name)
         assert info["model_info"]["display_name"] == "Granite 8B Code Instruct"
@@ -206,9 +269,15 @@ class TestExternalModel:
         assert info["litellm_params"]["rpm"] == 120 and info["litellm_params"]["tpm"] == 100000
 
     def test_chat_through_the_external_alias(self, gateway):
-        status, _, body = post(gateway, "/v1/chat/completions", {
-            "model": gateway["external"]["model_name"], "messages": [{"role": "user", "content": "hi"}],
-            "max_tokens": 4})
+        status, _, body = post(
+            gateway,
+            "/v1/chat/completions",
+            {
+                "model": gateway["external"]["model_name"],
+                "messages": [{"role": "user", "content": "hi"}],
+                "max_tokens": 4,
+            },
+        )
         assert status == 200 and body["choices"]
 
 
@@ -219,13 +288,20 @@ class TestKeyJobAgainstTheRealProxy:
     def test_fails_loudly_without_a_database(self, gateway, tmp_path):
         from tests.fakes import FakeKube, serve
         from tests.test_mint_keys import KEYS, SCRIPT, TOKEN
+
         kube = FakeKube(TOKEN)
         (tmp_path / "keys.json").write_text(json.dumps(KEYS))
         (tmp_path / "token").write_text(TOKEN)
         with serve(kube) as kube_url:
-            env = {**os.environ, "LITELLM_URL": gateway["proxy"].base_url, "LITELLM_MASTER_KEY": MASTER,
-                   "KEYS_FILE": str(tmp_path / "keys.json"), "K8S_API": kube_url,
-                   "K8S_TOKEN_FILE": str(tmp_path / "token"), "WAIT_SECONDS": "10"}
+            env = {
+                **os.environ,
+                "LITELLM_URL": gateway["proxy"].base_url,
+                "LITELLM_MASTER_KEY": MASTER,
+                "KEYS_FILE": str(tmp_path / "keys.json"),
+                "K8S_API": kube_url,
+                "K8S_TOKEN_FILE": str(tmp_path / "token"),
+                "WAIT_SECONDS": "10",
+            }
             res = subprocess.run([sys.executable, str(SCRIPT)], env=env, capture_output=True, text=True, timeout=120)
         assert res.returncode == 1
         assert "/key/generate for 'open-webui' failed" in res.stderr

@@ -14,8 +14,7 @@ pytestmark = pytest.mark.consumer
 def test_tiny_load_through_the_rendered_gateway_has_no_errors():
     litellm_binary(), llama_binary()  # skip (or fail in CI) when a consumer is missing
     lines: list[str] = []
-    report = run_benchmark(requests=20, concurrency=4, rounds=1, max_tokens=(8,), warmup=4, settle=0,
-                           log=lines.append)
+    report = run_benchmark(requests=20, concurrency=4, rounds=1, max_tokens=(8,), warmup=4, settle=0, log=lines.append)
     (result,) = report.results
     sides = [s for runs in result.rounds.values() for s in runs]
     assert report.errors == 0, "\n".join(lines + [e for s in sides for e in s.errors[:3]])

@@ -149,8 +149,18 @@ def test_gpu_layer_args_tolerated_on_cpu(llama_bin: Path, tiny_model: Path) -> N
 def test_serving_flags(llama_bin: Path, tiny_model: Path) -> None:
     argv = base_argv(
         tiny_model,
-        "--threads", "2", "--batch-size", "256", "--ubatch-size", "128",
-        "--parallel", "2", "--cont-batching", "--no-webui", "--flash-attn", "on",
+        "--threads",
+        "2",
+        "--batch-size",
+        "256",
+        "--ubatch-size",
+        "128",
+        "--parallel",
+        "2",
+        "--cont-batching",
+        "--no-webui",
+        "--flash-attn",
+        "on",
     )
     with run_llama_server(argv, bin_path=llama_bin) as srv:
         status, body = http_post_json(
@@ -179,24 +189,37 @@ def test_api_key(llama_bin: Path, tiny_model: Path) -> None:
 
 
 def test_early_exit_reports_log(llama_bin: Path, tiny_model: Path) -> None:
-    with pytest.raises(LlamaServerError, match="invalid argument: --no-such-flag"):
-        with run_llama_server(
-            ["-m", str(tiny_model), "--no-such-flag"], bin_path=llama_bin, timeout=30
-        ):
-            pass
+    with (
+        pytest.raises(LlamaServerError, match="invalid argument: --no-such-flag"),
+        run_llama_server(["-m", str(tiny_model), "--no-such-flag"], bin_path=llama_bin, timeout=30),
+    ):
+        pass
 
 
 def test_saved_help_matches_binary(llama_bin: Path) -> None:
     out = subprocess.run(
-        [str(llama_bin), "--help"], env=llama_env(llama_bin),
-        capture_output=True, text=True, timeout=60, check=True,
+        [str(llama_bin), "--help"],
+        env=llama_env(llama_bin),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     ).stdout
-    assert out == HELP_FILE.read_text(), (
-        "llama_server_help.txt is stale: regenerate it with the pinned binary"
-    )
+    assert out == HELP_FILE.read_text(), "llama_server_help.txt is stale: regenerate it with the pinned binary"
     for flag in (
-        "--alias", "--ctx-size", "--n-gpu-layers", "--batch-size", "--threads",
-        "--metrics", "--jinja", "--flash-attn", "--api-key", "--host", "--port",
-        "--parallel", "--cont-batching", "--no-webui",
+        "--alias",
+        "--ctx-size",
+        "--n-gpu-layers",
+        "--batch-size",
+        "--threads",
+        "--metrics",
+        "--jinja",
+        "--flash-attn",
+        "--api-key",
+        "--host",
+        "--port",
+        "--parallel",
+        "--cont-batching",
+        "--no-webui",
     ):
         assert re.search(rf"(^|[\s,]){re.escape(flag)}([\s,=]|$)", out, re.M), flag

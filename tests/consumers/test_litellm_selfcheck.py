@@ -44,11 +44,12 @@ def _config(api_base: str) -> dict:
         "model_list": [
             # mode set explicitly on both: deployments sharing one litellm `model`
             # string otherwise leak model_info.mode into each other (see README)
-            {"model_name": "coder-chat", "litellm_params": dict(params, rpm=60),
-             "model_info": {"mode": "chat", "display_name": "Qwen Coder 7B",
-                            "availability": "scale-to-zero"}},
-            {"model_name": "coder-complete", "litellm_params": dict(params),
-             "model_info": {"mode": "completion"}},
+            {
+                "model_name": "coder-chat",
+                "litellm_params": dict(params, rpm=60),
+                "model_info": {"mode": "chat", "display_name": "Qwen Coder 7B", "availability": "scale-to-zero"},
+            },
+            {"model_name": "coder-complete", "litellm_params": dict(params), "model_info": {"mode": "completion"}},
         ],
         "general_settings": {"master_key": "os.environ/LITELLM_MASTER_KEY"},
         "litellm_settings": {"num_retries": 0, "request_timeout": 30},
@@ -74,8 +75,12 @@ def test_models_lists_exactly_the_model_names(gateway):
 
 def test_chat_200_and_exact_cost_header(gateway):
     proxy, stub = gateway
-    status, headers, body = http_json("POST", proxy.base_url + "/v1/chat/completions", key=MASTER, body={
-        "model": "coder-chat", "messages": [{"role": "user", "content": "hi"}]})
+    status, headers, body = http_json(
+        "POST",
+        proxy.base_url + "/v1/chat/completions",
+        key=MASTER,
+        body={"model": "coder-chat", "messages": [{"role": "user", "content": "hi"}]},
+    )
     assert status == 200, json.dumps(body)[:500]
     assert body["model"] == "coder-chat"
     assert body["choices"][0]["message"]["content"] == STUB_REPLY
@@ -93,8 +98,12 @@ def test_chat_200_and_exact_cost_header(gateway):
 
 def test_completions_through_alias(gateway):
     proxy, stub = gateway
-    status, headers, body = http_json("POST", proxy.base_url + "/v1/completions", key=MASTER, body={
-        "model": "coder-complete", "prompt": "def f(", "max_tokens": 5})
+    status, headers, body = http_json(
+        "POST",
+        proxy.base_url + "/v1/completions",
+        key=MASTER,
+        body={"model": "coder-complete", "prompt": "def f(", "max_tokens": 5},
+    )
     assert status == 200, json.dumps(body)[:500]
     assert body["choices"][0]["text"] == STUB_REPLY
     assert stub.requests[-1]["path"] == "/v1/completions"
@@ -103,8 +112,11 @@ def test_completions_through_alias(gateway):
 
 def test_missing_key_is_401(gateway):
     proxy, _ = gateway
-    status, _, body = http_json("POST", proxy.base_url + "/v1/chat/completions", body={
-        "model": "coder-chat", "messages": [{"role": "user", "content": "hi"}]})
+    status, _, body = http_json(
+        "POST",
+        proxy.base_url + "/v1/chat/completions",
+        body={"model": "coder-chat", "messages": [{"role": "user", "content": "hi"}]},
+    )
     assert status == 401, body
 
 

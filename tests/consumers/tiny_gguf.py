@@ -47,10 +47,45 @@ RMS_EPS = 1e-5
 
 #: Word pieces ("\u2581" is SentencePiece's space marker). Pure ASCII otherwise.
 WORDS = [
-    "hello", "world", "ok", "yes", "no", "the", "a", "cat", "dog", "sun",
-    "moon", "tree", "red", "blue", "green", "one", "two", "three", "four",
-    "five", "is", "and", "or", "to", "of", "in", "it", "we", "you", "me",
-    "test", "model", "tiny", "llama", "fast", "slow", "good", "fine", "data",
+    "hello",
+    "world",
+    "ok",
+    "yes",
+    "no",
+    "the",
+    "a",
+    "cat",
+    "dog",
+    "sun",
+    "moon",
+    "tree",
+    "red",
+    "blue",
+    "green",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "is",
+    "and",
+    "or",
+    "to",
+    "of",
+    "in",
+    "it",
+    "we",
+    "you",
+    "me",
+    "test",
+    "model",
+    "tiny",
+    "llama",
+    "fast",
+    "slow",
+    "good",
+    "fine",
+    "data",
     "run",
 ]
 #: Tokens the output head favours (all decode to plain ASCII " word").
@@ -101,8 +136,8 @@ def write_tiny_gguf(path: str | Path, arch: str = "llama") -> Path:
     if arch != "llama":
         raise ValueError(f"unsupported arch {arch!r}: only 'llama' is implemented")
 
-    import gguf  # noqa: PLC0415 - optional dependency (consumers venv)
-    import numpy as np  # noqa: PLC0415
+    import gguf
+    import numpy as np
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -110,7 +145,7 @@ def write_tiny_gguf(path: str | Path, arch: str = "llama") -> Path:
     n_vocab = len(tokens)
     rng = np.random.default_rng(SEED)
 
-    def rand(*shape: int, scale: float = 0.02) -> "np.ndarray":
+    def rand(*shape: int, scale: float = 0.02) -> np.ndarray:
         return (rng.standard_normal(shape) * scale).astype(np.float32)
 
     w = gguf.GGUFWriter(str(path), arch)
@@ -182,8 +217,8 @@ def ensure_tiny_gguf(path: str | Path) -> Path:
     consumers venv's python (``$CONSUMERS_VENV`` or ``.venv-consumers``)."""
     path = Path(path)
     try:
-        import gguf  # noqa: F401, PLC0415
-        import numpy  # noqa: F401, PLC0415
+        import gguf  # noqa: F401
+        import numpy  # noqa: F401
     except ImportError:
         root = _repo_root()
         venv = Path(os.environ.get("CONSUMERS_VENV", ".venv-consumers"))
@@ -192,12 +227,12 @@ def ensure_tiny_gguf(path: str | Path) -> Path:
         py = venv / "bin" / "python"
         if not py.exists():
             raise RuntimeError(
-                "gguf/numpy are not importable and no consumers venv at "
-                f"{venv}; run .ci/install_llama_server.sh"
+                f"gguf/numpy are not importable and no consumers venv at {venv}; run .ci/install_llama_server.sh"
             ) from None
         subprocess.run(
             [str(py), "-m", "tests.consumers.tiny_gguf", str(path)],
-            cwd=root, check=True,
+            cwd=root,
+            check=True,
         )
         return path
     return write_tiny_gguf(path)
