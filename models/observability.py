@@ -13,7 +13,9 @@ if TYPE_CHECKING:
     from .platform import PlatformConfig
 
 ScrapeMode = Literal["podmonitoring", "servicemonitor", "none"]
-GMP_NAMESPACE = "gmp-system"  # GKE Managed Prometheus runs its collectors here
+GMP_NAMESPACE = "gmp-system"  # GKE Managed Prometheus runs its collectors here on Standard clusters ...
+GKE_GMP_NAMESPACE = "gke-gmp-system"  # ... and here on Autopilot (and where GKE manages the collectors itself)
+GMP_NAMESPACES = (GMP_NAMESPACE, GKE_GMP_NAMESPACE)
 _DURATION = re.compile(r"^([0-9]+)(ms|s|m|h)$")
 _SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
 MIN_INTERVAL_S, MAX_INTERVAL_S = 5, 600
@@ -82,8 +84,8 @@ def scrape_mode(cfg: "PlatformConfig") -> ScrapeMode:
     return "podmonitoring" if cfg.cluster.is_gke else "none"
 
 
-def prometheus_namespace(cfg: "PlatformConfig") -> str:
-    """The namespace whose pods scrape the platform: gmp-system, or prometheus-operator's."""
+def prometheus_namespaces(cfg: "PlatformConfig") -> list[str]:
+    """The namespaces whose pods scrape the platform: GMP's two (Standard, Autopilot), or prometheus-operator's."""
     if scrape_mode(cfg) != "servicemonitor":
-        return GMP_NAMESPACE
-    return cfg.observability.prometheus_namespace or "monitoring"
+        return list(GMP_NAMESPACES)
+    return [cfg.observability.prometheus_namespace or "monitoring"]

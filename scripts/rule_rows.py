@@ -283,6 +283,11 @@ BLOCK_ROWS = [
     # models/network.py
     Row("network.dnsCidrs", "CIDRs have no host bits", lambda r: r.update(network={"dnsCidrs": ["10.0.0.1/8"]})),
     Row(
+        "network.kubeDnsIp",
+        "kube-dns's ClusterIP is an IP address",
+        lambda r: r.update(network={"kubeDnsIp": "kube-dns"}),
+    ),
+    Row(
         "network.gatewayIngressFrom[0].podSelector.matchLabels",
         "label keys are valid",
         lambda r: peers(r, {"podSelector": {"matchLabels": {"-app": "proxy"}}}),

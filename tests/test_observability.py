@@ -92,7 +92,9 @@ class TestPodMonitoringForEveryMetricsEndpoint:
             }
         ]
         binding = dev_plan.one("RoleBinding", "gmp-collector-secrets", "serving")
-        assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "collector", "namespace": "gmp-system"}]
+        assert binding["subjects"] == [
+            {"kind": "ServiceAccount", "name": "collector", "namespace": ns} for ns in ("gmp-system", "gke-gmp-system")
+        ]
 
     def test_vllm_and_gateway_scrapes_need_no_key(self, dev_plan):
         for name, ns in (("coder-chat", "serving"), ("litellm", "litellm")):

@@ -8,8 +8,11 @@ few paths the platform needs.
   only LiteLLM (and the CNPG operator, for status) reaches Postgres.
 - front-ends: egress to the gateway (and the hub for their embedders); ingress only from
   `network.frontendIngressFrom` (`kubectl port-forward` is loopback inside the pod and never filtered).
-- the metrics scrapers (GKE Managed Prometheus in gmp-system, or prometheus-operator's namespace) reach the
-  metrics ports.
+- the metrics scrapers (GKE Managed Prometheus in gmp-system, or gke-gmp-system on Autopilot, or
+  prometheus-operator's namespace) reach the metrics ports.
+- DNS (UDP and TCP 53) for every pod: kube-dns's pods, NodeLocal DNSCache (169.254.20.10), Cloud DNS through the
+  metadata server (169.254.169.254) and the kube-dns Service IP, which NodeLocal DNSCache answers on without
+  Service translation (models/network.py: kubeDnsIp).
 
 Kubelet probes are not affected: on GKE Dataplane V2 (Cilium) traffic from the pod's own node is always
 allowed, and Calico does the same by default.
@@ -19,7 +22,8 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
-from models.observability import prometheus_namespace, scrape_mode
+from models.network import cluster_dns_cidrs
+from models.observability import prometheus_namespaces, scrape_mode
 from models.platform import PlatformConfig
 
 from . import workloads as wl
@@ -49,8 +53,15 @@ def names_selector(names: Iterable[str]) -> dict[str, Any]:
     return {"matchExpressions": [{"key": wl.NAME_LABEL, "operator": "In", "values": values}]}
 
 
-def in_namespace(namespace: str, pods: dict[str, Any] | None = None) -> dict[str, Any]:
-    peer: dict[str, Any] = {"namespaceSelector": {"matchLabels": {NS_LABEL: namespace}}}
+def in_namespace(namespace: str | list[str], pods: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Pods of one namespace, or of any of several."""
+    names = [namespace] if isinstance(namespace, str) else sorted(set(namespace))
+    ns_sel = (
+        {"matchLabels": {NS_LABEL: names[0]}}
+        if len(names) == 1
+        else {"matchExpressions": [{"key": NS_LABEL, "operator": "In", "values": names}]}
+    )
+    peer: dict[str, Any] = {"namespaceSelector": ns_sel}
     if pods is not None:
         peer["podSelector"] = pods
     return peer
@@ -110,7 +121,7 @@ def scraper_peer(cfg: PlatformConfig) -> dict[str, Any] | None:
         if scrape_mode(cfg) == "servicemonitor" and obs.prometheus_pod_selector
         else None
     )
-    return in_namespace(prometheus_namespace(cfg), pods)
+    return in_namespace(prometheus_namespaces(cfg), pods)
 
 
 def api_server_rule(cfg: PlatformConfig) -> dict[str, Any]:
@@ -155,7 +166,8 @@ def baseline(cfg: PlatformConfig, namespace: str) -> list[dict[str, Any]]:
     dns_peers = [
         in_namespace(DNS_NAMESPACE, {"matchExpressions": [{"key": "k8s-app", "operator": "In", "values": DNS_PODS}]})
     ]
-    dns_peers += [ip_block(c) for c in cfg.network.dns_cidrs]  # e.g. Cloud DNS for GKE: 169.254.169.254/32
+    # NodeLocal DNSCache, Cloud DNS and the kube-dns Service IP: no pod selector matches a node-local address.
+    dns_peers += [ip_block(c) for c in cluster_dns_cidrs(cfg.network)]
     dns_ports = [{"protocol": proto, "port": 53} for proto in ("UDP", "TCP")]
     return [
         policy("default-deny", namespace, {}, ingress=[], egress=[]),

@@ -15,7 +15,7 @@ GKE Managed Prometheus `PodMonitoring` (monitoring.googleapis.com/v1) by default
 from dataclasses import dataclass
 from typing import Any
 
-from models.observability import GMP_NAMESPACE, prometheus_namespace, scrape_mode
+from models.observability import GMP_NAMESPACES, prometheus_namespaces, scrape_mode
 from models.platform import PlatformConfig
 
 from . import database, gateway, keys, network, smoke
@@ -24,7 +24,7 @@ from .common import metadata
 from .vllm import UPSTREAM_KEY, UPSTREAM_SECRET
 
 PORT_NAME = "http"  # every scraped container names its serving port `http`; the Services name theirs the same
-GMP_COLLECTOR_SA = "collector"  # the managed collectors' ServiceAccount in gmp-system
+GMP_COLLECTOR_SA = "collector"  # the managed collectors' ServiceAccount in gmp-system / gke-gmp-system
 SECRET_READER = "gmp-collector-secrets"
 
 
@@ -122,7 +122,7 @@ def secret_reader(cfg: PlatformConfig, namespace: str, secrets: list[str]) -> li
         "kind": "RoleBinding",
         "metadata": metadata(SECRET_READER, namespace, "observability"),
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": SECRET_READER},
-        "subjects": [{"kind": "ServiceAccount", "name": GMP_COLLECTOR_SA, "namespace": GMP_NAMESPACE}],
+        "subjects": [{"kind": "ServiceAccount", "name": GMP_COLLECTOR_SA, "namespace": ns} for ns in GMP_NAMESPACES],
     }
     return [role, binding]
 
@@ -180,7 +180,7 @@ def operator_outputs(cfg: PlatformConfig) -> dict[str, Any]:
         "metrics": {
             "scrape": scrape_mode(cfg),
             "interval": cfg.observability.interval,
-            "scraperNamespace": prometheus_namespace(cfg) if metrics_enabled(cfg) else None,
+            "scraperNamespaces": prometheus_namespaces(cfg) if metrics_enabled(cfg) else [],
             "endpoints": {
                 t.name: {
                     "url": t.url,
