@@ -6,6 +6,7 @@ from components.cluster import platform_cluster
 from components.frontends import declare_frontends
 from components.gateway import LiteLLMGateway
 from components.gateway_database import GatewayDatabase
+from components.gateway_redis import GatewayRedis
 from components.gpu_node_pool import GpuNodePool
 from components.k8s import apply
 from components.key_minter import KeyMinter
@@ -64,10 +65,11 @@ class LlmPlatform(pulumi.ComponentResource):
         }
         llama = llama_backends(name, spec, in_ns)  # model name -> static Service or llama-swap endpoint
         database = GatewayDatabase(f"{name}-db", spec, opts=in_ns)
+        shared = [GatewayRedis(f"{name}-redis", spec, opts=in_ns)] if spec.gateway.redis_mode == "incluster" else []
         gateway = LiteLLMGateway(
             f"{name}-gateway",
             spec,
-            opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[database])),
+            opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[database, *shared])),
         )
         minter = []
         if spec.gateway.keys:

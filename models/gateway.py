@@ -51,6 +51,38 @@ class DatabaseSpec(Spec):
         return self
 
 
+class RedisSpec(Spec):
+    """Where the gateway's processes share rate-limit counters, spend and key-cache invalidations.
+
+    `incluster`: a Redis Deployment beside the gateway, password from a generated Secret, no persistence (the
+    counters are per-minute windows; keys and spend live in Postgres). `external`: an existing Redis such as
+    Memorystore, by host/port and an optional AUTH-string Secret. `none`: every process counts alone.
+    Default: incluster when the gateway runs more than one process (replicas x numWorkers), else none."""
+
+    mode: Literal["incluster", "external", "none"] | None = None
+    host: str | None = Field(default=None, min_length=1, pattern=r"^[A-Za-z0-9]([-A-Za-z0-9.:]*[A-Za-z0-9])?$")
+    port: int = Field(default=6379, ge=1, le=65535)
+    password_secret: SecretRef | None = None
+    # incluster only: the Redis pod (maxmemory is set below the limit; old counters are evicted first).
+    resources: ResourcesSpec = ResourcesSpec(cpu="100m", memory="128Mi", cpu_limit="500m", memory_limit="256Mi")
+
+    @model_validator(mode="after")
+    def _external_fields(self) -> "RedisSpec":
+        if self.mode == "external" and not self.host:
+            raise ValueError(
+                "host: is required when mode is 'external'; set the Redis address (Memorystore: the instance's "
+                "host IP, gcloud redis instances describe NAME --format='value(host)'), or use mode: incluster"
+            )
+        if self.mode != "external":
+            for key, value in (("host", self.host), ("passwordSecret", self.password_secret)):
+                if value is not None:
+                    raise ValueError(
+                        f"{key}: only applies to mode: external (mode is '{self.mode or 'default'}'); "
+                        "remove it or set mode: external"
+                    )
+        return self
+
+
 class KeySpec(Spec):
     """A virtual key minted in-cluster and stored in Secret `litellm-key-<alias>`."""
 
@@ -107,6 +139,32 @@ class GatewaySpec(Spec):
     store_model_in_db: bool = False
     keys: list[KeySpec] = Field(default_factory=list)
     smoke_test: SmokeTestSpec = SmokeTestSpec()
+    redis: RedisSpec = RedisSpec()
+
+    @property
+    def processes(self) -> int:
+        """Gateway processes that each keep their own in-memory counters."""
+        return max(self.replicas, 1) * self.num_workers
+
+    @property
+    def redis_mode(self) -> str:
+        if self.redis.mode is not None:
+            return self.redis.mode
+        return "incluster" if self.processes > 1 else "none"
+
+    @model_validator(mode="after")
+    def _shared_limits(self) -> "GatewaySpec":
+        if self.redis_mode != "none" or self.processes < 2:
+            return self
+        for i, key in enumerate(self.keys):
+            for field, value in (("rpmLimit", key.rpm_limit), ("tpmLimit", key.tpm_limit)):
+                if value is not None:
+                    raise ValueError(
+                        f"keys[{i}].{field}: the gateway runs {self.processes} processes (replicas x numWorkers) "
+                        "and redis.mode is 'none', so each would admit the full limit on its own; set redis.mode "
+                        "to incluster or external, or remove the limit"
+                    )
+        return self
 
     @model_validator(mode="after")
     def _db_backed_features(self) -> "GatewaySpec":

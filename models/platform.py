@@ -32,6 +32,7 @@ class NamespacesSpec(Spec):
 class ImagesSpec(Spec):
     vllm: ImageRef = DEFAULT_IMAGES["vllm"]
     litellm: ImageRef = DEFAULT_IMAGES["litellm"]
+    redis: ImageRef = DEFAULT_IMAGES["redis"]
     llamacpp: ImageRef = LLAMA_IMAGES["llamacpp"]
     llamacpp_rocm: ImageRef = LLAMA_IMAGES["llamacpp_rocm"]
     llama_swap: ImageRef = LLAMA_IMAGES["llama_swap"]

@@ -259,6 +259,21 @@ BLOCK_ROWS = [
         lambda r: r["gateway"].update(database={"urlSecret": {"name": "db", "key": "url"}}),
     ),
     Row(
+        "gateway.redis.host",
+        "an external Redis names its host",
+        lambda r: r["gateway"].update(redis={"mode": "external"}),
+    ),
+    Row(
+        "gateway.redis.host",
+        "host and passwordSecret only with an external Redis",
+        lambda r: r["gateway"].update(redis={"mode": "incluster", "host": "10.0.0.3"}),
+    ),
+    Row(
+        "gateway.keys[0].rpmLimit",
+        "key rpm/tpm limits across processes need Redis",
+        lambda r: (r["gateway"].update(redis={"mode": "none"}), r["gateway"]["keys"][0].update(rpmLimit=60)),
+    ),
+    Row(
         "gateway.keys[1].budgetDuration", "a budget period needs a budget", lambda r: drop(key(r, "tabby"), "maxBudget")
     ),
     Row("gateway.smokeTest.key", "the smoke test names a key", lambda r: drop(r["gateway"]["smokeTest"], "key")),

@@ -51,6 +51,8 @@ class World:
 
     def pod(self, prefix: str) -> Pod:
         """A pod by its object name (Jobs carry a hash suffix: smoke-test-1a2b3c4d)."""
+        if prefix in self.pods:
+            return self.pods[prefix]
         (match,) = [
             p
             for n, p in self.pods.items()

@@ -11,7 +11,7 @@ from models.external import ExternalModelSpec
 from models.observability import scrape_mode
 from models.platform import ModelSpec, PlatformConfig
 
-from . import database, llamacpp, vllm
+from . import database, llamacpp, redis, vllm
 from .common import (
     WRITABLE_ROOT,
     checkov_skips,
@@ -120,7 +120,14 @@ def litellm_config(cfg: PlatformConfig) -> dict[str, Any]:
             # litellm_settings, not general_settings: it sets litellm.require_auth_for_metrics_endpoint.
             **({"require_auth_for_metrics_endpoint": False} if metrics_callbacks(cfg) else {}),
         },
-        "router_settings": {"num_retries": gw.num_retries, "timeout": gw.request_timeout},
+        "router_settings": {
+            "num_retries": gw.num_retries,
+            "timeout": gw.request_timeout,
+            # The default routing strategy only weighs deployments by rpm/tpm; this check refuses (429) a
+            # deployment over its rpm/tpm in the current minute (router_utils/pre_call_checks/).
+            "optional_pre_call_checks": ["enforce_model_rate_limits"],
+            **redis.router_settings(cfg),
+        },
         "general_settings": general_settings(cfg),
     }
 
@@ -136,6 +143,8 @@ def general_settings(cfg: PlatformConfig) -> dict[str, Any]:
     if database.url_secret_ref(cfg.gateway.database):
         settings["database_url"] = "os.environ/DATABASE_URL"
         settings["store_model_in_db"] = cfg.gateway.store_model_in_db
+    if (shared := redis.coordination_redis(cfg)) is not None:
+        settings["coordination_redis"] = shared
     return settings
 
 
@@ -175,6 +184,7 @@ def deployment(cfg: PlatformConfig) -> dict[str, Any]:
             {"name": "LITELLM_LOG", "value": gw.log_level},
             {"name": "LITELLM_LOCAL_MODEL_COST_MAP", "value": "True"},
             *database_env(cfg),
+            *redis.gateway_env(cfg),
             *external_key_env(cfg),
         ],
         "resources": {

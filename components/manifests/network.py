@@ -18,6 +18,7 @@ Kubelet probes are not affected: on GKE Dataplane V2 (Cilium) traffic from the p
 allowed, and Calico does the same by default.
 """
 
+import ipaddress
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,6 +27,7 @@ from models.network import cluster_dns_cidrs
 from models.observability import prometheus_namespaces, scrape_mode
 from models.platform import PlatformConfig
 
+from . import redis
 from . import workloads as wl
 from .common import metadata
 from .database import OPERATOR_NAMESPACE
@@ -225,6 +227,8 @@ def gateway_policies(cfg: PlatformConfig) -> list[dict[str, Any]]:
     elif cfg.gateway.database.mode == "existing":
         # An existing Postgres may be anywhere (Cloud SQL private IP, another namespace): its port only.
         egress.append(rule([ip_block(ANYWHERE)], tcp(5432), "egress"))
+    if (shared := redis_egress(cfg)) is not None:
+        egress.append(shared)
     if external_ports(cfg):
         # External endpoints may sit on private addresses too (an in-VPC LiteMaaS): any address, their ports.
         egress.append(rule([ip_block(ANYWHERE)], tcp(*external_ports(cfg)), "egress"))
@@ -252,7 +256,26 @@ def gateway_policies(cfg: PlatformConfig) -> list[dict[str, Any]]:
         )
     if db:
         out += database_policies(cfg, db)
+    if redis.mode(cfg) == "incluster":  # only the gateway talks to its Redis; Redis itself calls nothing
+        pods = names_selector([redis.NAME])
+        ingress = [rule([in_namespace(ns, gw_pods)], tcp(redis.PORT), "ingress")]
+        out.append(policy(f"{redis.NAME}-ingress", ns, pods, ingress=ingress))
     return out
+
+
+def redis_egress(cfg: PlatformConfig) -> dict[str, Any] | None:
+    """The gateway to its Redis: the in-cluster pods, or an external host (Memorystore: an IP in the VPC)."""
+    addr = redis.address(cfg)
+    if addr is None:
+        return None
+    if redis.mode(cfg) == "incluster":
+        peer = in_namespace(cfg.namespaces.gateway, names_selector([redis.NAME]))
+    else:
+        try:
+            peer = ip_block(str(ipaddress.ip_network(addr[0])))
+        except ValueError:  # a DNS name: any address, that port only
+            peer = ip_block(ANYWHERE)
+    return rule([peer], tcp(addr[1]), "egress")
 
 
 def database_policies(cfg: PlatformConfig, cluster: str) -> list[dict[str, Any]]:
