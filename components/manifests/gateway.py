@@ -170,13 +170,26 @@ def database_env(cfg: PlatformConfig) -> list[dict[str, Any]]:
     return [secret_env("DATABASE_URL", ref["name"], ref["key"])] if ref else []
 
 
+# uvicorn (0.54 in the 1.102.4 image) kills a worker that does not answer its supervisor within 5 s, and a
+# worker importing LiteLLM on a busy node can take longer: restarted before it ever serves. 30 s still
+# replaces a hung worker.
+WORKER_HEALTHCHECK_S = 30
+
+
+def worker_healthcheck(workers: int) -> list[str]:
+    return ["--timeout_worker_healthcheck", str(WORKER_HEALTHCHECK_S)] if workers > 1 else []
+
+
 def deployment(cfg: PlatformConfig) -> dict[str, Any]:
     gw = cfg.gateway
     res = gw.resources
     container = {
         "name": NAME,
         "image": cfg.images.litellm,
-        "args": ["--config", f"{CONFIG_DIR}/config.yaml", "--port", str(PORT), "--num_workers", str(gw.num_workers)],
+        "args": [
+            *("--config", f"{CONFIG_DIR}/config.yaml", "--port", str(PORT), "--num_workers", str(gw.num_workers)),
+            *worker_healthcheck(gw.num_workers),
+        ],
         "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
         "env": [
             secret_env(MASTER_KEY_ENV, SECRET, MASTER_KEY_ENV),

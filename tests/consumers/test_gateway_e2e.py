@@ -186,12 +186,12 @@ class TestGatewayServesDeclaredAliases:
 
 
 class TestScaledToZeroFailsFast:
-    def test_refused_in_seconds_with_reason(self, gateway):
+    def test_refused_in_seconds_with_reason_and_retry_after(self, gateway):
         idle = next(
             e["model_name"] for e in gateway["config"]["model_list"] if e["model_name"] not in gateway["running"]
         )
         start = time.monotonic()
-        status, _, body = post(
+        status, headers, body = post(
             gateway,
             "/v1/chat/completions",
             {"model": idle, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4},
@@ -199,6 +199,7 @@ class TestScaledToZeroFailsFast:
         elapsed = time.monotonic() - start
         text = json.dumps(body)
         assert status == 503 and elapsed < 5, (status, elapsed, text)
+        assert headers.get("retry-after") == "30", headers  # seed 001: as vllm-chill answers a loading model
         assert "not available" in text and "scaled to zero" in text and "pulumi config set" in text
 
     def test_serves_once_a_pod_answers_without_gateway_restart(self, gateway):
