@@ -19,6 +19,7 @@ from .network import NetworkSpec
 from .observability import ObservabilitySpec
 from .pricing import PricingOverrides
 from .serving import VllmModelSpec
+from .zones import pool_zones, storage_class_name, zone_problems
 
 ModelSpec = Annotated[VllmModelSpec | LlamaCppModelSpec | ExternalModelSpec, Field(discriminator="engine")]
 
@@ -51,7 +52,8 @@ class PlatformConfig(Spec):
     gateway: GatewaySpec = GatewaySpec()
     namespaces: NamespacesSpec = NamespacesSpec()
     images: ImagesSpec = ImagesSpec()
-    storage_class: str | None = None
+    # PVC class; default standard-rwo on GKE (WaitForFirstConsumer), the cluster default on kubeconfig.
+    storage_class: str | None = Field(default=None, min_length=1)
     # Optional Secret (key HF_TOKEN) the weight pre-stage uses for gated repos.
     hf_token_secret: DnsName = "hf-token"
     # Per-shape USD/node-hour overrides of models/pricing.py for the cost plan.
@@ -74,6 +76,7 @@ class PlatformConfig(Spec):
             self._gpu_budget,
             self._keys_reference_models,
             self._pools_need_gke,
+            self._zones_and_disks,
             self._frontends_use_declared_keys,
             self._smoke_key_fits,
         ):
@@ -192,6 +195,9 @@ class PlatformConfig(Spec):
                 "managed: false for existing labelled nodes, or set cluster.target: gke",
             )
 
+    def _zones_and_disks(self, p: Problems) -> None:
+        p.lines.extend(zone_problems(self).lines)
+
     def _frontends_use_declared_keys(self, p: Problems) -> None:
         p.lines.extend(frontend_problems(self.frontends, self.gateway.keys, self.models, self.namespaces.frontends))
 
@@ -237,6 +243,14 @@ class PlatformConfig(Spec):
 
     def effective_min_nodes(self, pool: NodePoolSpec) -> int:
         return 0 if self.scale_to_zero else pool.min_nodes
+
+    @property
+    def storage_class_name(self) -> str | None:
+        """The StorageClass every PVC names (models/zones.py)."""
+        return storage_class_name(self)
+
+    def pool_zones(self, pool: NodePoolSpec) -> list[str]:
+        return pool_zones(self, pool)
 
     def pool(self, name: str) -> NodePoolSpec:
         return next(n for n in self.node_pools if n.name == name)

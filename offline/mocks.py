@@ -31,12 +31,17 @@ class PlanCapture:
     resources: list[Resource] = field(default_factory=list)
     generated_secrets: set[str] = field(default_factory=set)
     outputs: dict[str, Any] = field(default_factory=dict)
-    # pulumi name -> resource options that matter for state: {"protect": bool, "retain_on_delete": bool}
-    options: dict[str, dict[str, bool]] = field(default_factory=dict)
+    # pulumi name -> resource options that matter for state: {"protect": bool, "retain_on_delete": bool,
+    # "ignore_changes": [property paths]}
+    options: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def record_options(self, args: "pulumi.ResourceTransformationArgs") -> None:
         opts = args.opts
-        self.options[args.name] = {"protect": bool(opts.protect), "retain_on_delete": bool(opts.retain_on_delete)}
+        self.options[args.name] = {
+            "protect": bool(opts.protect),
+            "retain_on_delete": bool(opts.retain_on_delete),
+            "ignore_changes": list(opts.ignore_changes or []),
+        }
 
 
 def _fake(name: str, length: int) -> str:
@@ -44,6 +49,9 @@ def _fake(name: str, length: int) -> str:
 
 
 class PlatformMocks(pulumi.runtime.Mocks):
+    # What a looked-up cluster reports as its Workload Identity pool; None = Workload Identity off.
+    existing_workload_pool: str | None = "mock-project.svc.id.goog"
+
     def __init__(self, capture: PlanCapture):
         self.capture = capture
 
@@ -64,6 +72,7 @@ class PlatformMocks(pulumi.runtime.Mocks):
                 "location": args.args.get("location"),
                 "endpoint": "10.0.0.1",
                 "masterAuths": [{"clusterCaCertificate": "LS0tbW9jaw=="}],
+                "workloadIdentityConfigs": [{"workloadPool": self.existing_workload_pool or ""}],
             }, []
         return {}, []
 
