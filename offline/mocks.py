@@ -31,17 +31,15 @@ class PlanCapture:
     resources: list[Resource] = field(default_factory=list)
     generated_secrets: set[str] = field(default_factory=set)
     outputs: dict[str, Any] = field(default_factory=dict)
-    # pulumi name -> resource options that matter for state: {"protect": bool, "retain_on_delete": bool,
-    # "ignore_changes": [property paths]}
+    # pulumi name -> resource options that matter for state: {"protect": bool, "retain_on_delete": bool}, plus
+    # "ignore_changes": [property paths] where set
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def record_options(self, args: "pulumi.ResourceTransformationArgs") -> None:
         opts = args.opts
-        self.options[args.name] = {
-            "protect": bool(opts.protect),
-            "retain_on_delete": bool(opts.retain_on_delete),
-            "ignore_changes": list(opts.ignore_changes or []),
-        }
+        self.options[args.name] = {"protect": bool(opts.protect), "retain_on_delete": bool(opts.retain_on_delete)}
+        if opts.ignore_changes:
+            self.options[args.name]["ignore_changes"] = list(opts.ignore_changes)
 
 
 def _fake(name: str, length: int) -> str:

@@ -210,7 +210,9 @@ class TestWorkloadIdentity:
             "except pulumi.RunError as exc:\n"
             "    print(exc)\n"
         )
-        done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            [sys.executable, "-c", code], check=True, cwd=ROOT, capture_output=True, text=True, timeout=300
+        )
         msg = done.stdout.strip()
         assert msg.startswith("cluster.workloadIdentity: cluster 'ai-dev' (us-central1) has Workload Identity off")
         assert "gcloud container clusters update ai-dev --location=us-central1" in msg
