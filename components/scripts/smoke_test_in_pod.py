@@ -20,6 +20,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 FAST_FAIL_SECONDS = float(os.environ.get("FAST_FAIL_SECONDS", "5"))
@@ -139,8 +140,7 @@ def wait_for(model: dict, gateway: str, key: str, upstream_key: str | None, list
 
 def main() -> int:
     gateway, key = os.environ["GATEWAY_URL"], os.environ["GATEWAY_KEY"]
-    with open(os.environ["MODELS_FILE"]) as f:
-        models = json.load(f)
+    models = json.loads(Path(os.environ["MODELS_FILE"]).read_text())
     deadline = time.monotonic() + DEADLINE
     status, body = list_models(gateway, key, deadline)
     listed = {m["id"] for m in body.get("data", [])} if status == 200 and isinstance(body, dict) else set()
