@@ -3,8 +3,8 @@
 import importlib.util
 import json
 import sys
-from types import SimpleNamespace
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -32,7 +32,7 @@ def sharded(*, drop: str | None = None) -> dict[str, str]:
         "tokenizer.json": "{}",
         "tokenizer_config.json": "{}",
         "model.safetensors.index.json": json.dumps(index),
-        **{s: "w" for s in SHARDS},
+        **dict.fromkeys(SHARDS, "w"),
     }
     files.pop(drop, None)
     return files
