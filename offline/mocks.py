@@ -32,7 +32,8 @@ class PlanCapture:
     generated_secrets: set[str] = field(default_factory=set)
     outputs: dict[str, Any] = field(default_factory=dict)
     # pulumi name -> resource options that matter for state: {"protect": bool, "retain_on_delete": bool}, plus
-    # "ignore_changes": [property paths] where set
+    # "ignore_changes": [property paths] where set, and
+    # "await_timeouts": {"create": ..., "update": ...} where custom timeouts are set (how long `pulumi up` waits)
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def record_options(self, args: "pulumi.ResourceTransformationArgs") -> None:
@@ -40,6 +41,9 @@ class PlanCapture:
         self.options[args.name] = {"protect": bool(opts.protect), "retain_on_delete": bool(opts.retain_on_delete)}
         if opts.ignore_changes:
             self.options[args.name]["ignore_changes"] = list(opts.ignore_changes)
+        if opts.custom_timeouts is not None:
+            t = opts.custom_timeouts
+            self.options[args.name]["await_timeouts"] = {"create": t.create, "update": t.update}
 
 
 def _fake(name: str, length: int) -> str:
