@@ -33,5 +33,7 @@ class GatewayRedis(pulumi.ComponentResource):
         )
         apply(f"{name}-deployment", redis.deployment(spec), child(self, depends_on=[secret]))
         apply(f"{name}-service", redis.redis_service(spec), child(self))
-        self.host = pulumi.Output.from_input(redis.address(spec)[0])
+        addr = redis.address(spec)
+        assert addr is not None, "GatewayRedis is declared only for gateway.redis mode incluster"
+        self.host = pulumi.Output.from_input(addr[0])
         self.register_outputs({"host": self.host})

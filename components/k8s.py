@@ -1,7 +1,8 @@
 """Turn a manifest dict from components/manifests into the matching pulumi-kubernetes resource."""
 
 import re
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, cast
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -34,6 +35,10 @@ def apply(name: str, manifest: dict[str, Any], opts: pulumi.ResourceOptions, **o
     set_pull_policies(manifest)  # every workload, whoever builds it: an explicit imagePullPolicy
     body = {_snake(k): v for k, v in manifest.items() if k not in ("apiVersion", "kind")}
     body.update(overrides)
+    if kind == "PersistentVolumeClaim":
+        # storageClassName is immutable: a changed storageClass (or the standard-rwo default a stack created
+        # before it never named) applies to new claims only, and never replaces a claim that holds data.
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(ignore_changes=["spec.storageClassName"]))
     cls = _CLASSES.get((api, kind))
     if cls is None:
         return k8s.apiextensions.CustomResource(name, api_version=api, kind=kind, opts=opts, **body)
@@ -41,6 +46,12 @@ def apply(name: str, manifest: dict[str, Any], opts: pulumi.ResourceOptions, **o
 
 
 def child(
-    parent: pulumi.Resource, depends_on: list[pulumi.Resource] | None = None, **kwargs: Any
+    parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource] | None = None, **kwargs: Any
 ) -> pulumi.ResourceOptions:
-    return pulumi.ResourceOptions(parent=parent, depends_on=depends_on or [], **kwargs)
+    return pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on or []), **kwargs)
+
+
+def name_of(resource: pulumi.CustomResource) -> pulumi.Output[str]:
+    """metadata.name of a resource `apply` declared (typed classes and CustomResource alike)."""
+    metadata = cast(pulumi.Output[Any], cast(Any, resource).metadata)
+    return metadata.apply(lambda m: m["name"] if isinstance(m, dict) else m.name)

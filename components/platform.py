@@ -42,9 +42,11 @@ class LlmPlatform(pulumi.ComponentResource):
                 f"{name}-{pool.name}",
                 pool,
                 cluster=cluster.cluster_name,
-                location=spec.cluster.location,
+                location=spec.cluster.gke_location,
                 min_nodes=spec.effective_min_nodes(pool),
+                zones=spec.pool_zones(pool),
                 project=spec.cluster.project,
+                workload_metadata=spec.cluster.workload_metadata_mode,
                 opts=pulumi.ResourceOptions(parent=self),
             )
 

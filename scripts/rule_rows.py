@@ -42,7 +42,7 @@ def pool(r) -> dict:
 
 
 def add_pool(r, name="static-x", machine="g2-standard-8", **extra) -> dict:
-    p = {"name": name, "machineType": machine, "maxNodes": 1, "role": name, **extra}
+    p = {"name": name, "machineType": machine, "maxNodes": 1, "role": name, "zones": ["us-central1-a"], **extra}
     r["nodePools"].append(p)
     return p
 
@@ -83,53 +83,62 @@ def add_external(r, **extra) -> dict:
     return m
 
 
-def librechat(r, **extra) -> None:
+def librechat(r, **extra) -> dict:
     r["frontends"]["librechat"] = {
         "key": "open-webui",
         "mongoUriSecret": {"name": "librechat-mongo", "key": "uri"},
         **extra,
     }
+    return r
 
 
 def peers(r, *entries) -> None:
     r["network"] = {"gatewayIngressFrom": list(entries)}
 
 
-def setv(obj: dict, **values) -> None:
+def setv(obj: dict, **values) -> dict:
     obj.update(values)
+    return obj
 
 
-def drop(obj: dict, *keys) -> None:
+def drop(obj: dict, *keys) -> dict:
     for k in keys:
         obj.pop(k, None)
+    return obj
 
 
-def unregister_chat_models(r) -> None:
+def unregister_chat_models(r) -> dict:
     for m in r["models"]:
         if m.get("mode", "chat") == "chat":
             m["registerInGateway"] = False
+    return r
+
+
+def _write(path: Path, data: str | bytes) -> str:
+    """Write a stack file into the temp dir; its name is what the row reads."""
+    if isinstance(data, bytes):
+        path.write_bytes(data)
+    else:
+        path.write_text(data)
+    return path.name
+
+
+def _mkdir(path: Path) -> str:
+    path.mkdir()
+    return path.name
 
 
 # --- the rows ------------------------------------------------------------------------------------------------
 
 FILE_ROWS = [
     FileRow("the stack file exists", lambda tmp, text: "Pulumi.missing.yaml"),
-    FileRow("the stack file is readable", lambda tmp, text: (tmp / "Pulumi.dir.yaml").mkdir() or "Pulumi.dir.yaml"),
+    FileRow("the stack file is readable", lambda tmp, text: _mkdir(tmp / "Pulumi.dir.yaml")),
     FileRow(
         "the stack file is UTF-8",
-        lambda tmp, text: (
-            (tmp / "Pulumi.latin1.yaml").write_bytes(text.replace("ai-dev", "caf\xe9").encode("latin-1"))
-            and "Pulumi.latin1.yaml"
-        ),
+        lambda tmp, text: _write(tmp / "Pulumi.latin1.yaml", text.replace("ai-dev", "caf\xe9").encode("latin-1")),
     ),
-    FileRow(
-        "the stack file is YAML",
-        lambda tmp, text: (tmp / "Pulumi.bad.yaml").write_text("config:\n  a: [\n") and "Pulumi.bad.yaml",
-    ),
-    FileRow(
-        "the stack file has a config: mapping",
-        lambda tmp, text: (tmp / "Pulumi.list.yaml").write_text("- config\n") and "Pulumi.list.yaml",
-    ),
+    FileRow("the stack file is YAML", lambda tmp, text: _write(tmp / "Pulumi.bad.yaml", "config:\n  a: [\n")),
+    FileRow("the stack file has a config: mapping", lambda tmp, text: _write(tmp / "Pulumi.list.yaml", "- config\n")),
 ]
 
 FIELD_ROWS = [
@@ -186,6 +195,26 @@ BLOCK_ROWS = [
     Row("nodePools[0].vramGiB", "existing nodes declare their VRAM", lambda r: setv(pool(r), managed=False)),
     Row("nodePools[0].vramGiB", "a GKE pool's VRAM is the L4's", lambda r: setv(pool(r), vramGiB=24)),
     Row("nodePools[0].minNodes", "minNodes <= maxNodes", lambda r: setv(pool(r), minNodes=2)),
+    Row("cluster.location", "a GKE location is a region or a zone", lambda r: setv(r["cluster"], location="iowa")),
+    Row(
+        "cluster.workloadIdentity",
+        "a created cluster always has Workload Identity",
+        lambda r: setv(r["cluster"], create=True, workloadIdentity=False),
+    ),
+    # models/zones.py
+    Row("storageClass", "no legacy Immediate-binding class on GKE", lambda r: r.update(storageClass="standard")),
+    Row("nodePools[0].zones[0]", "a zone is a zone name", lambda r: setv(pool(r), zones=["us-central1"])),
+    Row(
+        "nodePools[0].zones[0]",
+        "a pool's zone is in the cluster's region",
+        lambda r: setv(pool(r), zones=["europe-west4-a"]),
+    ),
+    Row(
+        "nodePools[0].zones",
+        "a GPU pool sits in one zone",
+        lambda r: setv(pool(r), zones=["us-central1-a", "us-central1-b"]),
+    ),
+    Row("nodePools[0].zones", "a regional cluster's GPU pool names its zone", lambda r: drop(pool(r), "zones")),
     # models/serving.py
     Row("models[0].inputCostPerToken", "a gateway model has prices", lambda r: drop(model(r), "inputCostPerToken")),
     Row(
@@ -216,7 +245,7 @@ BLOCK_ROWS = [
     Row("models[3].gpuLayers", "gpuLayers is all or 0-999", lambda r: setv(model(r, "embeddings"), gpuLayers=-1)),
     Row("models[3].pool", "a CPU model has no pool", lambda r: setv(model(r, "embeddings"), pool="l4-coder")),
     Row("models[3].replicas", "a CPU model runs 0 or 1 pod", lambda r: setv(model(r, "embeddings"), replicas=2)),
-    Row("models[4].pool", "a static llama model names its pool", lambda r: add_llama(r)),
+    Row("models[4].pool", "a static llama model names its pool", add_llama),
     Row(
         "models[4].replicas",
         "a static llama model runs 0 or 1 pod",
@@ -240,6 +269,11 @@ BLOCK_ROWS = [
         "models[3].extraArgs",
         "llama extraArgs leave owned flags alone",
         lambda r: setv(model(r, "embeddings"), extraArgs=["--ctx-size", "4096"]),
+    ),
+    Row(
+        "models[3].extraArgs",
+        "an embedding model's physical batch is its context",
+        lambda r: setv(model(r, "embeddings"), extraArgs=["--ubatch-size", "512"]),
     ),
     # models/external.py
     Row(
