@@ -48,7 +48,7 @@ import yaml  # noqa: E402
 
 from bench.cpu_share import cpu_during, pin, wait_quiet  # noqa: E402
 from offline.report import render_plan  # noqa: E402
-from tests.consumers.litellm_proxy import find_litellm, free_port, run_litellm_proxy  # noqa: E402
+from tests.consumers.litellm_proxy import drop_shared_state, find_litellm, free_port, run_litellm_proxy  # noqa: E402
 from tests.consumers.llama_server import find_llama_server, run_llama_server  # noqa: E402
 from tests.consumers.tiny_gguf import ensure_tiny_gguf  # noqa: E402
 
@@ -123,8 +123,7 @@ def localise(gw: Gateway, work: Path, chat_port: int) -> Path:
         entry["litellm_params"]["api_base"] = f"http://127.0.0.1:{port}/v1"
         if name in availability:
             availability[name].update(host="127.0.0.1", port=port)
-    for key in ("database_url", "store_model_in_db"):
-        config.get("general_settings", {}).pop(key, None)
+    drop_shared_state(config)  # the database, and Redis: figures exclude Redis round trips
     (work / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     (work / "availability.json").write_text(json.dumps(availability))
     (work / gw.hook_name).write_text(gw.hook_text)
@@ -388,7 +387,7 @@ def run_benchmark(
         "general_settings (as run here)": {
             k: v
             for k, v in gw.config.get("general_settings", {}).items()
-            if k not in ("master_key", "database_url", "store_model_in_db")
+            if k not in ("master_key", "database_url", "store_model_in_db", "coordination_redis")
         },
     }
     with (

@@ -21,11 +21,13 @@ from components.manifests.smoke import SCRIPT as SMOKE_SCRIPT
 from tests.conftest import plan_for, raw_config
 from tests.consumers.litellm_proxy import free_port, http_json, run_litellm_proxy
 from tests.consumers.llama_server import run_llama_server
-from tests.consumers.require import litellm_binary, llama_binary
+from tests.consumers.redis_server import run_redis_server
+from tests.consumers.require import litellm_binary, llama_binary, redis_binary
 from tests.consumers.tiny_gguf import ensure_tiny_gguf
 
 pytestmark = pytest.mark.consumer
 MASTER, UPSTREAM, EXTERNAL_KEY = "sk-e2e-master", "e2e-upstream-key", "e2e-external-key"
+REDIS_PASSWORD = "e2e-redis-password"
 
 
 def served(entry: dict) -> str:
@@ -107,6 +109,8 @@ def gateway(tmp_path_factory):
             availability[name].update(host="127.0.0.1", port=ports[name])
         for key in ("database_url", "store_model_in_db"):
             config["general_settings"].pop(key, None)
+        # The rendered Redis settings stay: a real redis-server stands in for the in-cluster one.
+        redis = stack.enter_context(run_redis_server(free_port(), REDIS_PASSWORD, redis_binary()))
         (work / "config.yaml").write_text(yaml.safe_dump(config))
         (work / "availability.json").write_text(json.dumps(availability))
         hook = next(k for k in data if k.endswith(".py"))
@@ -120,6 +124,9 @@ def gateway(tmp_path_factory):
                     "LITELLM_MASTER_KEY": MASTER,
                     "UPSTREAM_API_KEY": UPSTREAM,
                     "DATABASE_URL": None,
+                    "REDIS_HOST": "127.0.0.1",
+                    "REDIS_PORT": str(redis.port),
+                    "REDIS_PASSWORD": REDIS_PASSWORD,
                     **external_env(plan),
                 },
             )
