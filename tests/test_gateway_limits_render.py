@@ -66,6 +66,11 @@ class TestCountersAreSharedThroughRedis:
             assert env["REDIS_PORT"]["value"] == "6379"
             assert env["REDIS_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "litellm-redis", "key": "password"}
             assert plan.one("Deployment", "litellm-redis") and plan.one("Service", "litellm-redis")
+            assert plan.outputs["redis"] == {
+                "mode": "incluster",
+                "address": "litellm-redis.litellm.svc.cluster.local:6379",
+                "passwordSecret": "litellm/litellm-redis (key password)",
+            }
 
     def test_one_process_needs_no_redis(self):
         plan = plan_for(raw_config("local"), stack="local")

@@ -18,7 +18,7 @@ from typing import Any
 from models.observability import GMP_NAMESPACES
 from models.platform import PlatformConfig
 
-from . import database, gateway, keys, network, smoke
+from . import database, gateway, keys, network, redis, smoke
 from . import workloads as wl
 from .common import metadata
 from .vllm import UPSTREAM_KEY, UPSTREAM_SECRET
@@ -151,6 +151,16 @@ def _logs(namespace: str, job: str) -> str:
     return f"kubectl -n {namespace} logs job/{job}"
 
 
+def redis_output(cfg: PlatformConfig) -> dict[str, Any]:
+    """Where the gateway shares its counters (README: Rate limits that bind); the password only by reference."""
+    addr, ref = redis.address(cfg), redis.password_ref(cfg)
+    return {
+        "mode": redis.mode(cfg),
+        "address": f"{addr[0]}:{addr[1]}" if addr else None,
+        "passwordSecret": f"{cfg.namespaces.gateway}/{ref['name']} (key {ref['key']})" if ref else None,
+    }
+
+
 def operator_outputs(cfg: PlatformConfig) -> dict[str, Any]:
     """What an operator needs to find and check the platform. Names and commands only, never a secret value."""
     ns = cfg.namespaces
@@ -176,6 +186,7 @@ def operator_outputs(cfg: PlatformConfig) -> dict[str, Any]:
             k["key_alias"]: f"{k['namespace']}/{k['secret_name']} (key api-key)" for k in keys.declared_keys(cfg)
         },
         "database": database_output(cfg),
+        "redis": redis_output(cfg),
         "jobs": jobs_output(cfg),
         "metrics": {
             "scrape": cfg.scrape_mode(),
