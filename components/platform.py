@@ -57,18 +57,20 @@ class LlmPlatform(pulumi.ComponentResource):
         policies = NetworkPolicies(f"{name}-network", spec, opts=in_ns)
         in_ns = pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[policies]))
 
-        models = {
-            m.name: VllmModel(f"{name}-{m.name}", m, platform=spec, opts=in_ns)
-            for m in spec.models
-            if m.engine == "vllm"
-        }
-        llama = llama_backends(name, spec, in_ns)  # model name -> static Service or llama-swap endpoint
+        # The gateway first: it declares the shared upstream-key Secret the backends read, and a Secret must be
+        # declared before its readers so their pod templates carry its checksum (components/k8s.py).
         database = GatewayDatabase(f"{name}-db", spec, opts=in_ns)
         gateway = LiteLLMGateway(
             f"{name}-gateway",
             spec,
             opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[database])),
         )
+        models = {
+            m.name: VllmModel(f"{name}-{m.name}", m, platform=spec, opts=in_ns)
+            for m in spec.models
+            if m.engine == "vllm"
+        }
+        llama = llama_backends(name, spec, in_ns)  # model name -> static Service or llama-swap endpoint
         minter = []
         if spec.gateway.keys:
             minter = [
