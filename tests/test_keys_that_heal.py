@@ -72,6 +72,7 @@ class TestKeyJobIsAwaited:
     def test_no_skip_await_and_fails_before_pulumis_timeout(self, dev_plan):
         (job,) = [j for j in dev_plan.find("Job") if j["metadata"]["name"].startswith("litellm-keys-")]
         assert "pulumi.com/skipAwait" not in job["metadata"].get("annotations", {})
+        assert job["metadata"]["annotations"]["pulumi.com/replaceUnready"] == "true", "a failed Job re-runs next up"
         assert job["spec"]["activeDeadlineSeconds"] < 600 and job["spec"]["backoffLimit"] <= 2
         wait = {e["name"]: e.get("value") for e in pod_spec(job)["containers"][0]["env"]}["WAIT_SECONDS"]
         assert int(wait) < job["spec"]["activeDeadlineSeconds"]

@@ -157,7 +157,13 @@ def job(cfg: PlatformConfig, gateway_url: str, master_secret: str, master_key: s
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
-        "metadata": metadata(job_name(cfg), cfg.namespaces.gateway, "keys", annotations=checkov_skips(API_TOKEN_SKIP)),
+        "metadata": metadata(
+            job_name(cfg),
+            cfg.namespaces.gateway,
+            "keys",
+            # A Job that failed is re-run by the next `up` (replaced), not awaited again as it is.
+            annotations={"pulumi.com/replaceUnready": "true", **checkov_skips(API_TOKEN_SKIP)},
+        ),
         "spec": {
             "backoffLimit": 2,
             "activeDeadlineSeconds": JOB_DEADLINE_SECONDS,
