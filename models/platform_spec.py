@@ -36,7 +36,6 @@ class ImagesSpec(Spec):
     llama_swap_rocm: ImageRef = LLAMA_IMAGES["llama_swap_rocm"]
     gguf_fetch: ImageRef = LLAMA_IMAGES["gguf_fetch"]
     llamacpp_cpu: ImageRef = LLAMA_IMAGES["llamacpp_cpu"]
-    gguf_fetch_cpu: ImageRef = LLAMA_IMAGES["gguf_fetch_cpu"]
 
 
 class PlatformSpec(Spec):
