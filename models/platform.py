@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 from .base import Spec
 from .cluster import ClusterSpec, NodePoolSpec
 from .common import DnsName, ImageRef, Problems, duplicates
+from .database_backup import backup_problems
 from .external import ExternalModelSpec
 from .frontends import FrontendsSpec, frontend_problems
 from .gateway import GatewaySpec
@@ -76,6 +77,7 @@ class PlatformConfig(Spec):
             self._pools_need_gke,
             self._frontends_use_declared_keys,
             self._smoke_key_fits,
+            self._database_backups,
         ):
             rule(p)
         p.raise_if_any()
@@ -220,6 +222,10 @@ class PlatformConfig(Spec):
                 f"key '{key.alias}' cannot call {', '.join(missing)}; add them "
                 "to its models so every exposed model is tested",
             )
+
+    def _database_backups(self, p: Problems) -> None:
+        db = self.gateway.database
+        p.lines.extend(backup_problems(db.mode, db.backup, db.restore_from, self.cluster.is_gke).lines)
 
     def serving_replicas(self, model: ModelSpec) -> int:
         """Pods that answer for `model` now: its own, the swap pool's, or 1 for an external endpoint."""

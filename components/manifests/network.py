@@ -30,6 +30,7 @@ NS_LABEL = "kubernetes.io/metadata.name"  # set by the API server on every names
 DNS_NAMESPACE = "kube-system"
 DNS_PODS = ["kube-dns", "node-local-dns"]  # k8s-app of kube-dns and NodeLocal DNSCache (GKE, kubeadm)
 HTTPS = 443
+GKE_METADATA, GKE_METADATA_DPV2 = "169.254.169.254/32", "169.254.169.252/32"
 MONGODB_PORT = 27017
 ANYWHERE = "0.0.0.0/0"
 
@@ -253,9 +254,22 @@ def database_policies(cfg: PlatformConfig, cluster: str) -> list[dict[str, Any]]
     ]
     # The instance manager watches its Cluster through the Kubernetes API.
     egress = [rule([peers_in_cluster], tcp(*wl.CNPG_PORTS), "egress"), api_server_rule(cfg)]
+    db = cfg.gateway.database
+    if cfg.cluster.is_gke and (db.backup.on or db.restore_from is not None):
+        egress += gcs_egress(cfg)
     return [
         policy(f"{cluster}-ingress", ns, pods, ingress=ingress),
         policy(f"{cluster}-egress", ns, pods, egress=egress),
+    ]
+
+
+def gcs_egress(cfg: PlatformConfig) -> list[dict[str, Any]]:
+    """Barman Cloud's sidecar: GCS on 443, and the GKE metadata server for its Workload Identity token
+    (169.254.169.254:80, and 169.254.169.252:988 where GKE Dataplane V2 serves it)."""
+    return [
+        internet_rule(cfg),
+        rule([ip_block(GKE_METADATA)], tcp(80), "egress"),
+        rule([ip_block(GKE_METADATA_DPV2)], tcp(988), "egress"),
     ]
 
 
