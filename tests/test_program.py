@@ -25,7 +25,7 @@ class TestDevStack:
             ("Service", "litellm"),
         ]:
             assert (kind, name) in names
-        assert [t for t, _, _ in dev_plan.gcp] == [
+        assert sorted(t for t, _, _ in dev_plan.gcp) == [
             "gcp:container/nodePool:NodePool",
             # gateway.database.backup: the bucket, its service account and their grants
             "gcp:serviceaccount/account:Account",
