@@ -157,7 +157,9 @@ class TestBackups:
             if "ipBlock" in p
             for port in r["ports"]
         }
-        assert {("0.0.0.0/0", 443), ("169.254.169.254/32", 80), ("169.254.169.252/32", 988)} <= peers
+        metadata = {("169.254.169.254/32", 80), ("169.254.169.254/32", 8080)}  # Dataplane V2
+        metadata |= {("169.254.169.252/32", 987), ("169.254.169.252/32", 988)}  # Calico / legacy dataplane
+        assert {("0.0.0.0/0", 443), *metadata} <= peers
 
     def test_every_gke_stack_with_cnpg_backs_up(self):
         for stack in ("dev", "prod"):
