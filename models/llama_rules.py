@@ -51,7 +51,7 @@ def gpu_demands(cfg: "PlatformConfig", effective: bool = False) -> list[tuple[st
         if m.engine == "vllm":
             out.append((m.pool, m.name, replicas, m.tensor_parallel_size))
         elif m.engine == "llamacpp" and m.placement == "static":
-            out.append((m.pool, m.name, replicas, 1))
+            out.append((m.static_pool, m.name, replicas, 1))
     if cfg.swap:
         replicas = 0 if (effective and cfg.scale_to_zero) else cfg.swap.replicas
         out.append((cfg.swap.pool, SWAP_NAME, replicas, 1))
@@ -164,7 +164,7 @@ def _sizing_rules(cfg: "PlatformConfig", p: Problems) -> None:
     pools = {n.name: n for n in cfg.node_pools}
     swap_pool = pools.get(cfg.swap.pool) if cfg.swap else None
     for i, m in llama_models(cfg):
-        pool = pools.get(m.pool) if m.placement == "static" else swap_pool
+        pool = pools.get(m.static_pool) if m.placement == "static" else swap_pool
         if pool is not None:
             _fits(f"models[{i}].weightsGiB", f"'{m.name}'", m.weights_gib, m.full_offload, pool, p)
     swapped = swap_models(cfg)

@@ -20,7 +20,10 @@ MIN_INTERVAL_S, MAX_INTERVAL_S = 5, 600
 
 
 def duration_seconds(value: str) -> float:
-    number, unit = _DURATION.match(value).groups()
+    match = _DURATION.match(value)
+    if match is None:
+        raise RuntimeError(f"'{value}' is not a Prometheus duration")
+    number, unit = match.groups()
     return int(number) * _SECONDS[unit]
 
 

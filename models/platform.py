@@ -98,7 +98,9 @@ class PlatformConfig(Spec):
     def _pools_exist(self, p: Problems) -> None:
         pools = {n.name for n in self.node_pools}
         for i, m in enumerate(self.models):
-            if getattr(m, "pool", None) is not None and m.pool not in pools:  # swap models have no pool
+            if isinstance(m, ExternalModelSpec) or m.pool is None:  # swap and CPU models have no pool
+                continue
+            if m.pool not in pools:
                 known = ", ".join(sorted(pools)) or "none declared"
                 p.add(
                     f"models[{i}].pool",
@@ -109,9 +111,9 @@ class PlatformConfig(Spec):
     def _sizing_traps(self, p: Problems) -> None:
         pools = {n.name: n for n in self.node_pools}
         for i, m in enumerate(self.models):
-            pool = pools.get(m.pool) if m.engine == "vllm" else None
-            if pool is None:
+            if not isinstance(m, VllmModelSpec) or m.pool not in pools:
                 continue  # llama.cpp sizing: models/llama_rules.py; an unknown pool is reported once already
+            pool = pools[m.pool]
             shape, key = pool.shape, f"models[{i}]"
             if m.tensor_parallel_size > shape.gpus:
                 p.add(
@@ -243,6 +245,13 @@ class PlatformConfig(Spec):
 
     def effective_min_nodes(self, pool: NodePoolSpec) -> int:
         return 0 if self.scale_to_zero else pool.min_nodes
+
+    @property
+    def swap_spec(self) -> SwapSpec:
+        """The swap section, for code that only runs when llama-swap is declared."""
+        if self.swap is None:
+            raise RuntimeError("no swap: section is declared")
+        return self.swap
 
     def pool(self, name: str) -> NodePoolSpec:
         return next(n for n in self.node_pools if n.name == name)

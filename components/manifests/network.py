@@ -68,7 +68,8 @@ def policy(
     name: str, namespace: str, pods: dict[str, Any], *, ingress: list | None = None, egress: list | None = None
 ) -> dict[str, Any]:
     """One policy; a direction is listed in policyTypes only when given (None leaves it untouched)."""
-    types, spec = [], {"podSelector": pods}
+    types: list[str] = []
+    spec: dict[str, Any] = {"podSelector": pods}
     if ingress is not None:
         types.append("Ingress")
         spec["ingress"] = ingress
@@ -165,13 +166,13 @@ def baseline(cfg: PlatformConfig, namespace: str) -> list[dict[str, Any]]:
 
 
 def serving_policies(cfg: PlatformConfig) -> list[dict[str, Any]]:
-    ns, out = cfg.namespaces.serving, []
+    ns, out = cfg.namespaces.serving, list[dict[str, Any]]()
     backends = wl.backends(cfg)
     if not backends:
         return out
     callers = [gateway_pods(cfg)]
-    if wl.smoke_job_name(cfg):
-        callers.append(in_namespace(cfg.namespaces.gateway, names_selector([wl.smoke_job_name(cfg)])))
+    if smoke := wl.smoke_job_name(cfg):
+        callers.append(in_namespace(cfg.namespaces.gateway, names_selector([smoke])))
     scraper = scraper_peer(cfg)
     by_port: dict[int, list[str]] = {}
     for b in backends:
@@ -202,8 +203,8 @@ def gateway_policies(cfg: PlatformConfig) -> list[dict[str, Any]]:
         callers.append(in_namespace(ns, names_selector(jobs)))
     callers += [p.manifest() for p in cfg.network.gateway_ingress_from]
     ingress = [rule(callers, tcp(wl.GATEWAY_PORT), "ingress")] if callers else []
-    if scraper_peer(cfg):
-        ingress.append(rule([scraper_peer(cfg)], tcp(wl.GATEWAY_PORT), "ingress"))
+    if scraper := scraper_peer(cfg):
+        ingress.append(rule([scraper], tcp(wl.GATEWAY_PORT), "ingress"))
     if ingress:
         out.append(policy("litellm-ingress", ns, gw_pods, ingress=ingress))
 
@@ -221,21 +222,21 @@ def gateway_policies(cfg: PlatformConfig) -> list[dict[str, Any]]:
         out.append(policy("litellm-egress", ns, gw_pods, egress=egress))
 
     to_gateway = rule([in_namespace(ns, gw_pods)], tcp(wl.GATEWAY_PORT), "egress")
-    if wl.key_job_name(cfg):  # mints keys through the gateway, writes them as Secrets through the API
+    if key_job := wl.key_job_name(cfg):  # mints keys through the gateway, writes them as Secrets through the API
         out.append(
             policy(
                 "litellm-keys-egress",
                 ns,
-                names_selector([wl.key_job_name(cfg)]),
+                names_selector([key_job]),
                 egress=[to_gateway, api_server_rule(cfg)],
             )
         )
-    if wl.smoke_job_name(cfg):  # every model through the gateway, and each backend directly
+    if smoke := wl.smoke_job_name(cfg):  # every model through the gateway, and each backend directly
         out.append(
             policy(
                 "smoke-test-egress",
                 ns,
-                names_selector([wl.smoke_job_name(cfg)]),
+                names_selector([smoke]),
                 egress=[to_gateway, *backend_rules(cfg)],
             )
         )

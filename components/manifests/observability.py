@@ -155,7 +155,7 @@ def operator_outputs(cfg: PlatformConfig) -> dict[str, Any]:
     """What an operator needs to find and check the platform. Names and commands only, never a secret value."""
     ns = cfg.namespaces
     by_model = {m: b for b in wl.backends(cfg) for m in b.models}
-    services = {}
+    services: dict[str, dict[str, Any]] = {}
     for m in cfg.models:
         if m.engine == "external":
             services[m.name] = {"external": str(m.api_base)}
@@ -207,8 +207,8 @@ def database_output(cfg: PlatformConfig) -> dict[str, Any]:
             "service": f"{database.CLUSTER_NAME}-rw.{ns}.svc.cluster.local:5432",
             "appSecret": f"{ns}/{database.APP_SECRET} (key {database.APP_URI_KEY})",
         }
-    if db.mode == "existing":
-        return {"mode": "existing", "urlSecret": f"{ns}/{db.url_secret.name} (key {db.url_secret.key})"}
+    if db.mode == "existing" and (url := db.url_secret) is not None:  # the validator requires it there
+        return {"mode": "existing", "urlSecret": f"{ns}/{url.name} (key {url.key})"}
     return {"mode": "none"}
 
 
