@@ -161,6 +161,12 @@ class TestBackups:
         metadata |= {("169.254.169.252/32", 987), ("169.254.169.252/32", 988)}  # Calico / legacy dataplane
         assert {("0.0.0.0/0", 443), *metadata} <= peers
 
+    def test_operators_see_where_backups_go(self, dev):
+        out = dev.outputs["database"]["backup"]
+        assert out["destination"] == "gs://ai-dev-project-litellm-db-backups/litellm-db/litellm-db"
+        assert out["scheduledBackup"] == "litellm/litellm-db-daily (0 0 3 * * *, retention 14d)"
+        assert "--method=plugin" in out["backupNow"]
+
     def test_every_gke_stack_with_cnpg_backs_up(self):
         for stack in ("dev", "prod"):
             assert parse_config(raw_config(stack)).gateway.database.backup.on, stack

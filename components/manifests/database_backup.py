@@ -113,3 +113,18 @@ def recovery_source(spec: RestoreSpec) -> dict[str, Any]:
             "parameters": {"barmanObjectName": RESTORE_STORE, "serverName": spec.server_name},
         },
     }
+
+
+def operator_output(backup: BackupSpec, namespace: str, cluster: str) -> dict[str, Any]:
+    """The `database.backup` stack output: where backups go and how to check them (no secret values)."""
+    if not backup.on:
+        return {"enabled": False}
+    return {
+        "enabled": True,
+        "destination": f"{backup.destination}/{backup.server_name}",
+        "objectStore": f"{namespace}/{OBJECT_STORE}",
+        "scheduledBackup": f"{namespace}/{SCHEDULED_BACKUP} ({backup.schedule}, retention {backup.retention})",
+        "check": f"kubectl -n {namespace} get backups; kubectl -n {namespace} get cluster {cluster} "
+        "-o jsonpath='{.status.conditions[?(@.type==\"ContinuousArchiving\")]}'",
+        "backupNow": f"kubectl cnpg backup -n {namespace} {cluster} --method=plugin --plugin-name={PLUGIN}",
+    }
