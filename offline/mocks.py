@@ -31,12 +31,16 @@ class PlanCapture:
     resources: list[Resource] = field(default_factory=list)
     generated_secrets: set[str] = field(default_factory=set)
     outputs: dict[str, Any] = field(default_factory=dict)
-    # pulumi name -> resource options that matter for state: {"protect": bool, "retain_on_delete": bool}
-    options: dict[str, dict[str, bool]] = field(default_factory=dict)
+    # pulumi name -> resource options that matter for state: {"protect": bool, "retain_on_delete": bool}, plus
+    # "await_timeouts": {"create": ..., "update": ...} where custom timeouts are set (how long `pulumi up` waits)
+    options: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def record_options(self, args: "pulumi.ResourceTransformationArgs") -> None:
         opts = args.opts
         self.options[args.name] = {"protect": bool(opts.protect), "retain_on_delete": bool(opts.retain_on_delete)}
+        if opts.custom_timeouts is not None:
+            t = opts.custom_timeouts
+            self.options[args.name]["await_timeouts"] = {"create": t.create, "update": t.update}
 
 
 def _fake(name: str, length: int) -> str:

@@ -254,6 +254,11 @@ BLOCK_ROWS = [
         "llama extraArgs leave owned flags alone",
         lambda r: setv(model(r, "embeddings"), extraArgs=["--ctx-size", "4096"]),
     ),
+    Row(
+        "models[3].extraArgs",
+        "an embedding model's physical batch is its context",
+        lambda r: setv(model(r, "embeddings"), extraArgs=["--ubatch-size", "512"]),
+    ),
     # models/external.py
     Row(
         "models[4].litellmModel",

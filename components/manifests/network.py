@@ -19,7 +19,6 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
-from models.observability import prometheus_namespace, scrape_mode
 from models.platform import PlatformConfig
 
 from . import workloads as wl
@@ -104,15 +103,15 @@ def gateway_pods(cfg: PlatformConfig) -> dict[str, Any]:
 
 def scraper_peer(cfg: PlatformConfig) -> dict[str, Any] | None:
     """Who scrapes /metrics: GMP's collectors (only their node's pods) or prometheus-operator's Prometheus."""
-    if scrape_mode(cfg) == "none":
+    if cfg.scrape_mode() == "none":
         return None
     obs = cfg.observability
     pods = (
         {"matchLabels": dict(obs.prometheus_pod_selector.match_labels)}
-        if scrape_mode(cfg) == "servicemonitor" and obs.prometheus_pod_selector
+        if cfg.scrape_mode() == "servicemonitor" and obs.prometheus_pod_selector
         else None
     )
-    return in_namespace(prometheus_namespace(cfg), pods)
+    return in_namespace(cfg.prometheus_namespace(), pods)
 
 
 def api_server_rule(cfg: PlatformConfig) -> dict[str, Any]:

@@ -10,9 +10,11 @@ from models.serving import VllmModelSpec
 
 from .common import (
     APP_UID,
+    HF_XET_BOUNDS,
     ROLE_LABEL,
     ROOT_IMAGE,
     SKIP_AWAIT,
+    STAGING_RESOURCES,
     WRITABLE_ROOT,
     checkov_skips,
     checksum,
@@ -152,6 +154,7 @@ def _prestage_container(spec: VllmModelSpec, image: str, hf_token_secret: str) -
         "IGNORE_PATTERNS": "original/*,*.pth",
         "HOME": "/tmp",
         "PYTHONDONTWRITEBYTECODE": "1",
+        **HF_XET_BOUNDS,
     }
     if spec.revision:
         values["MODEL_REVISION"] = spec.revision
@@ -160,7 +163,7 @@ def _prestage_container(spec: VllmModelSpec, image: str, hf_token_secret: str) -
         "image": image,
         "command": ["python3", f"{SCRIPTS_MOUNT}/prestage_weights.py"],
         "env": env(**values) + [secret_env("HF_TOKEN", hf_token_secret, "HF_TOKEN", optional=True)],
-        "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "4Gi"}},
+        "resources": STAGING_RESOURCES,
         # Staging needs no root: python3 + huggingface_hub write only HF_HOME (the PVC, group-owned through the
         # pod's fsGroup) and HOME=/tmp. Only the vLLM server below keeps the image's root user.
         "securityContext": non_root(),
