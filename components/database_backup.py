@@ -21,13 +21,6 @@ def gcp_account_id(cluster_name: str) -> str:
     return f"pg-backup-{cluster_name}"[:30].rstrip("-")
 
 
-def region_of(location: str | None) -> str | None:
-    """us-central1-a -> us-central1; a region stays as is."""
-    if location and location.count("-") == 2:
-        return location.rsplit("-", 1)[0]
-    return location
-
-
 class DatabaseBackup(pulumi.ComponentResource):
     gcp_service_account: pulumi.Input[str] | None  # email the Cluster's pods act as, None when nothing reaches GCS
     ready: list[pulumi.Resource]  # what the Cluster must wait for
@@ -76,7 +69,7 @@ class DatabaseBackup(pulumi.ComponentResource):
                         f"{name}-bucket",
                         name=backup.bucket,
                         project=project,
-                        location=(backup.bucket_location or region_of(spec.cluster.location) or "US").upper(),
+                        location=(backup.bucket_location or spec.cluster.region or "US").upper(),
                         storage_class="STANDARD",
                         uniform_bucket_level_access=True,
                         public_access_prevention="enforced",

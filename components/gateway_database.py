@@ -25,7 +25,7 @@ class GatewayDatabase(pulumi.ComponentResource):
             )
             cluster = apply(
                 f"{name}-cluster",
-                database.cluster(db, ns, spec.storage_class, backup.gcp_service_account),
+                database.cluster(db, ns, spec.storage_class_name, backup.gcp_service_account),
                 pulumi.ResourceOptions.merge(keep, pulumi.ResourceOptions(depends_on=[operator, *backup.ready])),
             )
             if db.backup.on:

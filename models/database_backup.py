@@ -111,7 +111,9 @@ class RestoreSpec(Spec):
         return f"gs://{self.bucket}/{self.path}"
 
 
-def backup_problems(mode: str, backup: BackupSpec, restore: RestoreSpec | None, is_gke: bool) -> Problems:
+def backup_problems(
+    mode: str, backup: BackupSpec, restore: RestoreSpec | None, is_gke: bool, workload_identity: bool = True
+) -> Problems:
     """Rules that need the database mode and the cluster target (models/platform.py runs them)."""
     p, key = Problems(), "gateway.database"
     if mode != "cnpg":
@@ -132,6 +134,13 @@ def backup_problems(mode: str, backup: BackupSpec, restore: RestoreSpec | None, 
             f"{key}.{what}",
             "Barman Cloud reaches GCS through GKE Workload Identity, but cluster.target is 'kubeconfig'; "
             "set backup.enabled: false and remove restoreFrom on a laptop",
+        )
+    if (backup.on or restore is not None) and is_gke and not workload_identity:
+        p.add(
+            f"{key}.{'backup.enabled' if backup.on else 'restoreFrom'}",
+            "Barman Cloud reaches GCS as a GCP service account through Workload Identity, but "
+            "cluster.workloadIdentity is false; enable Workload Identity on the cluster (README "
+            '"Day 2: backups and restore") and remove cluster.workloadIdentity: false, or set backup.enabled: false',
         )
     if (
         restore is not None

@@ -12,6 +12,7 @@ from .llama_rules import gpu_demands, llama_problems
 from .machines import L4_VRAM_GIB
 from .platform_spec import ImagesSpec, ModelSpec, NamespacesSpec, PlatformSpec
 from .serving import VllmModelSpec
+from .zones import zone_problems
 
 __all__ = ["ImagesSpec", "ModelSpec", "NamespacesSpec", "PlatformConfig", "PlatformSpec"]
 
@@ -31,6 +32,7 @@ class PlatformConfig(PlatformSpec):
             self._gpu_budget,
             self._keys_reference_models,
             self._pools_need_gke,
+            self._zones_and_disks,
             self._frontends_use_declared_keys,
             self._smoke_key_fits,
             self._database_backups,
@@ -152,6 +154,9 @@ class PlatformConfig(PlatformSpec):
                 "managed: false for existing labelled nodes, or set cluster.target: gke",
             )
 
+    def _zones_and_disks(self, p: Problems) -> None:
+        p.lines.extend(zone_problems(self).lines)
+
     def _frontends_use_declared_keys(self, p: Problems) -> None:
         p.lines.extend(frontend_problems(self.frontends, self.gateway.keys, self.models, self.namespaces.frontends))
 
@@ -183,4 +188,6 @@ class PlatformConfig(PlatformSpec):
 
     def _database_backups(self, p: Problems) -> None:
         db = self.gateway.database
-        p.lines.extend(backup_problems(db.mode, db.backup, db.restore_from, self.cluster.is_gke).lines)
+        cluster = self.cluster
+        problems = backup_problems(db.mode, db.backup, db.restore_from, cluster.is_gke, cluster.workload_identity)
+        p.lines.extend(problems.lines)

@@ -181,6 +181,10 @@ class TestBackups:
         assert not plan.find("ObjectStore") and not plan.find("ScheduledBackup") and not plan.gcp
         assert "plugins" not in cluster_spec(plan) and "serviceAccountTemplate" not in cluster_spec(plan)
 
+    def test_backups_need_workload_identity(self, dev_raw):
+        dev_raw["cluster"]["workloadIdentity"] = False
+        assert "gateway.database.backup.enabled: Barman Cloud reaches GCS as a GCP service account" in reject(dev_raw)
+
     def test_backup_decision_is_required_on_gke(self, dev_raw):
         del dev_raw["gateway"]["database"]["backup"]
         assert "gateway.database.backup: the database holds every virtual key" in reject(dev_raw)

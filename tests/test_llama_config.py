@@ -57,7 +57,15 @@ class TestSeedStackIsValid:
         assert images.gguf_fetch.endswith(":full-b10775"), "the plain CPU full image: fetching needs no GPU"
 
     def test_mixes_with_vllm_models(self, seed):
-        seed["nodePools"].append({"name": "l4-coder", "machineType": "g2-standard-8", "maxNodes": 1, "role": "coder"})
+        seed["nodePools"].append(
+            {
+                "name": "l4-coder",
+                "machineType": "g2-standard-8",
+                "maxNodes": 1,
+                "role": "coder",
+                "zones": ["us-central1-a"],
+            }
+        )
         seed["models"].append(vllm_model("l4-coder"))
         assert [m.engine for m in parse_config(seed).models] == ["llamacpp"] * 4 + ["vllm"]
 

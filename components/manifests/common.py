@@ -142,6 +142,16 @@ def service(name: str, namespace: str, component: str, port: int, target: str = 
     }
 
 
+# GKE gives a preempted Spot VM 30 s: kubelet's graceful node shutdown lets ordinary pods stop in the first 15 s,
+# critical system pods in the last 15 s. A longer pod grace is cut there, so on Spot pools the pods say what they get.
+SPOT_GRACE_SECONDS = 15
+
+
+def grace_seconds(default: int, spot: bool) -> int:
+    """terminationGracePeriodSeconds of a pod on a (spot) GPU pool."""
+    return min(default, SPOT_GRACE_SECONDS) if spot else default
+
+
 # A GPU pod may wait many minutes for a node, and a PVC binds only with its first pod:
 # neither should hold `pulumi up` until it times out.
 SKIP_AWAIT = {"pulumi.com/skipAwait": "true"}

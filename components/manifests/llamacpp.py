@@ -25,6 +25,7 @@ from .common import (
     container_security,
     env,
     gib,
+    grace_seconds,
     http_probe,
     labels,
     metadata,
@@ -196,7 +197,7 @@ def gpu_pod_spec(
     return {
         "enableServiceLinks": False,
         "automountServiceAccountToken": False,
-        "terminationGracePeriodSeconds": GRACE_SECONDS,
+        "terminationGracePeriodSeconds": grace_seconds(GRACE_SECONDS, pool.spot),
         "affinity": node_affinity(pool.role),
         "tolerations": [{"key": pool.gpu_resource, "operator": "Exists", "effect": "NoSchedule"}],
         "securityContext": pod_security(pool),
@@ -336,7 +337,9 @@ def cpu_deployment(spec: LlamaCppModelSpec, cfg: PlatformConfig, replicas: int) 
 
 
 def static_pvc(spec: LlamaCppModelSpec, cfg: PlatformConfig) -> dict[str, Any]:
-    return pvc(server_names(spec, cfg)["pvc"], cfg.namespaces.serving, "model", spec.cache_size_gib, cfg.storage_class)
+    return pvc(
+        server_names(spec, cfg)["pvc"], cfg.namespaces.serving, "model", spec.cache_size_gib, cfg.storage_class_name
+    )
 
 
 def static_configmap(spec: LlamaCppModelSpec, cfg: PlatformConfig) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from .common import (
     container_security,
     env,
     gib,
+    grace_seconds,
     http_probe,
     labels,
     metadata,
@@ -33,6 +34,8 @@ from .common import (
 )
 
 PORT = 8000
+# In-flight generations finish after the Service stops routing to the pod (15 s on Spot: common.grace_seconds).
+GRACE_SECONDS = 60
 CACHE_MOUNT = "/models"
 HF_HOME = f"{CACHE_MOUNT}/hf"
 SCRIPTS_MOUNT = "/opt/llm-platform"
@@ -226,6 +229,7 @@ def deployment(
     role: str,
     gpu_resource: str,
     hf_token_secret: str,
+    spot: bool = False,
 ) -> dict[str, Any]:
     n = names(spec)
     volumes: list[dict[str, Any]] = [
@@ -259,7 +263,7 @@ def deployment(
                     # A Service named vllm* would inject VLLM_PORT and crash vLLM.
                     "enableServiceLinks": False,
                     "automountServiceAccountToken": False,
-                    "terminationGracePeriodSeconds": 60,
+                    "terminationGracePeriodSeconds": grace_seconds(GRACE_SECONDS, spot),
                     "nodeSelector": {ROLE_LABEL: role},
                     "tolerations": [{"key": gpu_resource, "operator": "Exists", "effect": "NoSchedule"}],
                     # fsGroup: the non-root pre-stage writes the cache PVC; OnRootMismatch re-owns an old cache once.
