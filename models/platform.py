@@ -5,6 +5,7 @@ from collections import defaultdict
 from pydantic import model_validator
 
 from .common import Problems, duplicates
+from .database_backup import backup_problems
 from .external import ExternalModelSpec
 from .frontends import frontend_problems
 from .llama_rules import gpu_demands, llama_problems
@@ -34,6 +35,7 @@ class PlatformConfig(PlatformSpec):
             self._zones_and_disks,
             self._frontends_use_declared_keys,
             self._smoke_key_fits,
+            self._database_backups,
         ):
             rule(p)
         p.raise_if_any()
@@ -183,3 +185,9 @@ class PlatformConfig(PlatformSpec):
                 f"key '{key.alias}' cannot call {', '.join(missing)}; add them "
                 "to its models so every exposed model is tested",
             )
+
+    def _database_backups(self, p: Problems) -> None:
+        db = self.gateway.database
+        cluster = self.cluster
+        problems = backup_problems(db.mode, db.backup, db.restore_from, cluster.is_gke, cluster.workload_identity)
+        p.lines.extend(problems.lines)

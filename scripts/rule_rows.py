@@ -96,6 +96,10 @@ def peers(r, *entries) -> None:
     r["network"] = {"gatewayIngressFrom": list(entries)}
 
 
+def backup(r) -> dict:
+    return r["gateway"]["database"]["backup"]
+
+
 def setv(obj: dict, **values) -> dict:
     obj.update(values)
     return obj
@@ -306,6 +310,13 @@ BLOCK_ROWS = [
         "keys need a database",
         lambda r: r["gateway"].update(database={"mode": "none"}, storeModelInDb=False),
     ),
+    # models/database_backup.py
+    Row("gateway.database.backup.bucket", "enabled backups name a bucket", lambda r: drop(backup(r), "bucket")),
+    Row("gateway.database.backup.bucket", "a bucket is a bare GCS name", lambda r: setv(backup(r), bucket="gs://b/x")),
+    Row("gateway.database.backup.bucket", "a GCS bucket name is valid", lambda r: setv(backup(r), bucket="My_Bucket")),
+    Row(
+        "gateway.database.backup.schedule", "CNPG's cron has 6 fields", lambda r: setv(backup(r), schedule="0 3 * * *")
+    ),
     # models/pricing.py
     Row("pricing.g2-standard-8", "a price override sets a price", lambda r: r.update(pricing={"g2-standard-8": {}})),
     Row("pricing", "prices are for G2 shapes", lambda r: r.update(pricing={"n1-standard-4": {"onDemand": 0.2}})),
@@ -414,6 +425,43 @@ CROSS_ROWS = [
         "gateway.smokeTest.key",
         "the smoke key covers every model",
         lambda r: setv(key(r, "smoke-test"), models=["coder-chat"]),
+    ),
+    # models/database_backup.py (cross-field)
+    Row(
+        "gateway.database.backup",
+        "a CNPG database on GKE decides on backups",
+        lambda r: drop(r["gateway"]["database"], "backup"),
+    ),
+    Row(
+        "gateway.database.backup.enabled",
+        "backups need GKE (laptops: enabled: false)",
+        lambda r: (setv(r["cluster"], target="kubeconfig"), drop(r["cluster"], "location"), r.update(nodePools=[])),
+    ),
+    Row(
+        "gateway.database.backup.enabled",
+        "backups need Workload Identity",
+        lambda r: setv(r["cluster"], workloadIdentity=False),
+    ),
+    Row(
+        "gateway.database.backup.enabled",
+        "backups are for mode: cnpg",
+        lambda r: setv(r["gateway"]["database"], mode="existing", urlSecret={"name": "db", "key": "url"}),
+    ),
+    Row(
+        "gateway.database.restoreFrom",
+        "restoreFrom is for mode: cnpg",
+        lambda r: setv(
+            r["gateway"]["database"],
+            mode="existing",
+            urlSecret={"name": "db", "key": "url"},
+            backup={},
+            restoreFrom={"bucket": "old-backups"},
+        ),
+    ),
+    Row(
+        "gateway.database.backup.serverName",
+        "a restored cluster archives under a new name",
+        lambda r: setv(r["gateway"]["database"], restoreFrom={"bucket": backup(r)["bucket"]}),
     ),
     # models/llama_rules.py
     Row("models[4].placement", "a swap model needs a swap section", lambda r: add_llama(r, placement="swap")),

@@ -66,7 +66,7 @@ class TestDatabaseReachesLiteLLMOnlyThroughASecret:
         assert spec["enableSuperuserAccess"] is False
 
     def test_operator_chart_pinned(self, dev_plan):
-        ((_name, release),) = dev_plan.helm
+        (release,) = [r for _, r in dev_plan.helm if r["chart"] == "cloudnative-pg"]
         assert release["chart"] == "cloudnative-pg" and release["version"].count(".") == 2
         assert release["repositoryOpts"]["repo"] == "https://cloudnative-pg.github.io/charts"
 
