@@ -107,8 +107,7 @@ class PlatformConfig(Spec):
     def _sizing_traps(self, p: Problems) -> None:
         pools = {n.name: n for n in self.node_pools}
         for i, m in enumerate(self.models):
-            pool = pools.get(m.pool) if m.engine == "vllm" else None
-            if pool is None:
+            if not isinstance(m, VllmModelSpec) or (pool := pools.get(m.pool)) is None:
                 continue  # llama.cpp sizing: models/llama_rules.py; an unknown pool is reported once already
             shape, key = pool.shape, f"models[{i}]"
             if m.tensor_parallel_size > shape.gpus:
