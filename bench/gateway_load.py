@@ -36,6 +36,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +82,7 @@ class Gateway:
 
     @property
     def workers(self) -> int:
-        return int(next((v for k, v in zip(self.args, self.args[1:]) if k == "--num_workers"), 1))
+        return int(next((v for k, v in zip(self.args, self.args[1:], strict=False) if k == "--num_workers"), 1))
 
 
 def rendered_gateway(stack_file: Path = ROOT / "Pulumi.dev.yaml") -> Gateway:
@@ -265,10 +266,13 @@ def fire(
                 ok = bool(reply and reply.get("choices") and reply["choices"][0]["message"].get("content"))
                 err = None if ok else f"HTTP {resp.status}: {raw[:200]!r}"
                 if resp.getheader("connection", "").lower() == "close":
-                    conn = conn.close()
+                    conn.close()
+                    conn = None
             except (OSError, http.client.HTTPException, ValueError) as exc:
                 dt, err = time.perf_counter() - t0, f"{type(exc).__name__}: {exc}"
-                conn = conn and conn.close()  # a fresh connection for the next request
+                if conn is not None:
+                    conn.close()  # a fresh connection for the next request
+                conn = None
             with lock:
                 (side.errors.append(err) if err else side.latencies.append(dt))
         if conn is not None:
@@ -276,8 +280,10 @@ def fire(
 
     threads = [threading.Thread(target=worker, daemon=True) for _ in range(max(1, min(concurrency, n)))]
     t0 = time.perf_counter()
-    [t.start() for t in threads]
-    [t.join(deadline + REQUEST_TIMEOUT) for t in threads]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(deadline + REQUEST_TIMEOUT)
     side.wall = time.perf_counter() - t0
     return side
 
@@ -416,7 +422,7 @@ def run_benchmark(
                 for name, (url, key, model) in targets.items():
                     if settle > 0 and (busy := wait_quiet(groups, max_wait=settle)) >= 0.3:
                         log(f"  (other jobs were using {busy:.1f} of a core when this round started)")
-                    side, cpu = cpu_during(lambda: fire(url, key, model, requests, concurrency, name, mt), groups)
+                    side, cpu = cpu_during(partial(fire, url, key, model, requests, concurrency, name, mt), groups)
                     side.cpu = cpu
                     results[mt].rounds[name].append(side)
                     log(

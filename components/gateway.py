@@ -30,7 +30,7 @@ class LiteLLMGateway(pulumi.ComponentResource):
         ns = spec.namespaces
         master = random.RandomPassword(f"{name}-master-key", length=40, special=False, opts=child(self))
         upstream = random.RandomPassword(f"{name}-upstream-key", length=40, special=False, opts=child(self))
-        master_key = pulumi.Output.secret(pulumi.Output.concat("sk-", master.result))
+        master_key: pulumi.Output[str] = pulumi.Output.secret(pulumi.Output.concat("sk-", master.result))
 
         secrets = [
             apply(

@@ -1,7 +1,8 @@
 """Turn a manifest dict from components/manifests into the matching pulumi-kubernetes resource."""
 
 import re
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, cast
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -41,6 +42,12 @@ def apply(name: str, manifest: dict[str, Any], opts: pulumi.ResourceOptions, **o
 
 
 def child(
-    parent: pulumi.Resource, depends_on: list[pulumi.Resource] | None = None, **kwargs: Any
+    parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource] | None = None, **kwargs: Any
 ) -> pulumi.ResourceOptions:
-    return pulumi.ResourceOptions(parent=parent, depends_on=depends_on or [], **kwargs)
+    return pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on or []), **kwargs)
+
+
+def name_of(resource: pulumi.CustomResource) -> pulumi.Output[str]:
+    """metadata.name of a resource `apply` declared (typed classes and CustomResource alike)."""
+    metadata = cast(pulumi.Output[Any], cast(Any, resource).metadata)
+    return metadata.apply(lambda m: m["name"] if isinstance(m, dict) else m.name)

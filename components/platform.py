@@ -41,7 +41,7 @@ class LlmPlatform(pulumi.ComponentResource):
                 f"{name}-{pool.name}",
                 pool,
                 cluster=cluster.cluster_name,
-                location=spec.cluster.location,
+                location=spec.cluster.gke_location,
                 min_nodes=spec.effective_min_nodes(pool),
                 project=spec.cluster.project,
                 opts=pulumi.ResourceOptions(parent=self),

@@ -2,7 +2,7 @@
 
 import pulumi
 
-from components.k8s import apply, child
+from components.k8s import apply, child, name_of
 from components.manifests import vllm
 from models.platform import PlatformConfig
 from models.serving import VllmModelSpec
@@ -44,6 +44,6 @@ class VllmModel(pulumi.ComponentResource):
         svc = apply(f"{name}-service", vllm.vllm_service(spec, ns), child(self))
 
         self.endpoint = pulumi.Output.from_input(vllm.endpoint(spec, ns))
-        self.service_name = svc.metadata.apply(lambda m: m["name"] if isinstance(m, dict) else m.name)
+        self.service_name = name_of(svc)
         self.replicas = pulumi.Output.from_input(replicas)
         self.register_outputs({"endpoint": self.endpoint, "service_name": self.service_name, "replicas": self.replicas})

@@ -63,6 +63,13 @@ class ClusterSpec(Spec):
     def is_gke(self) -> bool:
         return self.target == "gke"
 
+    @property
+    def gke_location(self) -> str:
+        """The region or zone of a GKE cluster (the validator requires it for target: gke)."""
+        if self.location is None:
+            raise RuntimeError("cluster.location is only set for target: gke")
+        return self.location
+
 
 class NodePoolSpec(Spec):
     """A GPU node pool: *where* models run. `role` becomes the node label ai.llm.role."""

@@ -13,10 +13,11 @@ import math
 from typing import Any
 
 from .llama_rules import gpu_demands
+from .platform_spec import PlatformSpec
 from .pricing import HOURS_PER_MONTH, PRICES_AS_OF, PRICES_REGION, node_price
 
 
-def _requested_gpus(cfg: Any) -> dict[str, int]:
+def _requested_gpus(cfg: PlatformSpec) -> dict[str, int]:
     out = {p.name: 0 for p in cfg.node_pools}
     for pool, _, replicas, gpus in gpu_demands(cfg, effective=True):  # vLLM, static llama, the llama-swap pool
         if pool in out:
@@ -54,7 +55,7 @@ def pool_cost(pool: Any, *, requested: int, min_nodes: int, overrides: dict) -> 
     }
 
 
-def cost_plan(cfg: Any) -> dict[str, Any]:
+def cost_plan(cfg: PlatformSpec) -> dict[str, Any]:
     """The stack output `costPlan` and <out>/cost.yaml: per pool and in total, idle and planned."""
     requested = _requested_gpus(cfg)
     pools = {

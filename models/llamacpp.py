@@ -234,14 +234,20 @@ class LlamaCppModelSpec(GatewayEntry):
     def full_offload(self) -> bool:
         if self.placement == "cpu":
             return False
-        return self.gpu_layers == "all" or self.gpu_layers >= ALL_LAYERS
+        return isinstance(self.gpu_layers, str) or self.gpu_layers >= ALL_LAYERS  # str: "all"
 
     @property
-    def k8s_name(self) -> str | None:
-        """A CPU model's Deployment/Service name, from its tenant name: `llama-<lowercased, dashed name>`."""
-        if self.placement != "cpu":
-            return None
+    def k8s_name(self) -> str:
+        """A CPU model's Deployment/Service name, from its tenant name: `llama-<lowercased, dashed name>`.
+        (GPU models' names derive from their pool's role instead.)"""
         return "llama-" + re.sub(r"-+", "-", re.sub(r"[^a-z0-9]", "-", self.name.lower())).strip("-")[:34].strip("-")
+
+    @property
+    def static_pool(self) -> str:
+        """The pool of a `placement: static` model, which the validator requires."""
+        if self.placement != "static" or self.pool is None:
+            raise RuntimeError(f"model '{self.name}' is not pinned to a node pool (placement: {self.placement})")
+        return self.pool
 
     @property
     def cache_size_gib(self) -> int:

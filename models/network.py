@@ -48,6 +48,16 @@ class LabelSelectorSpec(Spec):
         return labels
 
 
+def _strictly_inside(
+    inner: ipaddress.IPv4Network | ipaddress.IPv6Network, outer: ipaddress.IPv4Network | ipaddress.IPv6Network
+) -> bool:
+    if isinstance(inner, ipaddress.IPv4Network) and isinstance(outer, ipaddress.IPv4Network):
+        return inner != outer and inner.subnet_of(outer)
+    if isinstance(inner, ipaddress.IPv6Network) and isinstance(outer, ipaddress.IPv6Network):
+        return inner != outer and inner.subnet_of(outer)
+    return False  # an IPv6 except in an IPv4 cidr (or the reverse)
+
+
 class IpBlockSpec(Spec):
     cidr: str
     except_: list[str] = Field(default_factory=list, alias="except")
@@ -67,7 +77,7 @@ class IpBlockSpec(Spec):
         outer = ipaddress.ip_network(self.cidr)
         for value in self.except_:
             inner = ipaddress.ip_network(value)
-            if inner.version != outer.version or not inner.subnet_of(outer) or inner == outer:
+            if not _strictly_inside(inner, outer):
                 raise ValueError(
                     f"except: '{value}' is not strictly inside cidr '{self.cidr}'; Kubernetes rejects "
                     "it. Drop it or widen the cidr"

@@ -1,66 +1,22 @@
-"""The whole stack config (namespace `llm-platform:`), parsed once and frozen."""
+"""The whole stack config, parsed once and frozen: PlatformSpec's fields plus every rule that spans them."""
 
 from collections import defaultdict
-from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import model_validator
 
-from .base import Spec
-from .cluster import ClusterSpec, NodePoolSpec
-from .common import DnsName, ImageRef, Problems, duplicates
+from .common import Problems, duplicates
 from .external import ExternalModelSpec
-from .frontends import FrontendsSpec, frontend_problems
-from .gateway import GatewaySpec
-from .images import DEFAULT_IMAGES
+from .frontends import frontend_problems
 from .llama_rules import gpu_demands, llama_problems
-from .llamacpp import LLAMA_IMAGES, LlamaCppModelSpec, SwapSpec
-from .network import NetworkSpec
-from .observability import ObservabilitySpec
-from .pricing import PricingOverrides
+from .platform_spec import ImagesSpec, ModelSpec, NamespacesSpec, PlatformSpec
 from .serving import VllmModelSpec
 from .vllm_sizing import kv_cache_problem
 
-ModelSpec = Annotated[VllmModelSpec | LlamaCppModelSpec | ExternalModelSpec, Field(discriminator="engine")]
+__all__ = ["ImagesSpec", "ModelSpec", "NamespacesSpec", "PlatformConfig", "PlatformSpec"]
 
 
-class NamespacesSpec(Spec):
-    serving: DnsName = "serving"
-    gateway: DnsName = "litellm"
-    frontends: DnsName = "experience"
-
-
-class ImagesSpec(Spec):
-    vllm: ImageRef = DEFAULT_IMAGES["vllm"]
-    litellm: ImageRef = DEFAULT_IMAGES["litellm"]
-    llamacpp: ImageRef = LLAMA_IMAGES["llamacpp"]
-    llamacpp_rocm: ImageRef = LLAMA_IMAGES["llamacpp_rocm"]
-    llama_swap: ImageRef = LLAMA_IMAGES["llama_swap"]
-    llama_swap_rocm: ImageRef = LLAMA_IMAGES["llama_swap_rocm"]
-    gguf_fetch: ImageRef = LLAMA_IMAGES["gguf_fetch"]
-    llamacpp_cpu: ImageRef = LLAMA_IMAGES["llamacpp_cpu"]
-    gguf_fetch_cpu: ImageRef = LLAMA_IMAGES["gguf_fetch_cpu"]
-
-
-class PlatformConfig(Spec):
-    cluster: ClusterSpec
-    scale_to_zero: bool = False
-    node_pools: list[NodePoolSpec] = Field(default_factory=list)
-    models: list[ModelSpec] = Field(default_factory=list)
-    # The llama-swap pool serving every `placement: swap` llama model.
-    swap: SwapSpec | None = None
-    gateway: GatewaySpec = GatewaySpec()
-    namespaces: NamespacesSpec = NamespacesSpec()
-    images: ImagesSpec = ImagesSpec()
-    storage_class: str | None = None
-    # Optional Secret (key HF_TOKEN) the weight pre-stage uses for gated repos.
-    hf_token_secret: DnsName = "hf-token"
-    # Per-shape USD/node-hour overrides of models/pricing.py for the cost plan.
-    pricing: PricingOverrides = Field(default_factory=dict)
-    # Optional chat/completion front-ends (models/frontends.py), each on its own minted gateway key.
-    frontends: FrontendsSpec = FrontendsSpec()
-    # NetworkPolicies (models/network.py) and scrape configs (models/observability.py).
-    network: NetworkSpec = NetworkSpec()
-    observability: ObservabilitySpec = ObservabilitySpec()
+class PlatformConfig(PlatformSpec):
+    """What the program builds from: a PlatformSpec whose cross-field rules all passed."""
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> "PlatformConfig":
@@ -96,7 +52,9 @@ class PlatformConfig(Spec):
     def _pools_exist(self, p: Problems) -> None:
         pools = {n.name for n in self.node_pools}
         for i, m in enumerate(self.models):
-            if getattr(m, "pool", None) is not None and m.pool not in pools:  # swap models have no pool
+            if isinstance(m, ExternalModelSpec) or m.pool is None:  # swap and CPU models have no pool
+                continue
+            if m.pool not in pools:
                 known = ", ".join(sorted(pools)) or "none declared"
                 p.add(
                     f"models[{i}].pool",
@@ -107,8 +65,9 @@ class PlatformConfig(Spec):
     def _sizing_traps(self, p: Problems) -> None:
         pools = {n.name: n for n in self.node_pools}
         for i, m in enumerate(self.models):
-            if not isinstance(m, VllmModelSpec) or (pool := pools.get(m.pool)) is None:
+            if not isinstance(m, VllmModelSpec) or m.pool not in pools:
                 continue  # llama.cpp sizing: models/llama_rules.py; an unknown pool is reported once already
+            pool = pools[m.pool]
             shape, key = pool.shape, f"models[{i}]"
             if m.tensor_parallel_size > shape.gpus:
                 p.add(
@@ -222,23 +181,3 @@ class PlatformConfig(Spec):
                 f"key '{key.alias}' cannot call {', '.join(missing)}; add them "
                 "to its models so every exposed model is tested",
             )
-
-    def serving_replicas(self, model: ModelSpec) -> int:
-        """Pods that answer for `model` now: its own, the swap pool's, or 1 for an external endpoint."""
-        if model.engine == "external":
-            return 1
-        if model.engine == "llamacpp" and model.placement == "swap":
-            return 0 if self.scale_to_zero or self.swap is None else self.swap.replicas
-        return self.effective_replicas(model)
-
-    def effective_replicas(self, model: ModelSpec) -> int:
-        """What a Deployment gets: scaleToZero overrides every GPU model without editing it; CPU models keep
-        running (they cost no GPU)."""
-        on_gpu = not (model.engine == "llamacpp" and model.placement == "cpu")
-        return 0 if self.scale_to_zero and on_gpu else model.replicas
-
-    def effective_min_nodes(self, pool: NodePoolSpec) -> int:
-        return 0 if self.scale_to_zero else pool.min_nodes
-
-    def pool(self, name: str) -> NodePoolSpec:
-        return next(n for n in self.node_pools if n.name == name)

@@ -7,14 +7,11 @@ one sequence of max_model_len tokens.
 """
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from pydantic import Field, model_validator
 
 from .base import Spec
-
-if TYPE_CHECKING:
-    from .serving import VllmModelSpec
 
 GIB = 1024**3
 # Inside the utilisation budget, per GPU: the profile run's peak activations (vLLM's default on a GPU under
@@ -141,7 +138,30 @@ def fit(shape: Shape, *, budget_gib: float, weights_gib: float, tp: int, max_mod
     return Fit(budget_gib, weights_gib, overhead, kv_gib, max_model_len, longest)
 
 
-def kv_cache_problem(m: "VllmModelSpec", vram_gib: float) -> tuple[str, str] | None:
+class SizedModel(Protocol):
+    """The VllmModelSpec fields the rule reads (serving.py imports this module, so no import back)."""
+
+    @property
+    def model_name(self) -> str: ...
+    @property
+    def model_shape(self) -> ModelShapeSpec | None: ...
+    @property
+    def max_model_len(self) -> int | None: ...
+    @property
+    def tensor_parallel_size(self) -> int: ...
+    @property
+    def gpu_memory_utilization(self) -> float: ...
+    @property
+    def cpu_offload_gb(self) -> float: ...
+    @property
+    def kv_cache_dtype(self) -> str | None: ...
+    @property
+    def dtype(self) -> str: ...
+    @property
+    def weights_gib(self) -> float: ...
+
+
+def kv_cache_problem(m: SizedModel, vram_gib: float) -> tuple[str, str] | None:
     """(key suffix, message) when vLLM would refuse to start for lack of KV-cache memory; None when it fits."""
     shape = m.model_shape.shape() if m.model_shape else known_shape(m.model_name)
     if shape is None:

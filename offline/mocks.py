@@ -106,8 +106,12 @@ def run_program(stack_config: dict[str, Any], stack: str = "dev", program: Path 
     capture = install_mocks(stack)
     pulumi.runtime.set_all_config(pulumi_config_values(stack_config))
     os.environ.pop("PULUMI_CONFIG", None)
-    pulumi.runtime.register_stack_transformation(lambda a: capture.record_options(a))
-    _sync_await(run_pulumi_func(lambda: runpy.run_path(str(program), run_name="__main__")))
+    pulumi.runtime.register_stack_transformation(capture.record_options)
+
+    def main() -> None:
+        runpy.run_path(str(program), run_name="__main__")
+
+    _sync_await(run_pulumi_func(main))
     root = pulumi.runtime.settings.get_root_resource()
     for key, value in getattr(root, "outputs", {}).items():
         out = pulumi.Output.from_input(value)

@@ -83,53 +83,62 @@ def add_external(r, **extra) -> dict:
     return m
 
 
-def librechat(r, **extra) -> None:
+def librechat(r, **extra) -> dict:
     r["frontends"]["librechat"] = {
         "key": "open-webui",
         "mongoUriSecret": {"name": "librechat-mongo", "key": "uri"},
         **extra,
     }
+    return r
 
 
 def peers(r, *entries) -> None:
     r["network"] = {"gatewayIngressFrom": list(entries)}
 
 
-def setv(obj: dict, **values) -> None:
+def setv(obj: dict, **values) -> dict:
     obj.update(values)
+    return obj
 
 
-def drop(obj: dict, *keys) -> None:
+def drop(obj: dict, *keys) -> dict:
     for k in keys:
         obj.pop(k, None)
+    return obj
 
 
-def unregister_chat_models(r) -> None:
+def unregister_chat_models(r) -> dict:
     for m in r["models"]:
         if m.get("mode", "chat") == "chat":
             m["registerInGateway"] = False
+    return r
+
+
+def _write(path: Path, data: str | bytes) -> str:
+    """Write a stack file into the temp dir; its name is what the row reads."""
+    if isinstance(data, bytes):
+        path.write_bytes(data)
+    else:
+        path.write_text(data)
+    return path.name
+
+
+def _mkdir(path: Path) -> str:
+    path.mkdir()
+    return path.name
 
 
 # --- the rows ------------------------------------------------------------------------------------------------
 
 FILE_ROWS = [
     FileRow("the stack file exists", lambda tmp, text: "Pulumi.missing.yaml"),
-    FileRow("the stack file is readable", lambda tmp, text: (tmp / "Pulumi.dir.yaml").mkdir() or "Pulumi.dir.yaml"),
+    FileRow("the stack file is readable", lambda tmp, text: _mkdir(tmp / "Pulumi.dir.yaml")),
     FileRow(
         "the stack file is UTF-8",
-        lambda tmp, text: (
-            (tmp / "Pulumi.latin1.yaml").write_bytes(text.replace("ai-dev", "caf\xe9").encode("latin-1"))
-            and "Pulumi.latin1.yaml"
-        ),
+        lambda tmp, text: _write(tmp / "Pulumi.latin1.yaml", text.replace("ai-dev", "caf\xe9").encode("latin-1")),
     ),
-    FileRow(
-        "the stack file is YAML",
-        lambda tmp, text: (tmp / "Pulumi.bad.yaml").write_text("config:\n  a: [\n") and "Pulumi.bad.yaml",
-    ),
-    FileRow(
-        "the stack file has a config: mapping",
-        lambda tmp, text: (tmp / "Pulumi.list.yaml").write_text("- config\n") and "Pulumi.list.yaml",
-    ),
+    FileRow("the stack file is YAML", lambda tmp, text: _write(tmp / "Pulumi.bad.yaml", "config:\n  a: [\n")),
+    FileRow("the stack file has a config: mapping", lambda tmp, text: _write(tmp / "Pulumi.list.yaml", "- config\n")),
 ]
 
 FIELD_ROWS = [
@@ -216,7 +225,7 @@ BLOCK_ROWS = [
     Row("models[3].gpuLayers", "gpuLayers is all or 0-999", lambda r: setv(model(r, "embeddings"), gpuLayers=-1)),
     Row("models[3].pool", "a CPU model has no pool", lambda r: setv(model(r, "embeddings"), pool="l4-coder")),
     Row("models[3].replicas", "a CPU model runs 0 or 1 pod", lambda r: setv(model(r, "embeddings"), replicas=2)),
-    Row("models[4].pool", "a static llama model names its pool", lambda r: add_llama(r)),
+    Row("models[4].pool", "a static llama model names its pool", add_llama),
     Row(
         "models[4].replicas",
         "a static llama model runs 0 or 1 pod",

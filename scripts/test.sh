@@ -13,5 +13,9 @@ if ! command -v busybox >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 &&
   (apt-get update -qq && apt-get install -y -qq busybox) >&2 || echo "warning: busybox not installed" >&2
 fi
 export LLM_PLATFORM_REQUIRE_CONSUMERS=1
+# Lint, format and types: any finding fails the run (pyproject.toml holds the rule set and the mypy scope).
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/mypy
 .venv/bin/python render.py --stack-file Pulumi.dev.yaml --out build/dev
 .venv/bin/python -m pytest -q -rs "$@"

@@ -66,7 +66,7 @@ class TestDatabaseReachesLiteLLMOnlyThroughASecret:
         assert spec["enableSuperuserAccess"] is False
 
     def test_operator_chart_pinned(self, dev_plan):
-        ((name, release),) = dev_plan.helm
+        ((_name, release),) = dev_plan.helm
         assert release["chart"] == "cloudnative-pg" and release["version"].count(".") == 2
         assert release["repositoryOpts"]["repo"] == "https://cloudnative-pg.github.io/charts"
 

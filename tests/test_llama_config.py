@@ -1,6 +1,7 @@
 """llama.cpp config rules at load time, without Pulumi: one class per rule, asserting the key path and the fix."""
 
 import pytest
+from pydantic import ValidationError
 
 from models import ConfigError, parse_config
 from models.llama_rules import gpu_demands
@@ -46,7 +47,7 @@ class TestSeedStackIsValid:
         ]
         assert cfg.swap.pool == "swap" and cfg.swap.exclusive and cfg.swap.health_check_timeout == 300
         assert [p.role for p in cfg.node_pools] == ["static-a", "static-b", "swap"]
-        with pytest.raises(Exception):
+        with pytest.raises(ValidationError):
             cfg.models[0].context_size = 1  # type: ignore[misc]
 
     def test_images_pinned_to_one_build(self, seed):

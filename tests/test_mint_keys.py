@@ -84,7 +84,7 @@ class TestMintKeysIdempotent:
         assert kube.value("experience", "litellm-key-tabby") != stale
 
     def test_keys_never_printed(self, world):
-        gw, kube, run = world
+        gw, _kube, run = world
         res = run()
         for key in gw.keys:
             assert key not in res.stdout + res.stderr

@@ -3,6 +3,7 @@
 import copy
 
 import pytest
+from pydantic import ValidationError
 
 from models import ConfigError, PlatformConfig, parse_config
 
@@ -29,7 +30,7 @@ class TestDevStackIsValid:
         cfg = parse_config(dev_raw)
         assert isinstance(cfg, PlatformConfig)
         assert [m.name for m in cfg.models] == ["coder-chat", "coder-fim", "coder-agent", "embeddings"]
-        with pytest.raises(Exception):
+        with pytest.raises(ValidationError):
             cfg.models[0].replicas = 3  # type: ignore[misc]
 
 

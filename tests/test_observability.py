@@ -9,7 +9,6 @@ import pytest
 import yaml
 
 from models import ConfigError, parse_config
-from models.observability import scrape_mode
 from offline.plan import pod_spec
 from tests.conftest import plan_for, raw_config
 from tests.netpol import selector_matches
@@ -172,7 +171,7 @@ class TestServiceMonitorOption:
         raw = copy.deepcopy(raw_config("dev"))
         raw["cluster"] = {"name": "kind", "target": "kubeconfig"}
         raw["nodePools"][0].update(managed=False, vramGiB=24)
-        assert scrape_mode(parse_config(raw)) == "none", "a kind/minikube cluster has no GMP CRDs"
+        assert parse_config(raw).scrape_mode() == "none", "a kind/minikube cluster has no GMP CRDs"
         plan = plan_for(raw)
         assert not plan.find("PodMonitoring") and not plan.find("ServiceMonitor")
         raw["observability"] = {"scrape": "podmonitoring"}  # GMP installed by hand: explicit opt-in

@@ -180,7 +180,7 @@ class TestPods:
 def test_the_only_root_containers_are_the_documented_ones():
     roots = set()
     for plan in all_plans().values():
-        for m, pod in workloads(plan):
+        for _m, pod in workloads(plan):
             for c in pod["containers"]:
                 if c["securityContext"].get("runAsNonRoot", pod["securityContext"].get("runAsNonRoot")) is not True:
                     roots.add(f"{c['name']}@amd" if is_amd(pod) else c["name"])

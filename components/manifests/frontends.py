@@ -322,7 +322,7 @@ def librechat_config(cfg: PlatformConfig, spec: LibreChatSpec) -> dict[str, Any]
     chats = chat_models(cfg.models)
     endpoint = {
         "name": spec.endpoint_name,
-        "apiKey": "${%s}" % LIBRECHAT_KEY_ENV,  # LibreChat substitutes it from the pod env (the key Secret)
+        "apiKey": f"${{{LIBRECHAT_KEY_ENV}}}",  # LibreChat substitutes it from the pod env (the key Secret)
         "baseURL": gateway_v1(cfg),
         "models": {"default": spec.listed_models(chats), "fetch": False},
         "titleConvo": spec.title_convo,

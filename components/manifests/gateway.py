@@ -8,7 +8,6 @@ from urllib.parse import urlsplit
 import yaml
 
 from models.external import ExternalModelSpec
-from models.observability import scrape_mode
 from models.platform import ModelSpec, PlatformConfig
 
 from . import database, llamacpp, vllm
@@ -128,7 +127,7 @@ def litellm_config(cfg: PlatformConfig) -> dict[str, Any]:
 def metrics_callbacks(cfg: PlatformConfig) -> list[str]:
     """`prometheus` serves /metrics on the proxy port whenever the stack scrapes it (models/observability.py).
     /metrics is then open without a key: the NetworkPolicy admits only the scraper and the platform's callers."""
-    return ["prometheus"] if scrape_mode(cfg) != "none" else []
+    return ["prometheus"] if cfg.scrape_mode() != "none" else []
 
 
 def general_settings(cfg: PlatformConfig) -> dict[str, Any]:

@@ -250,7 +250,7 @@ def _names(base: str) -> dict[str, str]:
 
 def server_names(spec: LlamaCppModelSpec, cfg: PlatformConfig) -> dict[str, str]:
     """A pinned server's object names: from its pool's role (GPU), or from its own name (CPU)."""
-    return _names(spec.k8s_name) if spec.placement == "cpu" else static_names(cfg.pool(spec.pool))
+    return _names(spec.k8s_name) if spec.placement == "cpu" else static_names(cfg.pool(spec.static_pool))
 
 
 def static_server_container(spec: LlamaCppModelSpec, image: str, pool: NodePoolSpec | None) -> dict[str, Any]:
@@ -281,7 +281,7 @@ def static_server_container(spec: LlamaCppModelSpec, image: str, pool: NodePoolS
 def static_deployment(spec: LlamaCppModelSpec, cfg: PlatformConfig, replicas: int) -> dict[str, Any]:
     if spec.placement == "cpu":
         return cpu_deployment(spec, cfg, replicas)
-    pool = cfg.pool(spec.pool)
+    pool = cfg.pool(spec.static_pool)
     n = static_names(pool)
     server = static_server_container(spec, server_image(cfg, pool), pool)
     pod = gpu_pod_spec(

@@ -19,7 +19,6 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
-from models.observability import prometheus_namespace, scrape_mode
 from models.platform import PlatformConfig
 
 from . import workloads as wl
@@ -67,7 +66,8 @@ def policy(
     name: str, namespace: str, pods: dict[str, Any], *, ingress: list | None = None, egress: list | None = None
 ) -> dict[str, Any]:
     """One policy; a direction is listed in policyTypes only when given (None leaves it untouched)."""
-    types, spec = [], {"podSelector": pods}
+    types: list[str] = []
+    spec: dict[str, Any] = {"podSelector": pods}
     if ingress is not None:
         types.append("Ingress")
         spec["ingress"] = ingress
@@ -102,15 +102,15 @@ def gateway_pods(cfg: PlatformConfig) -> dict[str, Any]:
 
 def scraper_peer(cfg: PlatformConfig) -> dict[str, Any] | None:
     """Who scrapes /metrics: GMP's collectors (only their node's pods) or prometheus-operator's Prometheus."""
-    if scrape_mode(cfg) == "none":
+    if cfg.scrape_mode() == "none":
         return None
     obs = cfg.observability
     pods = (
         {"matchLabels": dict(obs.prometheus_pod_selector.match_labels)}
-        if scrape_mode(cfg) == "servicemonitor" and obs.prometheus_pod_selector
+        if cfg.scrape_mode() == "servicemonitor" and obs.prometheus_pod_selector
         else None
     )
-    return in_namespace(prometheus_namespace(cfg), pods)
+    return in_namespace(cfg.prometheus_namespace(), pods)
 
 
 def api_server_rule(cfg: PlatformConfig) -> dict[str, Any]:
@@ -164,13 +164,13 @@ def baseline(cfg: PlatformConfig, namespace: str) -> list[dict[str, Any]]:
 
 
 def serving_policies(cfg: PlatformConfig) -> list[dict[str, Any]]:
-    ns, out = cfg.namespaces.serving, []
+    ns, out = cfg.namespaces.serving, list[dict[str, Any]]()
     backends = wl.backends(cfg)
     if not backends:
         return out
     callers = [gateway_pods(cfg)]
-    if wl.smoke_job_name(cfg):
-        callers.append(in_namespace(cfg.namespaces.gateway, names_selector([wl.smoke_job_name(cfg)])))
+    if smoke := wl.smoke_job_name(cfg):
+        callers.append(in_namespace(cfg.namespaces.gateway, names_selector([smoke])))
     scraper = scraper_peer(cfg)
     by_port: dict[int, list[str]] = {}
     for b in backends:
@@ -201,8 +201,8 @@ def gateway_policies(cfg: PlatformConfig) -> list[dict[str, Any]]:
         callers.append(in_namespace(ns, names_selector(jobs)))
     callers += [p.manifest() for p in cfg.network.gateway_ingress_from]
     ingress = [rule(callers, tcp(wl.GATEWAY_PORT), "ingress")] if callers else []
-    if scraper_peer(cfg):
-        ingress.append(rule([scraper_peer(cfg)], tcp(wl.GATEWAY_PORT), "ingress"))
+    if scraper := scraper_peer(cfg):
+        ingress.append(rule([scraper], tcp(wl.GATEWAY_PORT), "ingress"))
     if ingress:
         out.append(policy("litellm-ingress", ns, gw_pods, ingress=ingress))
 
@@ -220,21 +220,21 @@ def gateway_policies(cfg: PlatformConfig) -> list[dict[str, Any]]:
         out.append(policy("litellm-egress", ns, gw_pods, egress=egress))
 
     to_gateway = rule([in_namespace(ns, gw_pods)], tcp(wl.GATEWAY_PORT), "egress")
-    if wl.key_job_name(cfg):  # mints keys through the gateway, writes them as Secrets through the API
+    if key_job := wl.key_job_name(cfg):  # mints keys through the gateway, writes them as Secrets through the API
         out.append(
             policy(
                 "litellm-keys-egress",
                 ns,
-                names_selector([wl.key_job_name(cfg)]),
+                names_selector([key_job]),
                 egress=[to_gateway, api_server_rule(cfg)],
             )
         )
-    if wl.smoke_job_name(cfg):  # every model through the gateway, and each backend directly
+    if smoke := wl.smoke_job_name(cfg):  # every model through the gateway, and each backend directly
         out.append(
             policy(
                 "smoke-test-egress",
                 ns,
-                names_selector([wl.smoke_job_name(cfg)]),
+                names_selector([smoke]),
                 egress=[to_gateway, *backend_rules(cfg)],
             )
         )

@@ -15,7 +15,7 @@ GKE Managed Prometheus `PodMonitoring` (monitoring.googleapis.com/v1) by default
 from dataclasses import dataclass
 from typing import Any
 
-from models.observability import GMP_NAMESPACE, prometheus_namespace, scrape_mode
+from models.observability import GMP_NAMESPACE
 from models.platform import PlatformConfig
 
 from . import database, gateway, keys, network, smoke
@@ -51,7 +51,7 @@ def targets(cfg: PlatformConfig) -> list[Target]:
 
 
 def metrics_enabled(cfg: PlatformConfig) -> bool:
-    return scrape_mode(cfg) != "none"
+    return cfg.scrape_mode() != "none"
 
 
 def _meta(cfg: PlatformConfig, t: Target, extra_labels: dict[str, str] | None = None) -> dict[str, Any]:
@@ -129,7 +129,7 @@ def secret_reader(cfg: PlatformConfig, namespace: str, secrets: list[str]) -> li
 
 def scrape_manifests(cfg: PlatformConfig) -> list[dict[str, Any]]:
     """Every scrape object (and, for managed collection, the Secret access it needs)."""
-    mode = scrape_mode(cfg)
+    mode = cfg.scrape_mode()
     if mode == "none":
         return []
     build = pod_monitoring if mode == "podmonitoring" else service_monitor
@@ -155,7 +155,7 @@ def operator_outputs(cfg: PlatformConfig) -> dict[str, Any]:
     """What an operator needs to find and check the platform. Names and commands only, never a secret value."""
     ns = cfg.namespaces
     by_model = {m: b for b in wl.backends(cfg) for m in b.models}
-    services = {}
+    services: dict[str, dict[str, Any]] = {}
     for m in cfg.models:
         if m.engine == "external":
             services[m.name] = {"external": str(m.api_base)}
@@ -178,9 +178,9 @@ def operator_outputs(cfg: PlatformConfig) -> dict[str, Any]:
         "database": database_output(cfg),
         "jobs": jobs_output(cfg),
         "metrics": {
-            "scrape": scrape_mode(cfg),
+            "scrape": cfg.scrape_mode(),
             "interval": cfg.observability.interval,
-            "scraperNamespace": prometheus_namespace(cfg) if metrics_enabled(cfg) else None,
+            "scraperNamespace": cfg.prometheus_namespace() if metrics_enabled(cfg) else None,
             "endpoints": {
                 t.name: {
                     "url": t.url,
@@ -207,8 +207,8 @@ def database_output(cfg: PlatformConfig) -> dict[str, Any]:
             "service": f"{database.CLUSTER_NAME}-rw.{ns}.svc.cluster.local:5432",
             "appSecret": f"{ns}/{database.APP_SECRET} (key {database.APP_URI_KEY})",
         }
-    if db.mode == "existing":
-        return {"mode": "existing", "urlSecret": f"{ns}/{db.url_secret.name} (key {db.url_secret.key})"}
+    if db.mode == "existing" and (url := db.url_secret) is not None:  # the validator requires it there
+        return {"mode": "existing", "urlSecret": f"{ns}/{url.name} (key {url.key})"}
     return {"mode": "none"}
 
 

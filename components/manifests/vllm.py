@@ -41,9 +41,9 @@ PRESTAGE_SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "prestage
 # Readiness = really serving: /v1/models answers with this model, using the key from the pod env.
 READY_PROBE = (
     "import json,os,sys,urllib.request as u\n"
-    "r=u.Request('http://127.0.0.1:%d/v1/models',headers={'Authorization':'Bearer '+os.environ['VLLM_API_KEY']})\n"
+    f"r=u.Request('http://127.0.0.1:{PORT}/v1/models',headers={{'Authorization':'Bearer '+os.environ['VLLM_API_KEY']}})\n"
     "ids=[m['id'] for m in json.load(u.urlopen(r,timeout=4))['data']]\n"
-    "sys.exit(0 if os.environ['SERVED_MODEL_NAME'] in ids else 1)\n" % PORT
+    "sys.exit(0 if os.environ['SERVED_MODEL_NAME'] in ids else 1)\n"
 )
 
 _FLAGS = [  # (spec attribute, vLLM flag)
@@ -176,7 +176,10 @@ def _prestage_container(spec: VllmModelSpec, image: str, hf_token_secret: str) -
 
 
 def _server_container(spec: VllmModelSpec, image: str, shape: MachineShape, gpu_resource: str) -> dict[str, Any]:
-    mounts = [{"name": "model-cache", "mountPath": CACHE_MOUNT}, {"name": "shm", "mountPath": "/dev/shm"}]
+    mounts: list[dict[str, Any]] = [
+        {"name": "model-cache", "mountPath": CACHE_MOUNT},
+        {"name": "shm", "mountPath": "/dev/shm"},
+    ]
     if spec.chat_template:
         mounts.append({"name": "chat-template", "mountPath": TEMPLATE_MOUNT, "readOnly": True})
     return {

@@ -16,7 +16,9 @@ import ssl
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 SA = "/var/run/secrets/kubernetes.io/serviceaccount"
@@ -85,15 +87,15 @@ def write_key(kube: Http, ns: str, name: str, alias: str, value: str, exists: bo
         "data": {SECRET_KEY: base64.b64encode(value.encode()).decode()},
     }
     if exists:
-        status, body = kube.call("PUT", f"/api/v1/namespaces/{ns}/secrets/{name}", secret)
+        status, _body = kube.call("PUT", f"/api/v1/namespaces/{ns}/secrets/{name}", secret)
     else:
-        status, body = kube.call("POST", f"/api/v1/namespaces/{ns}/secrets", secret)
+        status, _body = kube.call("POST", f"/api/v1/namespaces/{ns}/secrets", secret)
     if status not in (200, 201):
         raise SystemExit(f"mint-keys: writing Secret {ns}/{name} failed ({status}); check the Job's RBAC")
 
 
 def still_valid(gw: Http, key: str) -> bool:
-    status, body = gw.call("GET", f"/key/info?key={urllib.request.quote(key)}")
+    status, body = gw.call("GET", f"/key/info?key={urllib.parse.quote(key)}")
     if status != 200 or not isinstance(body, dict):
         return False
     info = body.get("info") or {}
@@ -123,13 +125,13 @@ def reconcile(gw: Http, kube: Http, spec: dict[str, Any]) -> str:
 
 
 def main() -> int:
-    keys = json.load(open(os.environ["KEYS_FILE"]))
+    keys = json.loads(Path(os.environ["KEYS_FILE"]).read_text())
     gw = Http(os.environ["LITELLM_URL"], os.environ["LITELLM_MASTER_KEY"])
     api = os.environ.get("K8S_API") or "https://{}:{}".format(
         os.environ.get("KUBERNETES_SERVICE_HOST", "kubernetes.default.svc"),
         os.environ.get("KUBERNETES_SERVICE_PORT", "443"),
     )
-    token = open(os.environ.get("K8S_TOKEN_FILE", f"{SA}/token")).read().strip()
+    token = Path(os.environ.get("K8S_TOKEN_FILE", f"{SA}/token")).read_text().strip()
     kube = Http(api, token, os.environ.get("K8S_CA_FILE", f"{SA}/ca.crt"))
     wait_ready(gw, float(os.environ.get("WAIT_SECONDS", "600")))
     failed = 0

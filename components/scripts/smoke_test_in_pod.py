@@ -17,6 +17,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 FAST_FAIL_SECONDS = float(os.environ.get("FAST_FAIL_SECONDS", "5"))
@@ -96,7 +97,7 @@ def check(model: dict, gateway: str, key: str, upstream_key: str | None, listed:
 
 def main() -> int:
     gateway, key = os.environ["GATEWAY_URL"], os.environ["GATEWAY_KEY"]
-    models = json.load(open(os.environ["MODELS_FILE"]))
+    models = json.loads(Path(os.environ["MODELS_FILE"]).read_text())
     status, body, _ = call(gateway.rstrip("/") + "/v1/models", key)
     listed = {m["id"] for m in body.get("data", [])} if status == 200 and isinstance(body, dict) else set()
     if status != 200:
