@@ -20,7 +20,7 @@ class GatewayDatabase(pulumi.ComponentResource):
             operator = k8s.helm.v3.Release(f"{name}-cnpg-operator", **database.operator_release(db), opts=keep)
             apply(
                 f"{name}-cluster",
-                database.cluster(db, spec.namespaces.gateway, spec.storage_class),
+                database.cluster(db, spec.namespaces.gateway, spec.storage_class_name),
                 pulumi.ResourceOptions.merge(keep, pulumi.ResourceOptions(depends_on=[operator])),
             )
         self.url_secret = pulumi.Output.from_input(database.url_secret_ref(db) or {})

@@ -35,6 +35,10 @@ def apply(name: str, manifest: dict[str, Any], opts: pulumi.ResourceOptions, **o
     set_pull_policies(manifest)  # every workload, whoever builds it: an explicit imagePullPolicy
     body = {_snake(k): v for k, v in manifest.items() if k not in ("apiVersion", "kind")}
     body.update(overrides)
+    if kind == "PersistentVolumeClaim":
+        # storageClassName is immutable: a changed storageClass (or the standard-rwo default a stack created
+        # before it never named) applies to new claims only, and never replaces a claim that holds data.
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(ignore_changes=["spec.storageClassName"]))
     cls = _CLASSES.get((api, kind))
     if cls is None:
         return k8s.apiextensions.CustomResource(name, api_version=api, kind=kind, opts=opts, **body)

@@ -43,7 +43,9 @@ class LlmPlatform(pulumi.ComponentResource):
                 cluster=cluster.cluster_name,
                 location=spec.cluster.gke_location,
                 min_nodes=spec.effective_min_nodes(pool),
+                zones=spec.pool_zones(pool),
                 project=spec.cluster.project,
+                workload_metadata=spec.cluster.workload_metadata_mode,
                 opts=pulumi.ResourceOptions(parent=self),
             )
 

@@ -23,7 +23,7 @@ class VllmModel(pulumi.ComponentResource):
 
         cache = apply(
             f"{name}-cache",
-            vllm.cache_pvc(spec, ns, platform.storage_class),
+            vllm.cache_pvc(spec, ns, platform.storage_class_name),
             child(self, protect=False, retain_on_delete=True),
         )
         deps = [cache, apply(f"{name}-prestage", vllm.scripts_configmap(spec, ns), child(self))]
@@ -39,6 +39,7 @@ class VllmModel(pulumi.ComponentResource):
             role=pool.role,
             gpu_resource=pool.gpu_resource,
             hf_token_secret=platform.hf_token_secret,
+            spot=pool.spot,
         )
         apply(f"{name}-deployment", manifest, child(self, depends_on=deps))
         svc = apply(f"{name}-service", vllm.vllm_service(spec, ns), child(self))

@@ -38,13 +38,17 @@ def _level(nodes: int, gpus_per_node: int, price: float) -> dict[str, Any]:
     }
 
 
-def pool_cost(pool: Any, *, requested: int, min_nodes: int, overrides: dict) -> dict[str, Any]:
+def pool_cost(
+    pool: Any, *, requested: int, min_nodes: int, overrides: dict, zones: list[str] | None = None
+) -> dict[str, Any]:
     gpus_per_node = pool.shape.gpus
     price, source = node_price(pool.machine_type, pool.spot, overrides)
     needed = math.ceil(requested / gpus_per_node)
-    planned = min(pool.max_nodes, max(min_nodes, needed))
+    planned = min(pool.max_nodes, max(min_nodes, needed))  # node counts are pool totals (one zone per pool)
     return {
         "machineType": pool.machine_type,
+        "zones": list(zones or pool.zones),
+        "maxNodes": pool.max_nodes,
         "provisioning": "spot" if pool.spot else "on-demand",
         "gpusPerNode": gpus_per_node,
         "usdPerNodeHour": price,
@@ -59,7 +63,13 @@ def cost_plan(cfg: PlatformSpec) -> dict[str, Any]:
     """The stack output `costPlan` and <out>/cost.yaml: per pool and in total, idle and planned."""
     requested = _requested_gpus(cfg)
     pools = {
-        p.name: pool_cost(p, requested=requested[p.name], min_nodes=cfg.effective_min_nodes(p), overrides=cfg.pricing)
+        p.name: pool_cost(
+            p,
+            requested=requested[p.name],
+            min_nodes=cfg.effective_min_nodes(p),
+            overrides=cfg.pricing,
+            zones=cfg.pool_zones(p),
+        )
         for p in cfg.node_pools
         if getattr(p, "managed", True)
     }
@@ -92,7 +102,8 @@ def format_cost_plan(plan: dict[str, Any]) -> list[str]:
     for name, p in plan["pools"].items():
         lines.append(
             f"  pool {name}: {p['machineType']} {p['provisioning']} ${p['usdPerNodeHour']:.4f}/node-hour "
-            f"({p['priceSource']}), {p['gpusRequested']} GPU(s) requested"
+            f"({p['priceSource']}), {p['gpusRequested']} GPU(s) requested, at most {p['maxNodes']} node(s) "
+            f"in {', '.join(p['zones']) or 'the cluster zone'}"
         )
         for level in ("idle", "planned"):
             x = p[level]

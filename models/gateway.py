@@ -81,6 +81,9 @@ class SmokeTestSpec(Spec):
 
     enabled: bool = False
     key: DnsName | None = None  # alias of a gateway key whose Secret lives in the gateway namespace
+    # How long the Job waits for cold models (a fresh GPU node: node boot, image pull, weights, CUDA graphs take
+    # about 10 minutes) before it fails; `pulumi up` waits for the Job that long, plus a margin.
+    ready_timeout_seconds: int = Field(default=1200, ge=60, le=7200)
 
     @model_validator(mode="after")
     def _key_when_enabled(self) -> "SmokeTestSpec":

@@ -11,6 +11,7 @@ from .llama_rules import gpu_demands, llama_problems
 from .platform_spec import ImagesSpec, ModelSpec, NamespacesSpec, PlatformSpec
 from .serving import VllmModelSpec
 from .vllm_sizing import kv_cache_problem
+from .zones import zone_problems
 
 __all__ = ["ImagesSpec", "ModelSpec", "NamespacesSpec", "PlatformConfig", "PlatformSpec"]
 
@@ -30,6 +31,7 @@ class PlatformConfig(PlatformSpec):
             self._gpu_budget,
             self._keys_reference_models,
             self._pools_need_gke,
+            self._zones_and_disks,
             self._frontends_use_declared_keys,
             self._smoke_key_fits,
         ):
@@ -152,6 +154,9 @@ class PlatformConfig(PlatformSpec):
                 f"'{self.cluster.target}'; remove nodePools (and the models on them), set "
                 "managed: false for existing labelled nodes, or set cluster.target: gke",
             )
+
+    def _zones_and_disks(self, p: Problems) -> None:
+        p.lines.extend(zone_problems(self).lines)
 
     def _frontends_use_declared_keys(self, p: Problems) -> None:
         p.lines.extend(frontend_problems(self.frontends, self.gateway.keys, self.models, self.namespaces.frontends))

@@ -17,6 +17,7 @@ from .network import NetworkSpec
 from .observability import GMP_NAMESPACE, ObservabilitySpec, ScrapeMode
 from .pricing import PricingOverrides
 from .serving import VllmModelSpec
+from .zones import pool_zones, storage_class_name
 
 ModelSpec = Annotated[VllmModelSpec | LlamaCppModelSpec | ExternalModelSpec, Field(discriminator="engine")]
 
@@ -36,7 +37,6 @@ class ImagesSpec(Spec):
     llama_swap_rocm: ImageRef = LLAMA_IMAGES["llama_swap_rocm"]
     gguf_fetch: ImageRef = LLAMA_IMAGES["gguf_fetch"]
     llamacpp_cpu: ImageRef = LLAMA_IMAGES["llamacpp_cpu"]
-    gguf_fetch_cpu: ImageRef = LLAMA_IMAGES["gguf_fetch_cpu"]
 
 
 class PlatformSpec(Spec):
@@ -49,7 +49,8 @@ class PlatformSpec(Spec):
     gateway: GatewaySpec = GatewaySpec()
     namespaces: NamespacesSpec = NamespacesSpec()
     images: ImagesSpec = ImagesSpec()
-    storage_class: str | None = None
+    # PVC class; default standard-rwo on GKE (WaitForFirstConsumer), the cluster default on kubeconfig.
+    storage_class: str | None = Field(default=None, min_length=1)
     # Optional Secret (key HF_TOKEN) the weight pre-stage uses for gated repos.
     hf_token_secret: DnsName = "hf-token"
     # Per-shape USD/node-hour overrides of models/pricing.py for the cost plan.
@@ -83,6 +84,15 @@ class PlatformSpec(Spec):
         if self.swap is None:
             raise RuntimeError("no swap: section is declared")
         return self.swap
+
+    @property
+    def storage_class_name(self) -> str | None:
+        """The StorageClass every PVC names (models/zones.py)."""
+        return storage_class_name(self)
+
+    def pool_zones(self, pool: NodePoolSpec) -> list[str]:
+        """The zone(s) GKE puts the pool's nodes in (models/zones.py)."""
+        return pool_zones(self, pool)
 
     def pool(self, name: str) -> NodePoolSpec:
         return next(n for n in self.node_pools if n.name == name)

@@ -31,12 +31,19 @@ class PlanCapture:
     resources: list[Resource] = field(default_factory=list)
     generated_secrets: set[str] = field(default_factory=set)
     outputs: dict[str, Any] = field(default_factory=dict)
-    # pulumi name -> resource options that matter for state: {"protect": bool, "retain_on_delete": bool}
-    options: dict[str, dict[str, bool]] = field(default_factory=dict)
+    # pulumi name -> resource options that matter for state: {"protect": bool, "retain_on_delete": bool}, plus
+    # "ignore_changes": [property paths] where set, and
+    # "await_timeouts": {"create": ..., "update": ...} where custom timeouts are set (how long `pulumi up` waits)
+    options: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def record_options(self, args: "pulumi.ResourceTransformationArgs") -> None:
         opts = args.opts
         self.options[args.name] = {"protect": bool(opts.protect), "retain_on_delete": bool(opts.retain_on_delete)}
+        if opts.ignore_changes:
+            self.options[args.name]["ignore_changes"] = list(opts.ignore_changes)
+        if opts.custom_timeouts is not None:
+            t = opts.custom_timeouts
+            self.options[args.name]["await_timeouts"] = {"create": t.create, "update": t.update}
 
 
 def _fake(name: str, length: int) -> str:
@@ -44,6 +51,9 @@ def _fake(name: str, length: int) -> str:
 
 
 class PlatformMocks(pulumi.runtime.Mocks):
+    # What a looked-up cluster reports as its Workload Identity pool; None = Workload Identity off.
+    existing_workload_pool: str | None = "mock-project.svc.id.goog"
+
     def __init__(self, capture: PlanCapture):
         self.capture = capture
 
@@ -64,6 +74,7 @@ class PlatformMocks(pulumi.runtime.Mocks):
                 "location": args.args.get("location"),
                 "endpoint": "10.0.0.1",
                 "masterAuths": [{"clusterCaCertificate": "LS0tbW9jaw=="}],
+                "workloadIdentityConfigs": [{"workloadPool": self.existing_workload_pool or ""}],
             }, []
         return {}, []
 

@@ -17,7 +17,7 @@ class Plan:
     outputs: dict[str, Any]
     generated_secrets: set[str]
     helm: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (pulumi name, Release inputs)
-    options: dict[str, dict[str, bool]] = field(default_factory=dict)  # pulumi name -> protect/retain
+    options: dict[str, dict[str, Any]] = field(default_factory=dict)  # pulumi name -> protect/retain/ignore
     names: list[str] = field(default_factory=list)  # pulumi name of each k8s manifest, same order
 
     def find(self, kind: str, name: str | None = None, namespace: str | None = None) -> list[dict[str, Any]]:

@@ -42,7 +42,7 @@ def pool(r) -> dict:
 
 
 def add_pool(r, name="static-x", machine="g2-standard-8", **extra) -> dict:
-    p = {"name": name, "machineType": machine, "maxNodes": 1, "role": name, **extra}
+    p = {"name": name, "machineType": machine, "maxNodes": 1, "role": name, "zones": ["us-central1-a"], **extra}
     r["nodePools"].append(p)
     return p
 
@@ -195,6 +195,26 @@ BLOCK_ROWS = [
     Row("nodePools[0].vramGiB", "existing nodes declare their VRAM", lambda r: setv(pool(r), managed=False)),
     Row("nodePools[0].vramGiB", "a GKE pool's VRAM is the L4's", lambda r: setv(pool(r), vramGiB=24)),
     Row("nodePools[0].minNodes", "minNodes <= maxNodes", lambda r: setv(pool(r), minNodes=2)),
+    Row("cluster.location", "a GKE location is a region or a zone", lambda r: setv(r["cluster"], location="iowa")),
+    Row(
+        "cluster.workloadIdentity",
+        "a created cluster always has Workload Identity",
+        lambda r: setv(r["cluster"], create=True, workloadIdentity=False),
+    ),
+    # models/zones.py
+    Row("storageClass", "no legacy Immediate-binding class on GKE", lambda r: r.update(storageClass="standard")),
+    Row("nodePools[0].zones[0]", "a zone is a zone name", lambda r: setv(pool(r), zones=["us-central1"])),
+    Row(
+        "nodePools[0].zones[0]",
+        "a pool's zone is in the cluster's region",
+        lambda r: setv(pool(r), zones=["europe-west4-a"]),
+    ),
+    Row(
+        "nodePools[0].zones",
+        "a GPU pool sits in one zone",
+        lambda r: setv(pool(r), zones=["us-central1-a", "us-central1-b"]),
+    ),
+    Row("nodePools[0].zones", "a regional cluster's GPU pool names its zone", lambda r: drop(pool(r), "zones")),
     # models/serving.py
     Row("models[0].inputCostPerToken", "a gateway model has prices", lambda r: drop(model(r), "inputCostPerToken")),
     Row(
@@ -249,6 +269,11 @@ BLOCK_ROWS = [
         "models[3].extraArgs",
         "llama extraArgs leave owned flags alone",
         lambda r: setv(model(r, "embeddings"), extraArgs=["--ctx-size", "4096"]),
+    ),
+    Row(
+        "models[3].extraArgs",
+        "an embedding model's physical batch is its context",
+        lambda r: setv(model(r, "embeddings"), extraArgs=["--ubatch-size", "512"]),
     ),
     # models/external.py
     Row(

@@ -35,7 +35,9 @@ class TestGpuNodePool:
             {"type": "nvidia-l4", "count": 1, "gpuDriverInstallationConfig": {"gpuDriverVersion": "LATEST"}}
         ]
         assert nc["machineType"] == "g2-standard-8" and nc["spot"] is True
-        assert pool["autoscaling"] == {"minNodeCount": 0, "maxNodeCount": 1}
+        # Totals, in the pool's one zone: GKE's min/maxNodeCount would count per zone.
+        assert pool["autoscaling"] == {"totalMinNodeCount": 0, "totalMaxNodeCount": 1}
+        assert pool["nodeLocations"] == ["us-central1-a"]
         assert nc["labels"] == {"ai.llm.role": "coder"}
         assert {"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"} in nc["taints"]
         assert nc["workloadMetadataConfig"] == {"mode": "GKE_METADATA"}

@@ -109,7 +109,7 @@ def configmap(name: str, namespace: str, data: dict[str, str]) -> dict[str, Any]
 
 
 def data_pvc(name: str, fe: FrontendSpec, cfg: PlatformConfig) -> dict[str, Any]:
-    return pvc(f"{name}-data", cfg.namespaces.frontends, COMPONENT, fe.storage_gib, cfg.storage_class)
+    return pvc(f"{name}-data", cfg.namespaces.frontends, COMPONENT, fe.storage_gib, cfg.storage_class_name)
 
 
 def frontend_service(name: str, port: int, cfg: PlatformConfig) -> dict[str, Any]:

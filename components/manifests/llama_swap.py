@@ -86,7 +86,7 @@ def fetch_configmap(cfg: PlatformConfig) -> dict[str, Any]:
 
 
 def cache_pvc(cfg: PlatformConfig) -> dict[str, Any]:
-    return pvc(NAMES["pvc"], cfg.namespaces.serving, "model", swap_cache_gib(cfg), cfg.storage_class)
+    return pvc(NAMES["pvc"], cfg.namespaces.serving, "model", swap_cache_gib(cfg), cfg.storage_class_name)
 
 
 def swap_image(cfg: PlatformConfig) -> str:

@@ -10,15 +10,18 @@ from models.serving import VllmModelSpec
 
 from .common import (
     APP_UID,
+    HF_XET_BOUNDS,
     ROLE_LABEL,
     ROOT_IMAGE,
     SKIP_AWAIT,
+    STAGING_RESOURCES,
     WRITABLE_ROOT,
     checkov_skips,
     checksum,
     container_security,
     env,
     gib,
+    grace_seconds,
     http_probe,
     labels,
     metadata,
@@ -31,6 +34,8 @@ from .common import (
 )
 
 PORT = 8000
+# In-flight generations finish after the Service stops routing to the pod (15 s on Spot: common.grace_seconds).
+GRACE_SECONDS = 60
 CACHE_MOUNT = "/models"
 HF_HOME = f"{CACHE_MOUNT}/hf"
 SCRIPTS_MOUNT = "/opt/llm-platform"
@@ -155,6 +160,7 @@ def _prestage_container(spec: VllmModelSpec, image: str, hf_token_secret: str) -
         "IGNORE_PATTERNS": "original/*,*.pth",
         "HOME": "/tmp",
         "PYTHONDONTWRITEBYTECODE": "1",
+        **HF_XET_BOUNDS,
     }
     if spec.revision:
         values["MODEL_REVISION"] = spec.revision
@@ -163,7 +169,7 @@ def _prestage_container(spec: VllmModelSpec, image: str, hf_token_secret: str) -
         "image": image,
         "command": ["python3", f"{SCRIPTS_MOUNT}/prestage_weights.py"],
         "env": env(**values) + [secret_env("HF_TOKEN", hf_token_secret, "HF_TOKEN", optional=True)],
-        "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "4Gi"}},
+        "resources": STAGING_RESOURCES,
         # Staging needs no root: python3 + huggingface_hub write only HF_HOME (the PVC, group-owned through the
         # pod's fsGroup) and HOME=/tmp. Only the vLLM server below keeps the image's root user.
         "securityContext": non_root(),
@@ -226,6 +232,7 @@ def deployment(
     role: str,
     gpu_resource: str,
     hf_token_secret: str,
+    spot: bool = False,
 ) -> dict[str, Any]:
     n = names(spec)
     volumes: list[dict[str, Any]] = [
@@ -259,7 +266,7 @@ def deployment(
                     # A Service named vllm* would inject VLLM_PORT and crash vLLM.
                     "enableServiceLinks": False,
                     "automountServiceAccountToken": False,
-                    "terminationGracePeriodSeconds": 60,
+                    "terminationGracePeriodSeconds": grace_seconds(GRACE_SECONDS, spot),
                     "nodeSelector": {ROLE_LABEL: role},
                     "tolerations": [{"key": gpu_resource, "operator": "Exists", "effect": "NoSchedule"}],
                     # fsGroup: the non-root pre-stage writes the cache PVC; OnRootMismatch re-owns an old cache once.

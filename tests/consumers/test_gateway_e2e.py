@@ -228,6 +228,9 @@ class TestSmokeScript:
             "GATEWAY_KEY": MASTER,
             "UPSTREAM_KEY": UPSTREAM,
             "MODELS_FILE": str(path),
+            # every model here is up already: a broken one is retried only briefly, not for the 20-minute default
+            "READY_DEADLINE_SECONDS": "5",
+            "POLL_SECONDS": "0.5",
         }
         return subprocess.run([sys.executable, str(SMOKE_SCRIPT)], env=env, capture_output=True, text=True, timeout=300)
 
