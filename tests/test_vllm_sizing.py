@@ -6,7 +6,7 @@ import pytest
 
 from components.manifests import vllm
 from models import ConfigError, parse_config
-from models.vllm_sizing import OVERHEAD_GIB_PER_GPU, Shape, known_shape, kv_bytes_per_token
+from models.vllm_sizing import OVERHEAD_GIB_PER_GPU, Shape, fit, known_shape, kv_bytes_per_token
 from tests.conftest import ROOT, raw_config
 from tests.llama_seed import SEED_FILE
 
@@ -56,8 +56,11 @@ class TestKvCacheFitsVram:
         del next(m for m in raw["models"] if m["name"] == "coder-chat-xl")["maxModelLen"]
         assert "maxModelLen: is unset, so vLLM takes the model's full 32768 tokens" in rejects(raw)
 
-    def test_overhead_is_per_gpu(self):
-        assert OVERHEAD_GIB_PER_GPU == 1.0
+    def test_overhead_is_per_gpu_and_the_cache_is_whole_blocks(self):
+        qwen7 = known_shape("Qwen/Qwen2.5-Coder-7B-Instruct-AWQ")
+        f = fit(qwen7, budget_gib=2 * 22.35 * 0.9, weights_gib=5.6, tp=2, max_model_len=1000, kv_bytes=2)
+        assert f.overhead_gib == 2 * OVERHEAD_GIB_PER_GPU
+        assert f.kv_gib * 1024**3 == 1008 * 2 * 28 * 4 * 128 * 2  # 1000 tokens -> 63 blocks of 16
 
 
 class TestModelShapeForOtherModels:
