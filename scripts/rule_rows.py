@@ -399,6 +399,29 @@ CROSS_ROWS = [
     ),
     Row("models[0].weightsGiB", "vLLM weights fit host RAM", lambda r: setv(model(r), weightsGiB=40, cacheGiB=60)),
     Row("models[0].weightsGiB", "vLLM weights fit VRAM", lambda r: setv(model(r), weightsGiB=21, cacheGiB=30)),
+    Row(
+        "models[2].maxModelLen",
+        "weights plus one full-length KV cache fit VRAM",
+        lambda r: setv(model(r, "coder-agent"), maxModelLen=65536),
+    ),
+    Row("models[0].modelShape", "the KV-cache sizing knows the model", lambda r: setv(model(r), modelName="acme/c-7b")),
+    Row(
+        "models[0].maxModelLen",
+        "a model's context length is known",
+        lambda r: (
+            model(r).pop("maxModelLen"),
+            setv(
+                model(r),
+                modelName="acme/c-7b",
+                modelShape={"numHiddenLayers": 28, "numKeyValueHeads": 4, "headDim": 128},
+            ),
+        ),
+    ),
+    Row(
+        "models[0].modelShape.numHiddenLayers",
+        "a model shape is complete",
+        lambda r: setv(model(r), modelName="acme/c-7b", modelShape={"numKeyValueHeads": 4, "headDim": 128}),
+    ),
     Row("nodePools[0].maxNodes", "the GPU budget fits the pool", lambda r: setv(model(r, "coder-fim"), replicas=1)),
     Row(
         "gateway.keys[0].alias, gateway.keys[1].alias",
