@@ -11,6 +11,10 @@ bash .ci/install_checkov.sh >&2   # tests/test_checkov.py scans every rendered s
 if ! command -v busybox >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [[ $(id -u) -eq 0 ]]; then
   (apt-get update -qq && apt-get install -y -qq busybox) >&2 || echo "warning: busybox not installed" >&2
 fi
+# The local control plane for the engine tier (tests/engine): built once into the cache outside the clone
+# (scripts/engine/build_cluster_tools.sh; ~N min cold on 2 cores), reused by every later run.
+LLM_PLATFORM_CLUSTER_BIN="$(bash scripts/engine/build_cluster_tools.sh)"  # not `export X=$(...)`: that hides a failure
+export LLM_PLATFORM_CLUSTER_BIN
 export LLM_PLATFORM_REQUIRE_CONSUMERS=1
 .venv/bin/python render.py --stack-file Pulumi.dev.yaml --out build/dev
 .venv/bin/python -m pytest -q -rs "$@"
