@@ -169,7 +169,7 @@ class Cluster:
 
         db = self.root / "kine" / "state.db"
         pid = launch("kine", [
-            self.exe("kine"), "--listen-address", f"127.0.0.1:{ports['kine']}",
+            self.exe("kine"), "--listen-address", f"127.0.0.1:{ports['kine']}", "--metrics-bind-address=0",
             "--endpoint", f"sqlite://{db}?_journal=WAL&cache=shared&_busy_timeout=30000&_txlock=immediate",
         ])  # fmt: skip
         procs.wait_for("kine", lambda: procs.tcp_open(ports["kine"]), 60, pid, "kine", self.logs / "kine.log")
@@ -217,7 +217,7 @@ class Cluster:
             self.exe("kube-scheduler"),
             f"--kubeconfig={k}", f"--authentication-kubeconfig={k}", f"--authorization-kubeconfig={k}",
             "--bind-address=127.0.0.1", f"--secure-port={ports['scheduler']}", "--leader-elect=false",
-            "--profiling=false", "--v=1",
+            "--v=1",
         ])  # fmt: skip
         stages = self.root / "kwok.yaml"
         stages.write_text(yaml.safe_dump_all(assets.kwok_stages(), sort_keys=False))

@@ -28,7 +28,7 @@ stamp_ok() { [[ -x "$BIN/$1" && -f "$BIN/.$1.version" && "$(cat "$BIN/.$1.versio
 stamp() { echo "$2" >"$BIN/.$1.version"; }
 # Wall seconds depend on what else the machine runs; CPU seconds (user+sys of the go command and its compilers)
 # do not, so both are recorded: build-times.tsv = piece, version, wall s, cpu s.
-CPU_FILE="$LOGS/.cpu"
+CPU_FILE="$LOGS/.cpu.$$"  # per run: pieces may build in parallel runs
 timed() {
   rm -f "$CPU_FILE"
   if [[ -x /usr/bin/time ]]; then /usr/bin/time -f '%U %S' -o "$CPU_FILE" "$@"; else "$@"; fi
