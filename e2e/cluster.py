@@ -160,22 +160,24 @@ class Cluster:
                 for c in ("controller-manager", "scheduler", "kwok")}  # fmt: skip
         write_kubeconfig(self.kubeconfig, self.pki, "admin", ports["apiserver"])
         pids: dict[str, int] = {}
+        children: dict[str, subprocess.Popen] = {}
         state = {"ports": ports, "pids": pids, "bin": str(self.bin), "kubeconfig": str(self.kubeconfig)}
 
-        def launch(name: str, argv: list[str]) -> int:
-            pids[name] = procs.start(name, argv, self.logs)
+        def launch(name: str, argv: list[str]) -> subprocess.Popen:
+            children[name] = procs.start(name, argv, self.logs)
+            pids[name] = children[name].pid
             self.state_file.write_text(json.dumps(state, indent=2))  # so `down` finds a half-started cluster
-            return pids[name]
+            return children[name]
 
         db = self.root / "kine" / "state.db"
-        pid = launch("kine", [
+        proc = launch("kine", [
             self.exe("kine"), "--listen-address", f"127.0.0.1:{ports['kine']}", "--metrics-bind-address=0",
             "--endpoint", f"sqlite://{db}?_journal=WAL&cache=shared&_busy_timeout=30000&_txlock=immediate",
         ])  # fmt: skip
-        procs.wait_for("kine", lambda: procs.tcp_open(ports["kine"]), 60, pid, "kine", self.logs / "kine.log")
+        procs.wait_for("kine", lambda: procs.tcp_open(ports["kine"]), 60, proc, self.logs / "kine.log")
 
         p = self.pki
-        pid = launch("kube-apiserver", [
+        proc = launch("kube-apiserver", [
             self.exe("kube-apiserver"),
             f"--etcd-servers=http://127.0.0.1:{ports['kine']}",
             "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", f"--secure-port={ports['apiserver']}",
@@ -197,7 +199,7 @@ class Cluster:
         procs.wait_for(
             "kube-apiserver",
             lambda: procs.https_get(f"{api}/readyz", self.pki)[0] == 200,
-            180, pid, "kube-apiserver", self.logs / "kube-apiserver.log",
+            180, proc, self.logs / "kube-apiserver.log",
         )  # fmt: skip
 
         k = kcfg["controller-manager"]
@@ -231,7 +233,7 @@ class Cluster:
             procs.wait_for(
                 name,
                 lambda port=port: procs.https_get(f"https://127.0.0.1:{ports[port]}/healthz")[0] == 200,
-                120, pids[name], name, self.logs / f"{name}.log",
+                120, children[name], self.logs / f"{name}.log",
             )  # fmt: skip
         versions = dict(
             line.split("=", 1) for line in (self.bin / "cluster-versions.txt").read_text().split() if "=" in line
@@ -273,8 +275,7 @@ class Cluster:
         procs.wait_for(
             "default ServiceAccount (kube-controller-manager)",
             lambda: self.kubectl("get", "serviceaccount", "default", "-n", "default", check=False).returncode == 0,
-            120, self.state()["pids"]["kube-controller-manager"], "kube-controller-manager",
-            self.logs / "kube-controller-manager.log",
+            120, log=self.logs / "kube-controller-manager.log",
         )  # fmt: skip
         st = self.state()
         st["nodes"] = sorted(want)

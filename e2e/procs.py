@@ -17,15 +17,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(name: str, argv: list[str], logs: Path) -> int:
-    """Start one component detached (its own session, so it outlives this process); return its pid."""
+def start(name: str, argv: list[str], logs: Path) -> subprocess.Popen:
+    """Start one component detached (its own session, so it outlives this process)."""
     logs.mkdir(parents=True, exist_ok=True)
     log = open(logs / f"{name}.log", "ab")  # noqa: SIM115 - handed to the child
     proc = subprocess.Popen(
         argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
     )
     log.close()
-    return proc.pid
+    return proc
 
 
 def is_ours(pid: int, binary: str) -> bool:
@@ -62,8 +62,8 @@ def tail(path: Path, lines: int = 30) -> str:
         return "(no log)"
 
 
-def wait_for(what: str, check, timeout: float, pid: int | None = None, binary: str = "", log: Path | None = None):
-    """Poll check() until it returns a truthy value; fail early if the component died."""
+def wait_for(what: str, check, timeout: float, proc: subprocess.Popen | None = None, log: Path | None = None):
+    """Poll check() until it returns a truthy value; fail early if the component (our child) exited."""
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
@@ -73,8 +73,8 @@ def wait_for(what: str, check, timeout: float, pid: int | None = None, binary: s
                 return result
         except Exception as exc:
             last = exc
-        if pid is not None and not is_ours(pid, binary):
-            raise RuntimeError(f"{what}: process {pid} exited\n{tail(log) if log else ''}")
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{what}: exited with {proc.returncode}\n{tail(log) if log else ''}")
         time.sleep(0.5)
     raise RuntimeError(f"{what}: not ready after {timeout:.0f}s ({last})\n{tail(log) if log else ''}")
 
