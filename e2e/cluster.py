@@ -285,7 +285,11 @@ class Cluster:
         with self.locked():
             reused = self.running()
             if not reused:
-                self.start()
+                try:
+                    self.start()
+                except BaseException:
+                    self.stop()  # leave no half-started component behind
+                    raise
             self.sync(cfg)
             st = self.state()
             st["reused"] = reused
