@@ -12,7 +12,7 @@ if ! command -v busybox >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 &&
   (apt-get update -qq && apt-get install -y -qq busybox) >&2 || echo "warning: busybox not installed" >&2
 fi
 # The local control plane for the engine tier (tests/engine): built once into the cache outside the clone
-# (scripts/engine/build_cluster_tools.sh; ~N min cold on 2 cores), reused by every later run.
+# (scripts/engine/build_cluster_tools.sh; the README's local control plane section has the cold time), reused after.
 LLM_PLATFORM_CLUSTER_BIN="$(bash scripts/engine/build_cluster_tools.sh)"  # not `export X=$(...)`: that hides a failure
 export LLM_PLATFORM_CLUSTER_BIN
 export LLM_PLATFORM_REQUIRE_CONSUMERS=1
