@@ -18,7 +18,7 @@ from e2e.cluster import Cluster, load_stack
 from e2e.nodes import FAKE_LABEL, stack_nodes
 from tests.engine.control_plane import cluster_bin
 
-pytestmark = pytest.mark.engine
+pytestmark = [pytest.mark.engine, pytest.mark.consumer]  # consumer: out of the fast `-m "not consumer"` tier
 
 ROOT = Path(__file__).resolve().parents[2]
 DEV = ROOT / "Pulumi.dev.yaml"
