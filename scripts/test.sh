@@ -13,6 +13,10 @@ bash .ci/install_vllm.sh >&2      # tests/consumers/test_vllm_parser.py: vLLM 0.
 if ! command -v busybox >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [[ $(id -u) -eq 0 ]]; then
   (apt-get update -qq && apt-get install -y -qq busybox) >&2 || echo "warning: busybox not installed" >&2
 fi
+# The local control plane for the engine tier (tests/engine): built once into the cache outside the clone
+# (scripts/engine/build_cluster_tools.sh; the README's local control plane section has the cold time), reused after.
+LLM_PLATFORM_CLUSTER_BIN="$(bash scripts/engine/build_cluster_tools.sh)"  # not `export X=$(...)`: that hides a failure
+export LLM_PLATFORM_CLUSTER_BIN
 export LLM_PLATFORM_REQUIRE_CONSUMERS=1
 # Lint, format and types: any finding fails the run (pyproject.toml holds the rule set and the mypy scope).
 .venv/bin/ruff check .
