@@ -5,7 +5,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from .base import Spec
-from .common import DnsName
+from .common import DnsName, ImageRef
+from .database_backup import BackupSpec, GuaranteedResources, RestoreSpec
 
 BudgetDuration = Field(default=None, pattern=r"^[1-9][0-9]*(s|m|h|d|mo)$")
 
@@ -15,6 +16,12 @@ class ResourcesSpec(Spec):
     memory: str = "1Gi"
     cpu_limit: str = "2"
     memory_limit: str = "2Gi"
+
+
+# CNPG's 17.6 operand image (multi-arch index digest as pinned by several public deployments).
+POSTGRES_IMAGE = (
+    "ghcr.io/cloudnative-pg/postgresql:17.6@sha256:30b304a2e300ed80b6d1b740e4369e9b0f25599fb518de78c01fd9f25531791b"
+)
 
 
 class SecretRef(Spec):
@@ -31,10 +38,12 @@ class DatabaseSpec(Spec):
     url_secret: SecretRef | None = None
     instances: int = Field(default=1, ge=1, le=5)
     storage_gib: int = Field(default=10, alias="storageGiB", ge=1, le=4096)
-    postgres_image: str = "ghcr.io/cloudnative-pg/postgresql:16.4"
+    postgres_image: ImageRef = POSTGRES_IMAGE
     # Each Postgres instance pod (CNPG sets its security context itself: non-root, read-only root, no caps).
-    resources: ResourcesSpec = ResourcesSpec(cpu="250m", memory="512Mi", cpu_limit="1", memory_limit="1Gi")
+    resources: GuaranteedResources = GuaranteedResources()
     operator_chart_version: str = "0.26.1"
+    backup: BackupSpec = BackupSpec()
+    restore_from: RestoreSpec | None = None
 
     @model_validator(mode="after")
     def _url_secret_for_existing(self) -> "DatabaseSpec":

@@ -5,12 +5,13 @@ from collections import defaultdict
 from pydantic import model_validator
 
 from .common import Problems, duplicates
+from .database_backup import backup_problems
 from .external import ExternalModelSpec
 from .frontends import frontend_problems
 from .llama_rules import gpu_demands, llama_problems
-from .machines import L4_VRAM_GIB
 from .platform_spec import ImagesSpec, ModelSpec, NamespacesSpec, PlatformSpec
 from .serving import VllmModelSpec
+from .vllm_sizing import kv_cache_problem
 from .zones import zone_problems
 
 __all__ = ["ImagesSpec", "ModelSpec", "NamespacesSpec", "PlatformConfig", "PlatformSpec"]
@@ -34,6 +35,7 @@ class PlatformConfig(PlatformSpec):
             self._zones_and_disks,
             self._frontends_use_declared_keys,
             self._smoke_key_fits,
+            self._database_backups,
         ):
             rule(p)
         p.raise_if_any()
@@ -86,15 +88,18 @@ class PlatformConfig(PlatformSpec):
                     f"{pool.machine_type} (pool '{pool.name}'); vLLM stages weights through host RAM and "
                     "would OOM-load. Use a bigger machine type or a smaller/quantized model",
                 )
-            vram = L4_VRAM_GIB * m.gpu_memory_utilization * m.tensor_parallel_size + m.cpu_offload_gb * 0.931
+            gpu = pool.gpu_vram_gib
+            vram = gpu * m.gpu_memory_utilization * m.tensor_parallel_size + m.cpu_offload_gb * 0.931
             if m.weights_gib > vram:
                 p.add(
                     f"{key}.weightsGiB",
                     f"{m.weights_gib} GiB of weights does not fit {round(vram, 2)} GiB of VRAM "
-                    f"(L4 {L4_VRAM_GIB} GiB x gpuMemoryUtilization {m.gpu_memory_utilization} x "
+                    f"({gpu} GiB per GPU x gpuMemoryUtilization {m.gpu_memory_utilization} x "
                     f"tensorParallelSize {m.tensor_parallel_size}); raise tensorParallelSize, "
                     "quantize, or set cpuOffloadGB",
                 )
+            elif problem := kv_cache_problem(m, gpu):
+                p.add(f"{key}.{problem[0]}", problem[1])
 
     def _llama_backends(self, p: Problems) -> None:
         p.lines.extend(llama_problems(self).lines)
@@ -183,3 +188,9 @@ class PlatformConfig(PlatformSpec):
                 f"key '{key.alias}' cannot call {', '.join(missing)}; add them "
                 "to its models so every exposed model is tested",
             )
+
+    def _database_backups(self, p: Problems) -> None:
+        db = self.gateway.database
+        cluster = self.cluster
+        problems = backup_problems(db.mode, db.backup, db.restore_from, cluster.is_gke, cluster.workload_identity)
+        p.lines.extend(problems.lines)

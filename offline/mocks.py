@@ -63,6 +63,13 @@ class PlatformMocks(pulumi.runtime.Mocks):
         if args.typ == "random:index/randomPassword:RandomPassword":
             state["result"] = _fake(args.name, int(args.inputs.get("length", 16)))
             self.capture.generated_secrets.add(state["result"])
+        elif args.typ == "gcp:serviceaccount/account:Account":  # computed by GCP from the id and project
+            project = args.inputs.get("project") or "mock-project"
+            state.update(
+                project=project,
+                email=f"{args.inputs['accountId']}@{project}.iam.gserviceaccount.com",
+                name=f"projects/{project}/serviceAccounts/{args.inputs['accountId']}@{project}.iam.gserviceaccount.com",
+            )
         elif args.typ == "gcp:container/cluster:Cluster":
             state.update(endpoint="10.0.0.1", masterAuth={"clusterCaCertificate": "LS0tbW9jaw=="})
         return f"{args.name}-id", state

@@ -96,6 +96,10 @@ def peers(r, *entries) -> None:
     r["network"] = {"gatewayIngressFrom": list(entries)}
 
 
+def backup(r) -> dict:
+    return r["gateway"]["database"]["backup"]
+
+
 def setv(obj: dict, **values) -> dict:
     obj.update(values)
     return obj
@@ -321,6 +325,13 @@ BLOCK_ROWS = [
         "keys need a database",
         lambda r: r["gateway"].update(database={"mode": "none"}, storeModelInDb=False),
     ),
+    # models/database_backup.py
+    Row("gateway.database.backup.bucket", "enabled backups name a bucket", lambda r: drop(backup(r), "bucket")),
+    Row("gateway.database.backup.bucket", "a bucket is a bare GCS name", lambda r: setv(backup(r), bucket="gs://b/x")),
+    Row("gateway.database.backup.bucket", "a GCS bucket name is valid", lambda r: setv(backup(r), bucket="My_Bucket")),
+    Row(
+        "gateway.database.backup.schedule", "CNPG's cron has 6 fields", lambda r: setv(backup(r), schedule="0 3 * * *")
+    ),
     # models/pricing.py
     Row("pricing.g2-standard-8", "a price override sets a price", lambda r: r.update(pricing={"g2-standard-8": {}})),
     Row("pricing", "prices are for G2 shapes", lambda r: r.update(pricing={"n1-standard-4": {"onDemand": 0.2}})),
@@ -408,6 +419,29 @@ CROSS_ROWS = [
     ),
     Row("models[0].weightsGiB", "vLLM weights fit host RAM", lambda r: setv(model(r), weightsGiB=40, cacheGiB=60)),
     Row("models[0].weightsGiB", "vLLM weights fit VRAM", lambda r: setv(model(r), weightsGiB=21, cacheGiB=30)),
+    Row(
+        "models[2].maxModelLen",
+        "weights plus one full-length KV cache fit VRAM",
+        lambda r: setv(model(r, "coder-agent"), maxModelLen=65536),
+    ),
+    Row("models[0].modelShape", "the KV-cache sizing knows the model", lambda r: setv(model(r), modelName="acme/c-7b")),
+    Row(
+        "models[0].maxModelLen",
+        "a model's context length is known",
+        lambda r: (
+            model(r).pop("maxModelLen"),
+            setv(
+                model(r),
+                modelName="acme/c-7b",
+                modelShape={"numHiddenLayers": 28, "numKeyValueHeads": 4, "headDim": 128},
+            ),
+        ),
+    ),
+    Row(
+        "models[0].modelShape.numHiddenLayers",
+        "a model shape is complete",
+        lambda r: setv(model(r), modelName="acme/c-7b", modelShape={"numKeyValueHeads": 4, "headDim": 128}),
+    ),
     Row("nodePools[0].maxNodes", "the GPU budget fits the pool", lambda r: setv(model(r, "coder-fim"), replicas=1)),
     Row(
         "gateway.keys[0].alias, gateway.keys[1].alias",
@@ -434,6 +468,43 @@ CROSS_ROWS = [
         "gateway.smokeTest.key",
         "the smoke key covers every model",
         lambda r: setv(key(r, "smoke-test"), models=["coder-chat"]),
+    ),
+    # models/database_backup.py (cross-field)
+    Row(
+        "gateway.database.backup",
+        "a CNPG database on GKE decides on backups",
+        lambda r: drop(r["gateway"]["database"], "backup"),
+    ),
+    Row(
+        "gateway.database.backup.enabled",
+        "backups need GKE (laptops: enabled: false)",
+        lambda r: (setv(r["cluster"], target="kubeconfig"), drop(r["cluster"], "location"), r.update(nodePools=[])),
+    ),
+    Row(
+        "gateway.database.backup.enabled",
+        "backups need Workload Identity",
+        lambda r: setv(r["cluster"], workloadIdentity=False),
+    ),
+    Row(
+        "gateway.database.backup.enabled",
+        "backups are for mode: cnpg",
+        lambda r: setv(r["gateway"]["database"], mode="existing", urlSecret={"name": "db", "key": "url"}),
+    ),
+    Row(
+        "gateway.database.restoreFrom",
+        "restoreFrom is for mode: cnpg",
+        lambda r: setv(
+            r["gateway"]["database"],
+            mode="existing",
+            urlSecret={"name": "db", "key": "url"},
+            backup={},
+            restoreFrom={"bucket": "old-backups"},
+        ),
+    ),
+    Row(
+        "gateway.database.backup.serverName",
+        "a restored cluster archives under a new name",
+        lambda r: setv(r["gateway"]["database"], restoreFrom={"bucket": backup(r)["bucket"]}),
     ),
     # models/llama_rules.py
     Row("models[4].placement", "a swap model needs a swap section", lambda r: add_llama(r, placement="swap")),

@@ -113,7 +113,11 @@ class TestLiteLLMGateway:
         declare(lambda: LiteLLMGateway("gw", cfg))
         objs = [unwrap(r.inputs) for r in capture.resources if r.type.startswith("kubernetes:")]
         secrets = {(o["metadata"]["namespace"], o["metadata"]["name"]): o for o in objs if o["kind"] == "Secret"}
-        assert set(secrets) == {("litellm", "litellm-secrets"), ("serving", "vllm-api-key")}
+        assert set(secrets) == {
+            ("litellm", "litellm-secrets"),
+            ("litellm", "litellm-salt-key"),
+            ("serving", "vllm-api-key"),
+        }
         assert secrets[("litellm", "litellm-secrets")]["stringData"] == {
             "LITELLM_MASTER_KEY": "<secret>",
             "UPSTREAM_API_KEY": "<secret>",

@@ -66,7 +66,7 @@ class TestDatabaseReachesLiteLLMOnlyThroughASecret:
         assert spec["enableSuperuserAccess"] is False
 
     def test_operator_chart_pinned(self, dev_plan):
-        ((_name, release),) = dev_plan.helm
+        (release,) = [r for _, r in dev_plan.helm if r["chart"] == "cloudnative-pg"]
         assert release["chart"] == "cloudnative-pg" and release["version"].count(".") == 2
         assert release["repositoryOpts"]["repo"] == "https://cloudnative-pg.github.io/charts"
 
@@ -113,12 +113,14 @@ class TestDeclaredKeys:
         for r in roles:
             ns = r["metadata"]["namespace"]
             names = sorted(k["secret_name"] for k in declared if k["namespace"] == ns)
-            assert all(rule["resources"] == ["secrets"] for rule in r["rules"])
+            secret_rules = [rule for rule in r["rules"] if rule["resources"] == ["secrets"]]
             # create cannot be narrowed by name; reading and rewriting can, to the key Secrets only
-            assert {tuple(rule["verbs"]): sorted(rule.get("resourceNames", [])) for rule in r["rules"]} == {
+            assert {tuple(rule["verbs"]): sorted(rule.get("resourceNames", [])) for rule in secret_rules} == {
                 ("create",): [],
                 ("get", "update"): names,
             }
+            # the only other rule: patching the key's consumer Deployments, by name (TestHealingCronJob)
+            assert all(rule["resources"] == ["deployments"] for rule in r["rules"] if rule not in secret_rules)
 
     def test_job_name_follows_declared_keys(self, dev_raw):
         before = keys.job_name(parse_config(dev_raw))

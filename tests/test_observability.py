@@ -172,6 +172,7 @@ class TestServiceMonitorOption:
     def test_scrape_defaults_to_none_off_gke(self):
         raw = copy.deepcopy(raw_config("dev"))
         raw["cluster"] = {"name": "kind", "target": "kubeconfig"}
+        raw["gateway"]["database"]["backup"] = {"enabled": False}  # GCS over Workload Identity needs GKE
         raw["nodePools"][0].update(managed=False, vramGiB=24)
         assert parse_config(raw).scrape_mode() == "none", "a kind/minikube cluster has no GMP CRDs"
         plan = plan_for(raw)

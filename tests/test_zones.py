@@ -223,6 +223,7 @@ class TestWorkloadIdentity:
         monkeypatch.setattr(PlatformMocks, "existing_workload_pool", None)
         raw = stack("dev")
         raw["cluster"]["workloadIdentity"] = False
+        raw["gateway"]["database"]["backup"] = {"enabled": False}  # backups to GCS need Workload Identity
         (pool,) = pools(plan_for(raw)).values()
         assert pool["nodeConfig"]["workloadMetadataConfig"] == {"mode": "GCE_METADATA"}
 

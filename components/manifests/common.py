@@ -86,13 +86,19 @@ def pull_policy(image: str) -> str:
     return "IfNotPresent" if "@sha256:" in image else "Always"
 
 
+def pod_template(manifest: dict[str, Any]) -> dict[str, Any] | None:
+    """The pod template of a workload (a CronJob's is inside its jobTemplate), else None."""
+    spec = manifest.get("spec", {})
+    if manifest.get("kind") == "CronJob":
+        spec = spec.get("jobTemplate", {}).get("spec", {})
+    elif manifest.get("kind") not in ("Deployment", "StatefulSet", "DaemonSet", "Job"):
+        return None
+    return spec.get("template")
+
+
 def set_pull_policies(manifest: dict[str, Any]) -> dict[str, Any]:
     """Give every container of a workload an explicit imagePullPolicy (k8s.apply calls this on each object)."""
-    pod = (
-        manifest.get("spec", {}).get("template", {}).get("spec")
-        if manifest.get("kind") in ("Deployment", "StatefulSet", "DaemonSet", "Job")
-        else None
-    )
+    pod = (pod_template(manifest) or {}).get("spec")
     if not pod:
         return manifest
     for c in pod.get("initContainers", []) + pod.get("containers", []):

@@ -31,6 +31,8 @@ CONFIGMAP = "litellm-config"
 CONFIG_DIR = "/etc/litellm"
 MASTER_KEY_ENV = "LITELLM_MASTER_KEY"
 UPSTREAM_KEY_ENV = "UPSTREAM_API_KEY"
+# Its own Secret: protected and kept on delete, unlike litellm-secrets (whose master key may be replaced).
+SALT_SECRET, SALT_KEY_ENV = "litellm-salt-key", "LITELLM_SALT_KEY"
 # LiteLLM imports callbacks from the config file's folder: the hook ships in the same ConfigMap.
 HOOK_MODULE = "llm_platform_hooks"
 HOOK_SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "availability_hook.py"
@@ -165,8 +167,11 @@ def configmap(cfg: PlatformConfig) -> dict[str, Any]:
 
 
 def database_env(cfg: PlatformConfig) -> list[dict[str, Any]]:
+    """DATABASE_URL and, with any database, the salt key that encrypts what LiteLLM stores there."""
     ref = database.url_secret_ref(cfg.gateway.database)
-    return [secret_env("DATABASE_URL", ref["name"], ref["key"])] if ref else []
+    if not ref:
+        return []
+    return [secret_env("DATABASE_URL", ref["name"], ref["key"]), secret_env(SALT_KEY_ENV, SALT_SECRET, SALT_KEY_ENV)]
 
 
 # uvicorn (0.54 in the 1.102.4 image) kills a worker that does not answer its supervisor within 5 s, and a

@@ -35,6 +35,7 @@ NS_LABEL = "kubernetes.io/metadata.name"  # set by the API server on every names
 DNS_NAMESPACE = "kube-system"
 DNS_PODS = ["kube-dns", "node-local-dns"]  # k8s-app of kube-dns and NodeLocal DNSCache (GKE, kubeadm)
 HTTPS = 443
+GKE_METADATA, GKE_METADATA_LEGACY = "169.254.169.254/32", "169.254.169.252/32"
 MONGODB_PORT = 27017
 ANYWHERE = "0.0.0.0/0"
 
@@ -288,9 +289,23 @@ def database_policies(cfg: PlatformConfig, cluster: str) -> list[dict[str, Any]]
     ]
     # The instance manager watches its Cluster through the Kubernetes API.
     egress = [rule([peers_in_cluster], tcp(*wl.CNPG_PORTS), "egress"), api_server_rule(cfg)]
+    db = cfg.gateway.database
+    if cfg.cluster.is_gke and (db.backup.on or db.restore_from is not None):
+        egress += gcs_egress(cfg)
     return [
         policy(f"{cluster}-ingress", ns, pods, ingress=ingress),
         policy(f"{cluster}-egress", ns, pods, egress=egress),
+    ]
+
+
+def gcs_egress(cfg: PlatformConfig) -> list[dict[str, Any]]:
+    """Barman Cloud's sidecar: GCS on 443, and the GKE metadata server for its Workload Identity token. Its
+    address depends on the dataplane: 169.254.169.254 on 80/8080 (Dataplane V2), 169.254.169.252 on 987/988
+    (Calico and the legacy dataplane); both are allowed, as an existing cluster may run either."""
+    return [
+        internet_rule(cfg),
+        rule([ip_block(GKE_METADATA)], tcp(80, 8080), "egress"),
+        rule([ip_block(GKE_METADATA_LEGACY)], tcp(987, 988), "egress"),
     ]
 
 

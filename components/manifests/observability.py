@@ -18,7 +18,7 @@ from typing import Any
 from models.observability import GMP_NAMESPACES
 from models.platform import PlatformConfig
 
-from . import database, gateway, keys, network, redis, smoke
+from . import database, database_backup, gateway, keys, network, redis, smoke
 from . import workloads as wl
 from .common import metadata
 from .vllm import UPSTREAM_KEY, UPSTREAM_SECRET
@@ -217,6 +217,7 @@ def database_output(cfg: PlatformConfig) -> dict[str, Any]:
             "cluster": f"{ns}/{database.CLUSTER_NAME}",
             "service": f"{database.CLUSTER_NAME}-rw.{ns}.svc.cluster.local:5432",
             "appSecret": f"{ns}/{database.APP_SECRET} (key {database.APP_URI_KEY})",
+            "backup": database_backup.operator_output(db.backup, ns, database.CLUSTER_NAME),
         }
     if db.mode == "existing" and (url := db.url_secret) is not None:  # the validator requires it there
         return {"mode": "existing", "urlSecret": f"{ns}/{url.name} (key {url.key})"}

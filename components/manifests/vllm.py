@@ -54,6 +54,7 @@ READY_PROBE = (
 _FLAGS = [  # (spec attribute, vLLM flag)
     ("quantization", "--quantization"),
     ("max_model_len", "--max-model-len"),
+    ("kv_cache_dtype", "--kv-cache-dtype"),
     ("max_num_batched_tokens", "--max-num-batched-tokens"),
     ("max_num_seqs", "--max-num-seqs"),
     ("revision", "--revision"),
@@ -101,7 +102,9 @@ def vllm_args(spec: VllmModelSpec) -> list[str]:
     if spec.chat_template:
         args.append(f"--chat-template={TEMPLATE_MOUNT}/{TEMPLATE_FILE}")
     if spec.mode == "embedding":
-        args.append("--task=embed")
+        # --task is deprecated in vLLM 0.11 and gone in 0.13; the pooling runner also turns a causal LM into
+        # an embedder (convert auto), where leaving it to detection would serve it as a generator.
+        args.append("--runner=pooling")
     return args + list(spec.extra_args)
 
 

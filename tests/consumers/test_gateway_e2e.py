@@ -240,7 +240,9 @@ class TestSmokeScript:
             "READY_DEADLINE_SECONDS": "5",
             "POLL_SECONDS": "0.5",
         }
-        return subprocess.run([sys.executable, str(SMOKE_SCRIPT)], env=env, capture_output=True, text=True, timeout=300)
+        return subprocess.run(
+            [sys.executable, str(SMOKE_SCRIPT)], check=False, env=env, capture_output=True, text=True, timeout=300
+        )
 
     def localised(self, gateway):
         cm = gateway["plan"].one("ConfigMap", "smoke-test")
@@ -294,7 +296,8 @@ class TestExternalModel:
 
 class TestKeyJobAgainstTheRealProxy:
     """As far as this machine allows: the proxy has no database (Prisma cannot fetch its engines here), so the
-    Job must wait for readiness, try /key/generate, and fail loudly without writing a Secret."""
+    Job must wait for readiness, try to free the alias (/key/delete, the first call with no Secret yet), and fail
+    loudly on the proxy's 500 without writing a Secret or generating anything."""
 
     def test_fails_loudly_without_a_database(self, gateway, tmp_path):
         from tests.fakes import FakeKube, serve
@@ -313,8 +316,43 @@ class TestKeyJobAgainstTheRealProxy:
                 "K8S_TOKEN_FILE": str(tmp_path / "token"),
                 "WAIT_SECONDS": "10",
             }
-            res = subprocess.run([sys.executable, str(SCRIPT)], env=env, capture_output=True, text=True, timeout=120)
+            res = subprocess.run(
+                [sys.executable, str(SCRIPT)], check=False, env=env, capture_output=True, text=True, timeout=120
+            )
         assert res.returncode == 1
-        assert "/key/generate for 'open-webui' failed" in res.stderr
-        assert "virtual keys need the gateway's database" in res.stderr
+        assert "/key/delete for 'open-webui' failed (500) (virtual keys need the gateway's database" in res.stderr
+        assert "/key/generate" not in res.stderr
         assert kube.secrets == {} and MASTER not in res.stdout + res.stderr
+
+    def test_info_error_is_not_gone(self, gateway, tmp_path):
+        """The real proxy's /key/info without a database answers 500: the stored key is kept, nothing minted."""
+        import base64
+
+        from tests.fakes import FakeKube, serve
+        from tests.test_mint_keys import KEYS, SCRIPT, TOKEN
+
+        kube = FakeKube(TOKEN)
+        stored = {
+            "metadata": {"name": KEYS[0]["secret_name"]},
+            "data": {"api-key": base64.b64encode(b"sk-kept").decode()},
+        }
+        kube.secrets[(KEYS[0]["namespace"], KEYS[0]["secret_name"])] = stored
+        (tmp_path / "keys.json").write_text(json.dumps(KEYS[:1]))
+        (tmp_path / "token").write_text(TOKEN)
+        with serve(kube) as kube_url:
+            env = {
+                **os.environ,
+                "LITELLM_URL": gateway["proxy"].base_url,
+                "LITELLM_MASTER_KEY": MASTER,
+                "KEYS_FILE": str(tmp_path / "keys.json"),
+                "K8S_API": kube_url,
+                "K8S_TOKEN_FILE": str(tmp_path / "token"),
+                "WAIT_SECONDS": "10",
+            }
+            res = subprocess.run(
+                [sys.executable, str(SCRIPT)], check=False, env=env, capture_output=True, text=True, timeout=120
+            )
+        assert res.returncode == 1 and "/key/info for 'open-webui' failed (500)" in res.stderr
+        assert "/key/delete" not in res.stderr and "/key/generate" not in res.stderr
+        assert kube.value(KEYS[0]["namespace"], KEYS[0]["secret_name"]) == "sk-kept"
+        assert "sk-kept" not in res.stdout + res.stderr
