@@ -4,6 +4,11 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh requirements-dev.txt
+# The consumers' pinned venvs live in the cache outside the clone, so the next run on this machine (a fresh clone
+# in CI) finds them; each install script re-installs only when its pins change (a stamp of the constraints file).
+CACHE="${LLM_PLATFORM_CACHE:-$HOME/.cache/llm-platform}"
+export CONSUMERS_VENV="${CONSUMERS_VENV:-$CACHE/venvs/consumers}" LITELLM_VENV="${LITELLM_VENV:-$CACHE/venvs/litellm}"
+export CHECKOV_VENV="${CHECKOV_VENV:-$CACHE/venvs/checkov}" VLLM_VENV="${VLLM_VENV:-$CACHE/venvs/vllm}"
 export LLAMA_SERVER_BIN="$(bash .ci/install_llama_server.sh)"
 bash .ci/install_litellm.sh >&2
 bash .ci/install_checkov.sh >&2   # tests/test_checkov.py scans every rendered stack
