@@ -13,6 +13,6 @@ if ! command -v go >/dev/null 2>&1; then
   fi
 fi
 # The module list lives in the test, so the test and this script never disagree.
-for mod in $(python3 -c 'import tests.crd_modules as m; print(" ".join(m.MODULES))'); do
+for mod in $(.venv/bin/python -c 'import tests.crd_modules as m; print(" ".join(m.MODULES))'); do
   go mod download -json "$mod" >/dev/null
 done

@@ -5,8 +5,9 @@ Cloud plugin at v0.13.0: the pinned chart plugin-barman-cloud 0.5.0 installs v0.
 reachable here does not serve; the ObjectStore fields rendered exist unchanged from v0.7.0 to v0.13.0.
 """
 
-CNPG = "github.com/cloudnative-pg/cloudnative-pg@v1.27.1"
-BARMAN_PLUGIN = "github.com/cloudnative-pg/plugin-barman-cloud@v0.13.0"
+from e2e.assets import BARMAN_PLUGIN_MODULE as BARMAN_PLUGIN
+from e2e.assets import CNPG_MODULE as CNPG
+
 MODULES = (CNPG, BARMAN_PLUGIN)
 # kind -> (module, CRD file inside it)
 CRDS = {
