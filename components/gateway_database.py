@@ -17,11 +17,13 @@ class GatewayDatabase(pulumi.ComponentResource):
         # Stateful: neither a stack destroy nor a refactor may drop the data (scaleToZero never touches it).
         keep = pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True)
         if db.mode == "cnpg":
-            operator = k8s.helm.v3.Release(f"{name}-cnpg-operator", **database.operator_release(db), opts=keep)
+            after: list[pulumi.Resource] = []
+            if db.operator == "install":  # existing: the operator and its CRDs are already in the cluster
+                after.append(k8s.helm.v3.Release(f"{name}-cnpg-operator", **database.operator_release(db), opts=keep))
             apply(
                 f"{name}-cluster",
                 database.cluster(db, spec.namespaces.gateway, spec.storage_class),
-                pulumi.ResourceOptions.merge(keep, pulumi.ResourceOptions(depends_on=[operator])),
+                pulumi.ResourceOptions.merge(keep, pulumi.ResourceOptions(depends_on=after)),
             )
         self.url_secret = pulumi.Output.from_input(database.url_secret_ref(db) or {})
         self.register_outputs({"url_secret": self.url_secret})

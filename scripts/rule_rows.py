@@ -259,6 +259,11 @@ BLOCK_ROWS = [
         lambda r: r["gateway"].update(database={"urlSecret": {"name": "db", "key": "url"}}),
     ),
     Row(
+        "gateway.database.operator",
+        "operator only with mode cnpg",
+        lambda r: r["gateway"].update(database={"mode": "none", "operator": "existing"}, storeModelInDb=False, keys=[]),
+    ),
+    Row(
         "gateway.keys[1].budgetDuration", "a budget period needs a budget", lambda r: drop(key(r, "tabby"), "maxBudget")
     ),
     Row("gateway.smokeTest.key", "the smoke test names a key", lambda r: drop(r["gateway"]["smokeTest"], "key")),
