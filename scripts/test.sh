@@ -11,6 +11,9 @@ bash .ci/install_checkov.sh >&2   # tests/test_checkov.py scans every rendered s
 if ! command -v busybox >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [[ $(id -u) -eq 0 ]]; then
   (apt-get update -qq && apt-get install -y -qq busybox) >&2 || echo "warning: busybox not installed" >&2
 fi
+# Engine tier (tests/engine): the Pulumi CLI, language host and providers, built once with `go` into
+# ~/.cache/llm-platform/engine (cold build: README "Real-engine tier"); a failed build stops the run here.
+bash scripts/engine/build_pulumi_tools.sh >/dev/null
 export LLM_PLATFORM_REQUIRE_CONSUMERS=1
 .venv/bin/python render.py --stack-file Pulumi.dev.yaml --out build/dev
 .venv/bin/python -m pytest -q -rs "$@"
