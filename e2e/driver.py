@@ -26,7 +26,7 @@ from e2e.report import Report
 from e2e.stack_variant import stack_name, write_variant
 
 SCALE_KEY = "llm-platform:scaleToZero"
-_DIFF_LINE = re.compile(r"^\s*(\+-|-\+|~|\+|-)\s+([\w-]+:[\w./-]*:[\w]+):\s+\((\w[\w-]*)\)", re.M)
+_DIFF_LINE = re.compile(r"^\s*(\+-|-\+|~|\+|-)\s*([\w-]+:[\w./-]*:[\w]+):\s+\((\w[\w-]*)\)", re.M)
 
 
 def diff_types(text: str) -> dict[str, int]:
