@@ -22,7 +22,7 @@ K8S_PSEUDO=v4.0.0-20260115033456-f47bc2d6f199
 K8S_V=4.25.0-alpha.1768448096              # that commit's published pre-release (PyPI 4.25.0a1768448096)
 K8S_SDK_V=4.34.2                           # requirements.txt pulumi-kubernetes
 RANDOM_SDK_V=4.21.4                        # requirements.txt pulumi-random
-RANDOM_V="${RANDOM_SDK_V}-standin"
+RANDOM_V="${RANDOM_SDK_V}+standin"   # semver build metadata: the SDK's version, marked as not upstream
 CLIPBOARD_REPLACE="github.com/atotto/clipboard => github.com/tgummerer/clipboard v0.0.0-20241001131231-d02d263e614e"
 SECONDS=0
 mkdir -p "$CACHE/src" "$CACHE/bin" "$CACHE/logs"
