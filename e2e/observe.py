@@ -99,10 +99,16 @@ def placement(cluster: Cluster, config: dict[str, Any]) -> tuple[list[dict[str, 
             {"pod": name, "node": node, "nodeRole": node_role, "expectedRole": expected, "gpus": gpus, "model": model}
         )
         if node is None:
-            if gpus:
-                errors.append(f"{name}: requests {gpus} GPU(s) and is Pending (no node of role {expected} fits)")
-            else:
-                errors.append(f"{name}: Pending")
+            why = next(
+                (
+                    c.get("message", "")
+                    for c in pod.get("status", {}).get("conditions", [])
+                    if c["type"] == "PodScheduled"
+                ),
+                "",
+            )
+            what = f"requests {gpus} GPU(s) and is Pending" if gpus else "is Pending"
+            errors.append(f"{name}: {what} (no node of role {expected} fits){': ' + why if why else ''}")
             continue
         if node_role != expected:
             errors.append(f"{name}: on node {node} of role {node_role}, expected role {expected}")

@@ -16,7 +16,8 @@
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 CACHE="${LLM_PLATFORM_CACHE:-$HOME/.cache/llm-platform}/engine"
-PULUMI_V=v3.274.1
+PULUMI_BUILD_V=v3.274.1                    # what this script builds
+PULUMI_V=$PULUMI_BUILD_V                   # what runs (an accepted pulumi on PATH wins)
 PULUMI_ACCEPTED="v3.272.0 v3.274.1"        # the SDK pin, and the version built here
 K8S_PSEUDO=v4.0.0-20260115033456-f47bc2d6f199
 K8S_V=4.25.0-alpha.1768448096              # that commit's published pre-release (PyPI 4.25.0a1768448096)
@@ -48,43 +49,52 @@ if command -v pulumi >/dev/null && command -v pulumi-language-python >/dev/null;
   done
   [[ -n "$PULUMI_BIN" ]] && log "using pulumi $have on PATH ($PULUMI_BIN)"
 fi
-if [[ -z "$PULUMI_BIN" ]]; then
-  PULUMI_BIN="$CACHE/bin/pulumi-$PULUMI_V"
-  W="$CACHE/src/pulumi-$PULUMI_V"
-  if [[ "$("$PULUMI_BIN/pulumi" version 2>/dev/null || true)" != "$PULUMI_V" ]] \
-     || [[ ! -x "$PULUMI_BIN/pulumi-language-python" || ! -x "$PULUMI_BIN/pulumi-resource-random" ]] \
-     || [[ "$HERE/langhost/main.go" -nt "$PULUMI_BIN/pulumi-language-python" ]] \
-     || [[ "$HERE/random/main.go" -nt "$PULUMI_BIN/pulumi-resource-random" ]]; then
-    log "building pulumi $PULUMI_V, the language host and the random stand-in (cold: see README for the time)"
-    mkdir -p "$W/langhost" "$W/random" "$PULUMI_BIN"
-    # pkg/v3's go.mod replaces sdk/v3 with ../sdk (local) and clipboard with a fork: a wrapper module
-    # requires both at one release and copies the non-local replaces.
-    cat >"$W/go.mod" <<EOF
+# stamp_ok BIN SOURCE: BIN was built from exactly this SOURCE (its sha256 is stamped next to it).
+stamp_ok() { [[ -x "$1" && -f "$1.src" && "$(cat "$1.src")" == "$(sha256sum "$2" | cut -d' ' -f1)" ]]; }
+stamp() { sha256sum "$2" | cut -d' ' -f1 >"$1.src"; }
+W="$CACHE/src/pulumi-$PULUMI_BUILD_V"
+write_wrapper() {
+  # pkg/v3's go.mod replaces sdk/v3 with ../sdk (local) and clipboard with a fork: a wrapper module
+  # requires both at one release and copies the non-local replaces.
+  mkdir -p "$W/langhost" "$W/random"
+  cat >"$W/go.mod" <<EOF
 module llm-platform.local/engine/pulumi
 
 go 1.26.6
 
 require (
-	github.com/pulumi/pulumi/pkg/v3 $PULUMI_V
-	github.com/pulumi/pulumi/sdk/v3 $PULUMI_V
+	github.com/pulumi/pulumi/pkg/v3 $PULUMI_BUILD_V
+	github.com/pulumi/pulumi/sdk/v3 $PULUMI_BUILD_V
 )
 
 replace $CLIPBOARD_REPLACE
 
 replace golang.org/x/text => golang.org/x/text v0.41.0
 EOF
-    printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"\n' >"$W/tools.go"
-    cp "$HERE/langhost/main.go" "$W/langhost/main.go"
-    cp "$HERE/random/main.go" "$W/random/main.go"
-    run pulumi-tidy bash -c "cd '$W' && go mod tidy"
-    run pulumi-build bash -c "cd '$W' && go build -trimpath -ldflags '-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_V' -o '$PULUMI_BIN/pulumi' github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"
-    run langhost-build bash -c "cd '$W' && go build -trimpath -ldflags '-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_V' -o '$PULUMI_BIN/pulumi-language-python' ./langhost"
-    run random-build bash -c "cd '$W' && go build -trimpath -ldflags '-s -w -X main.Version=$RANDOM_V' -o '$PULUMI_BIN/pulumi-resource-random' ./random"
-    sdkdir="$(cd "$W" && go list -m -f '{{.Dir}}' github.com/pulumi/pulumi/sdk/v3)"
-    install -m 0755 "$sdkdir/python/cmd/pulumi-language-python-exec" "$PULUMI_BIN/pulumi-language-python-exec"
+  printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"\n' >"$W/tools.go"
+  cp "$HERE/langhost/main.go" "$W/langhost/main.go"
+  cp "$HERE/random/main.go" "$W/random/main.go"
+  run pulumi-tidy bash -c "cd '$W' && go mod tidy"
+}
+LDV="-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_V"
+if [[ -z "$PULUMI_BIN" ]]; then
+  PULUMI_BIN="$CACHE/bin/pulumi-$PULUMI_V"
+  mkdir -p "$PULUMI_BIN"
+  if [[ "$("$PULUMI_BIN/pulumi" version 2>/dev/null || true)" != "$PULUMI_V" ]]; then
+    log "building pulumi $PULUMI_V (cold: see README for the time)"
+    write_wrapper
+    run pulumi-build bash -c "cd '$W' && go build -trimpath -ldflags '-s -w $LDV' -o '$PULUMI_BIN/pulumi' github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"
     [[ "$("$PULUMI_BIN/pulumi" version)" == "$PULUMI_V" ]] || die "built pulumi does not report $PULUMI_V"
   else
     log "reusing pulumi $PULUMI_V in $PULUMI_BIN"
+  fi
+  if ! stamp_ok "$PULUMI_BIN/pulumi-language-python" "$HERE/langhost/main.go"; then
+    log "building the Python language host (scripts/engine/langhost)"
+    write_wrapper
+    run langhost-build bash -c "cd '$W' && go build -trimpath -ldflags '-s -w $LDV' -o '$PULUMI_BIN/pulumi-language-python' ./langhost"
+    sdkdir="$(cd "$W" && go list -m -f '{{.Dir}}' github.com/pulumi/pulumi/sdk/v3)"
+    install -m 0755 "$sdkdir/python/cmd/pulumi-language-python-exec" "$PULUMI_BIN/pulumi-language-python-exec"
+    stamp "$PULUMI_BIN/pulumi-language-python" "$HERE/langhost/main.go"
   fi
 fi
 
@@ -137,13 +147,14 @@ if [[ -x "$HOME/.pulumi/plugins/resource-random-v$RANDOM_SDK_V/pulumi-resource-r
   RANDOM_BIN="$HOME/.pulumi/plugins/resource-random-v$RANDOM_SDK_V/pulumi-resource-random"; RANDOM_V=$RANDOM_SDK_V
   log "using the upstream random provider $RANDOM_V from ~/.pulumi/plugins"
 else
-  RANDOM_BIN="$CACHE/bin/pulumi-$PULUMI_V/pulumi-resource-random"
-  if [[ ! -x "$RANDOM_BIN" ]]; then   # pulumi came from PATH: build the stand-in alone
-    W="$CACHE/src/random-standin"; mkdir -p "$W/random" "$(dirname "$RANDOM_BIN")"
-    printf 'module llm-platform.local/engine/random\n\ngo 1.26.6\n\nrequire github.com/pulumi/pulumi/sdk/v3 %s\n' "$PULUMI_V" >"$W/go.mod"
+  RANDOM_BIN="$CACHE/bin/random-$RANDOM_V/pulumi-resource-random"
+  if ! stamp_ok "$RANDOM_BIN" "$HERE/random/main.go"; then
+    log "building the random stand-in (scripts/engine/random)"
+    mkdir -p "$(dirname "$RANDOM_BIN")"
+    [[ -f "$W/go.mod" ]] || write_wrapper
     cp "$HERE/random/main.go" "$W/random/main.go"
-    run random-tidy bash -c "cd '$W' && go mod tidy"
-    run random-build bash -c "cd '$W' && go build -trimpath -ldflags '-s -w -X main.Version=$RANDOM_V' -o '$RANDOM_BIN' ./random"
+    run random-build bash -c "cd '$W' && go mod tidy && go build -trimpath -ldflags '-s -w -X main.Version=$RANDOM_V' -o '$RANDOM_BIN' ./random"
+    stamp "$RANDOM_BIN" "$HERE/random/main.go"
   fi
   ln -sf "$RANDOM_BIN" "$PROVIDERS/pulumi-resource-random"
 fi
