@@ -52,12 +52,12 @@ fi
 # stamp_ok BIN SOURCE: BIN was built from exactly this SOURCE (its sha256 is stamped next to it).
 stamp_ok() { [[ -x "$1" && -f "$1.src" && "$(cat "$1.src")" == "$(sha256sum "$2" | cut -d' ' -f1)" ]]; }
 stamp() { sha256sum "$2" | cut -d' ' -f1 >"$1.src"; }
-W="$CACHE/src/pulumi-$PULUMI_BUILD_V"
+PW="$CACHE/src/pulumi-$PULUMI_BUILD_V"
 write_wrapper() {
   # pkg/v3's go.mod replaces sdk/v3 with ../sdk (local) and clipboard with a fork: a wrapper module
   # requires both at one release and copies the non-local replaces.
-  mkdir -p "$W/langhost" "$W/random"
-  cat >"$W/go.mod" <<EOF
+  mkdir -p "$PW/langhost" "$PW/random"
+  cat >"$PW/go.mod" <<EOF
 module llm-platform.local/engine/pulumi
 
 go 1.26.6
@@ -71,10 +71,10 @@ replace $CLIPBOARD_REPLACE
 
 replace golang.org/x/text => golang.org/x/text v0.41.0
 EOF
-  printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"\n' >"$W/tools.go"
-  cp "$HERE/langhost/main.go" "$W/langhost/main.go"
-  cp "$HERE/random/main.go" "$W/random/main.go"
-  run pulumi-tidy bash -c "cd '$W' && go mod tidy"
+  printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"\n' >"$PW/tools.go"
+  cp "$HERE/langhost/main.go" "$PW/langhost/main.go"
+  cp "$HERE/random/main.go" "$PW/random/main.go"
+  run pulumi-tidy bash -c "cd '$PW' && go mod tidy"
 }
 LDV="-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_V"
 if [[ -z "$PULUMI_BIN" ]]; then
@@ -83,7 +83,7 @@ if [[ -z "$PULUMI_BIN" ]]; then
   if [[ "$("$PULUMI_BIN/pulumi" version 2>/dev/null || true)" != "$PULUMI_V" ]]; then
     log "building pulumi $PULUMI_V (cold: see README for the time)"
     write_wrapper
-    run pulumi-build bash -c "cd '$W' && go build -trimpath -ldflags '-s -w $LDV' -o '$PULUMI_BIN/pulumi' github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"
+    run pulumi-build bash -c "cd '$PW' && go build -trimpath -ldflags '-s -w $LDV' -o '$PULUMI_BIN/pulumi' github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"
     [[ "$("$PULUMI_BIN/pulumi" version)" == "$PULUMI_V" ]] || die "built pulumi does not report $PULUMI_V"
   else
     log "reusing pulumi $PULUMI_V in $PULUMI_BIN"
@@ -91,8 +91,8 @@ if [[ -z "$PULUMI_BIN" ]]; then
   if ! stamp_ok "$PULUMI_BIN/pulumi-language-python" "$HERE/langhost/main.go"; then
     log "building the Python language host (scripts/engine/langhost)"
     write_wrapper
-    run langhost-build bash -c "cd '$W' && go build -trimpath -ldflags '-s -w $LDV' -o '$PULUMI_BIN/pulumi-language-python' ./langhost"
-    sdkdir="$(cd "$W" && go list -m -f '{{.Dir}}' github.com/pulumi/pulumi/sdk/v3)"
+    run langhost-build bash -c "cd '$PW' && go build -trimpath -ldflags '-s -w $LDV' -o '$PULUMI_BIN/pulumi-language-python' ./langhost"
+    sdkdir="$(cd "$PW" && go list -m -f '{{.Dir}}' github.com/pulumi/pulumi/sdk/v3)"
     install -m 0755 "$sdkdir/python/cmd/pulumi-language-python-exec" "$PULUMI_BIN/pulumi-language-python-exec"
     stamp "$PULUMI_BIN/pulumi-language-python" "$HERE/langhost/main.go"
   fi
@@ -108,12 +108,12 @@ if [[ -x "$HOME/.pulumi/plugins/resource-kubernetes-v$K8S_SDK_V/pulumi-resource-
   log "using the upstream kubernetes provider $K8S_V from ~/.pulumi/plugins"
 else
   K8S_BIN="$CACHE/bin/kubernetes-$K8S_V/pulumi-resource-kubernetes"
-  W="$CACHE/src/kubernetes-$K8S_V"
+  KW="$CACHE/src/kubernetes-$K8S_V"
   if [[ ! -x "$K8S_BIN" || ! -f "$K8S_BIN.version" || "$(cat "$K8S_BIN.version")" != "$K8S_V" ]]; then
     log "building pulumi-resource-kubernetes $K8S_V (commit of $K8S_PSEUDO)"
-    mkdir -p "$W/cmd" "$(dirname "$K8S_BIN")"
+    mkdir -p "$KW/cmd" "$(dirname "$K8S_BIN")"
     # provider/go.mod replaces sdk/v4 with ../sdk (local): the wrapper requires the published sdk/v4 instead.
-    cat >"$W/go.mod" <<EOF
+    cat >"$KW/go.mod" <<EOF
 module llm-platform.local/engine/kubernetes
 
 go 1.24.7
@@ -125,16 +125,16 @@ require (
 
 replace $CLIPBOARD_REPLACE
 EOF
-    run kubernetes-download bash -c "cd '$W' && go mod download github.com/pulumi/pulumi-kubernetes/provider/v4"
-    moddir="$(cd "$W" && GOFLAGS=-mod=mod go list -m -f '{{.Dir}}' github.com/pulumi/pulumi-kubernetes/provider/v4)"
+    run kubernetes-download bash -c "cd '$KW' && go mod download github.com/pulumi/pulumi-kubernetes/provider/v4"
+    moddir="$(cd "$KW" && GOFLAGS=-mod=mod go list -m -f '{{.Dir}}' github.com/pulumi/pulumi-kubernetes/provider/v4)"
     # main.go embeds schema-embed.json, which `go generate` makes from the committed schema.json.
-    rm -rf "$W/cmd/pulumi-resource-kubernetes"
-    cp -r "$moddir/cmd/pulumi-resource-kubernetes" "$W/cmd/"
-    chmod -R u+w "$W/cmd"
-    [[ -f "$W/go.sum" ]] || { cp "$moddir/go.sum" "$W/go.sum"; chmod u+w "$W/go.sum"; }
-    run kubernetes-tidy bash -c "cd '$W' && go mod tidy"
-    run kubernetes-generate bash -c "cd '$W/cmd/pulumi-resource-kubernetes' && VERSION=$K8S_V go run generate.go"
-    run kubernetes-build bash -c "cd '$W' && go build -trimpath -ldflags '-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$K8S_V' -o '$K8S_BIN' ./cmd/pulumi-resource-kubernetes"
+    rm -rf "$KW/cmd/pulumi-resource-kubernetes"
+    cp -r "$moddir/cmd/pulumi-resource-kubernetes" "$KW/cmd/"
+    chmod -R u+w "$KW/cmd"
+    [[ -f "$KW/go.sum" ]] || { cp "$moddir/go.sum" "$KW/go.sum"; chmod u+w "$KW/go.sum"; }
+    run kubernetes-tidy bash -c "cd '$KW' && go mod tidy"
+    run kubernetes-generate bash -c "cd '$KW/cmd/pulumi-resource-kubernetes' && VERSION=$K8S_V go run generate.go"
+    run kubernetes-build bash -c "cd '$KW' && go build -trimpath -ldflags '-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$K8S_V' -o '$K8S_BIN' ./cmd/pulumi-resource-kubernetes"
     echo "$K8S_V" >"$K8S_BIN.version"
   else
     log "reusing pulumi-resource-kubernetes $K8S_V"
@@ -151,9 +151,9 @@ else
   if ! stamp_ok "$RANDOM_BIN" "$HERE/random/main.go"; then
     log "building the random stand-in (scripts/engine/random)"
     mkdir -p "$(dirname "$RANDOM_BIN")"
-    [[ -f "$W/go.mod" ]] || write_wrapper
-    cp "$HERE/random/main.go" "$W/random/main.go"
-    run random-build bash -c "cd '$W' && go mod tidy && go build -trimpath -ldflags '-s -w -X main.Version=$RANDOM_V' -o '$RANDOM_BIN' ./random"
+    [[ -f "$PW/go.mod" ]] || write_wrapper
+    cp "$HERE/random/main.go" "$PW/random/main.go"
+    run random-build bash -c "cd '$PW' && go mod tidy && go build -trimpath -ldflags '-s -w -X main.Version=$RANDOM_V' -o '$RANDOM_BIN' ./random"
     stamp "$RANDOM_BIN" "$HERE/random/main.go"
   fi
   ln -sf "$RANDOM_BIN" "$PROVIDERS/pulumi-resource-random"
