@@ -48,8 +48,11 @@ class LlmPlatform(pulumi.ComponentResource):
             )
 
         k8s_opts = pulumi.ResourceOptions(parent=self, providers={"kubernetes": cluster.provider})
+        # Retained like the state they hold: deleting a Namespace deletes every PVC and database in it, so a
+        # destroy that removed them would wipe the caches and data that retainOnDelete keeps (real engine, e2e).
+        ns_opts = pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(retain_on_delete=True))
         namespaces = [
-            apply(f"{name}-ns-{ns}", namespace_manifest(ns, enforce), k8s_opts)
+            apply(f"{name}-ns-{ns}", namespace_manifest(ns, enforce), ns_opts)
             for ns, enforce in platform_namespaces(spec)
         ]
         in_ns = pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=namespaces))

@@ -66,12 +66,11 @@ def current_context(kubeconfig: Path) -> str | None:
     return (yaml.safe_load(kubeconfig.read_text()) or {}).get("current-context")
 
 
-def namespaces(variant: Path) -> set[str]:
+def namespaces(variant: Path) -> dict[str, str]:
+    """The stack's namespaces by role (serving, gateway, frontends), as the program resolves them."""
     from models import config_from_pulumi_values, parse_config, read_stack_file
 
-    cfg = parse_config(config_from_pulumi_values(read_stack_file(variant)))
-    ns = cfg.namespaces
-    return {ns.serving, ns.gateway, ns.frontends}
+    return parse_config(config_from_pulumi_values(read_stack_file(variant))).namespaces.model_dump()
 
 
 def wait_for(predicate, seconds: float = 120, every: float = 3) -> bool:
@@ -132,8 +131,9 @@ def run(args: argparse.Namespace) -> Report:
         (out / "idempotent-preview.json").write_text(res.output)
         report.fail(f"second preview wants {change_counts(res.json)}: not idempotent")
 
-    wait_for(lambda: not any(r["node"] is None for r in observe.placement(cluster, config)[0]), 60)
-    report.placement, report.placement_errors = observe.placement(cluster, config)
+    serving = namespaces(variant)["serving"]
+    wait_for(lambda: not any(r["node"] is None for r in observe.placement(cluster, config, serving)[0]), 60)
+    report.placement, report.placement_errors = observe.placement(cluster, config, serving)
     wait_for(lambda: observe.pvc_phases(cluster).get("Pending", 0) == 0, 60)
     report.pvcs = observe.pvc_phases(cluster)
     if report.pvcs.get("Pending"):
@@ -188,7 +188,7 @@ def finish(report: Report, eng: Engine, cluster: observe.Cluster, config: dict[s
     if not res.ok:
         report.fail(tail(res.output))
     try:
-        report.retained_after_destroy = observe.retained(cluster, namespaces(variant))
+        report.retained_after_destroy = observe.retained(cluster, set(namespaces(variant).values()))
     except Exception as exc:  # reported, never hidden
         report.fail(f"reading what destroy retained failed: {exc}")
     return report

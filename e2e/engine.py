@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 REPO = Path(__file__).resolve().parent.parent
 TEST_PASSPHRASE = "llm-platform-e2e-only"  # a throwaway local stack; never a real secret
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -92,7 +94,18 @@ class Engine:
         listed = self.run("stack", "ls", "--json", parse_json=True)
         if listed.ok and any(s.get("name") == self.stack for s in (listed.json or [])):
             return listed
-        return self.run("stack", "init", self.stack, "--secrets-provider", "passphrase")
+        res = self.run("stack", "init", self.stack, "--secrets-provider", "passphrase")
+        # `stack init` has no --config-file: it writes the passphrase salt to the project's
+        # Pulumi.<stack>.yaml. Move it into our config file so the repo is left untouched.
+        written = REPO / f"Pulumi.{self.stack}.yaml"
+        if written.exists():
+            salt = (yaml.safe_load(written.read_text()) or {}).get("encryptionsalt")
+            doc = yaml.safe_load(self.config_file.read_text()) or {}
+            if salt:
+                doc = {"encryptionsalt": salt, **doc}
+                self.config_file.write_text(yaml.safe_dump(doc, sort_keys=False))
+            written.unlink()
+        return res
 
     def preview(self, *, diff: bool = False, expect_no_changes: bool = False) -> StepResult:
         args = ["preview", *self._stack()]

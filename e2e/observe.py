@@ -13,7 +13,6 @@ from typing import Any
 
 ROLE_LABEL = "ai.llm.role"
 GPU_RESOURCES = ("nvidia.com/gpu", "amd.com/gpu")
-NAME_LABEL = "app.kubernetes.io/name"
 
 
 @dataclass
@@ -57,47 +56,53 @@ def pod_gpus(pod: dict[str, Any]) -> int:
     return total
 
 
-def expected_roles(config: dict[str, Any]) -> dict[str, str | None]:
-    """Model name -> the role of the pool it runs on (None: CPU nodes), from the stack's own config."""
-    ns = "llm-platform:"
-    pools = {p["name"]: p.get("role") for p in config.get(ns + "nodePools") or []}
-    roles: dict[str, str | None] = {}
-    for m in config.get(ns + "models") or []:
-        if m.get("engine") == "external":
-            continue
-        cpu = m.get("engine") == "llamacpp" and m.get("placement") == "cpu"
-        roles[m["name"].lower()] = None if cpu else pools.get(m.get("pool"))
-    return roles
+def pool_roles(config: dict[str, Any]) -> set[str]:
+    return {p["role"] for p in config.get("llm-platform:nodePools") or [] if p.get("role")}
+
+
+def requested_role(pod: dict[str, Any]) -> str | None:
+    """The ai.llm.role a pod asks for: nodeSelector, or a required node-affinity `In` term."""
+    spec = pod.get("spec", {})
+    if ROLE_LABEL in (spec.get("nodeSelector") or {}):
+        return spec["nodeSelector"][ROLE_LABEL]
+    required = (
+        (spec.get("affinity") or {}).get("nodeAffinity", {}).get("requiredDuringSchedulingIgnoredDuringExecution", {})
+    )
+    for term in required.get("nodeSelectorTerms", []):
+        for expr in term.get("matchExpressions", []):
+            if expr.get("key") == ROLE_LABEL and expr.get("operator") == "In" and expr.get("values"):
+                return expr["values"][0]
+    return None
 
 
 def _is_live(pod: dict[str, Any]) -> bool:
     return pod.get("status", {}).get("phase") not in ("Succeeded", "Failed")
 
 
-def placement(cluster: Cluster, config: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
-    """Every pod that requests a GPU or belongs to a model: node, role, GPUs; and what is wrong."""
+def placement(
+    cluster: Cluster, config: dict[str, Any], serving_namespace: str = "serving"
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Every model pod (the serving namespace) and every GPU pod: node, its role, the role asked, GPUs;
+    and what is wrong: a pod off its role, a role no pool of the stack has, a Pending pod, GPUs over capacity."""
     nodes = {n["metadata"]["name"]: n for n in cluster.nodes()}
-    roles = expected_roles(config)
+    roles = pool_roles(config)
     rows: list[dict[str, Any]] = []
     errors: list[str] = []
     used: dict[str, int] = {}
     for pod in cluster.get("pods"):
-        if not _is_live(pod):
-            continue
         meta, spec = pod["metadata"], pod.get("spec", {})
-        app = (meta.get("labels") or {}).get(NAME_LABEL, "")
         gpus = pod_gpus(pod)
-        selector = (spec.get("nodeSelector") or {}).get(ROLE_LABEL)
-        model = next((m for m in roles if app.lower() == m or app.lower().startswith(m + "-")), None)
-        if gpus == 0 and model is None and selector is None:
+        if not _is_live(pod) or (meta["namespace"] != serving_namespace and not gpus):
             continue
-        expected = roles[model] if model is not None else selector
+        expected = requested_role(pod)
         node = spec.get("nodeName")
         node_role = ((nodes.get(node) or {}).get("metadata", {}).get("labels") or {}).get(ROLE_LABEL) if node else None
         name = f"{meta['namespace']}/{meta['name']}"
-        rows.append(
-            {"pod": name, "node": node, "nodeRole": node_role, "expectedRole": expected, "gpus": gpus, "model": model}
-        )
+        rows.append({"pod": name, "node": node, "nodeRole": node_role, "expectedRole": expected, "gpus": gpus})
+        if gpus and expected is None:
+            errors.append(f"{name}: requests {gpus} GPU(s) but asks for no {ROLE_LABEL}")
+        if expected is not None and expected not in roles:
+            errors.append(f"{name}: asks for role {expected}, which no node pool of the stack has")
         if node is None:
             why = next(
                 (
