@@ -105,6 +105,11 @@ def run(args: argparse.Namespace) -> Report:
     variant, changes = write_variant(stack_file, work, stack, current_context(kubeconfig))
     report.variant_changes = changes
     config: dict[str, Any] = (yaml.safe_load(variant.read_text()) or {}).get("config", {})
+    try:
+        cluster.delete_namespaces(set(namespaces(variant).values()))
+    except subprocess.SubprocessError as exc:
+        report.fail(f"could not clear the stack's namespaces left by an earlier run: {exc}")
+        return report
     eng = Engine(work, stack, variant, env, kubeconfig)
     report.versions = {
         "pulumi": eng.version(),

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 ROLE_LABEL = "ai.llm.role"
+WAIT = ("--ignore-not-found", "--wait=true", "--timeout=180s")
 GPU_RESOURCES = ("nvidia.com/gpu", "amd.com/gpu")
 
 
@@ -29,6 +30,16 @@ class Cluster:
             timeout=120,
         ).stdout
         return json.loads(out).get("items", [])
+
+    def delete_namespaces(self, names: set[str]) -> None:
+        """A clean slate on a reused cluster: what an earlier run retained (PVCs, databases) goes too."""
+        subprocess.run(
+            [self.kubectl, "--kubeconfig", str(self.kubeconfig), "delete", "namespace", *sorted(names), *WAIT],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
 
     def nodes(self) -> list[dict[str, Any]]:
         out = subprocess.run(
