@@ -146,9 +146,34 @@ def gpu_pods(cluster: Cluster) -> list[str]:
 
 
 def pvc_phases(cluster: Cluster) -> dict[str, int]:
-    phases = {"Bound": 0, "Pending": 0}
+    """PVCs by phase. A Pending PVC that no pod uses, of a WaitForFirstConsumer class (GKE's pd.csi classes),
+    is counted apart: it binds when its model is scaled up, on GKE as here (a model at replicas: 0)."""
+    late = {
+        sc["metadata"]["name"]
+        for sc in cluster.get("storageclass")
+        if sc.get("volumeBindingMode") == "WaitForFirstConsumer"
+    }
+    default = next(
+        (
+            sc["metadata"]["name"]
+            for sc in cluster.get("storageclass")
+            if (sc["metadata"].get("annotations") or {}).get("storageclass.kubernetes.io/is-default-class") == "true"
+        ),
+        None,
+    )
+    used = {
+        (p["metadata"]["namespace"], v["persistentVolumeClaim"]["claimName"])
+        for p in cluster.get("pods")
+        for v in p.get("spec", {}).get("volumes") or []
+        if "persistentVolumeClaim" in v
+    }
+    phases = {"Bound": 0, "Pending": 0, "WaitingForFirstConsumer": 0}
     for pvc in cluster.get("pvc"):
         phase = pvc.get("status", {}).get("phase", "Pending")
+        key = (pvc["metadata"]["namespace"], pvc["metadata"]["name"])
+        sc = pvc.get("spec", {}).get("storageClassName") or default
+        if phase == "Pending" and key not in used and sc in late:
+            phase = "WaitingForFirstConsumer"
         phases[phase] = phases.get(phase, 0) + 1
     return phases
 
