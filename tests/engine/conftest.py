@@ -6,6 +6,7 @@ command that builds them, like the other real consumers; with it set, the builds
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -45,3 +46,21 @@ def engine_env(pulumi_env: Path, cluster_bin: Path) -> dict[str, str]:
         "LLM_E2E_CLUSTER_REPO": str(CLUSTER_REPO),
         "PATH": f"{cluster_bin}:{os.environ['PATH']}",
     }
+
+
+CLUSTER_DIR = Path(os.environ.get("LLM_E2E_CLUSTER_DIR", CACHE / "cluster"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_the_control_plane_afterwards():
+    """The tier reuses one control plane; it is stopped at the end (LLM_E2E_KEEP_CLUSTER=1 keeps it)."""
+    yield
+    if os.environ.get("LLM_E2E_KEEP_CLUSTER") == "1" or not (CLUSTER_REPO / "e2e" / "cluster.py").exists():
+        return
+    subprocess.run(
+        [sys.executable, "-m", "e2e.cluster", "down", "--dir", str(CLUSTER_DIR)],
+        cwd=CLUSTER_REPO,
+        capture_output=True,
+        check=False,
+        timeout=120,
+    )

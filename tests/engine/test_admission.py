@@ -1,7 +1,6 @@
 """What the real control plane refuses or cannot place, and that the e2e report says so."""
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -10,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from e2e import observe
-from tests.engine.conftest import CACHE, CLUSTER_REPO
+from tests.engine.conftest import CLUSTER_DIR, CLUSTER_REPO
 
 pytestmark = [pytest.mark.engine, pytest.mark.consumer]
 DEV = CLUSTER_REPO / "Pulumi.dev.yaml"
@@ -18,7 +17,7 @@ DEV = CLUSTER_REPO / "Pulumi.dev.yaml"
 
 @pytest.fixture(scope="module")
 def kubeconfig(engine_env) -> Path:
-    cluster_dir = Path(os.environ.get("LLM_E2E_CLUSTER_DIR", CACHE / "cluster"))
+    cluster_dir = CLUSTER_DIR
     res = subprocess.run(
         [sys.executable, "-m", "e2e.cluster", "up", "--stack-file", str(DEV), "--dir", str(cluster_dir)],
         cwd=CLUSTER_REPO,
