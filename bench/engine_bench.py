@@ -19,8 +19,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from e2e.driver import cluster_up, current_context  # noqa: E402
+from e2e.driver import cluster_up, current_context, namespaces  # noqa: E402
 from e2e.engine import Engine, change_counts, environment  # noqa: E402
+from e2e.observe import Cluster  # noqa: E402
 from e2e.stack_variant import stack_name, write_variant  # noqa: E402
 
 
@@ -49,6 +50,7 @@ def main() -> int:
     kubeconfig = cluster_up(stack_file, cache / "cluster", Path(args.cluster_repo), env)
     work = Path(tempfile.mkdtemp(prefix=f"llm-{stack}-"))
     variant, _ = write_variant(stack_file, work, stack, current_context(kubeconfig))
+    Cluster(kubeconfig).delete_namespaces(set(namespaces(variant).values()))  # from empty, as measured
     eng = Engine(work, stack, variant, env, kubeconfig)
     if not eng.init().ok:
         print("pulumi stack init failed", file=sys.stderr)
