@@ -6,6 +6,7 @@ from pulumi.runtime import config as runtime_config
 from components.platform import LlmPlatform
 from models import ConfigError, PlatformConfig, config_from_pulumi_values, parse_config
 from models.cost import cost_plan
+from models.zones import node_pool_plan
 
 
 def load() -> PlatformConfig:
@@ -24,6 +25,7 @@ pulumi.export("masterKey", platform.master_key)
 pulumi.export("modelEndpoints", platform.model_endpoints)
 pulumi.export("gpusRequested", platform.gpus_requested)
 pulumi.export("costPlan", cost_plan(config))
+pulumi.export("nodePools", node_pool_plan(config))  # totals GKE runs, zones, the created system pool
 # For operators: Service DNS and ports, Secret and Job names, kubectl commands, metrics endpoints (no values).
 for key, value in platform.operator_outputs.items():
     pulumi.export(key, value)

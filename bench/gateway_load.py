@@ -36,6 +36,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,7 @@ import yaml  # noqa: E402
 
 from bench.cpu_share import cpu_during, pin, wait_quiet  # noqa: E402
 from offline.report import render_plan  # noqa: E402
-from tests.consumers.litellm_proxy import find_litellm, free_port, run_litellm_proxy  # noqa: E402
+from tests.consumers.litellm_proxy import drop_shared_state, find_litellm, free_port, run_litellm_proxy  # noqa: E402
 from tests.consumers.llama_server import find_llama_server, run_llama_server  # noqa: E402
 from tests.consumers.tiny_gguf import ensure_tiny_gguf  # noqa: E402
 
@@ -81,7 +82,7 @@ class Gateway:
 
     @property
     def workers(self) -> int:
-        return int(next((v for k, v in zip(self.args, self.args[1:]) if k == "--num_workers"), 1))
+        return int(next((v for k, v in zip(self.args, self.args[1:], strict=False) if k == "--num_workers"), 1))
 
 
 def rendered_gateway(stack_file: Path = ROOT / "Pulumi.dev.yaml") -> Gateway:
@@ -122,8 +123,7 @@ def localise(gw: Gateway, work: Path, chat_port: int) -> Path:
         entry["litellm_params"]["api_base"] = f"http://127.0.0.1:{port}/v1"
         if name in availability:
             availability[name].update(host="127.0.0.1", port=port)
-    for key in ("database_url", "store_model_in_db"):
-        config.get("general_settings", {}).pop(key, None)
+    drop_shared_state(config)  # the database, and Redis: figures exclude Redis round trips
     (work / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     (work / "availability.json").write_text(json.dumps(availability))
     (work / gw.hook_name).write_text(gw.hook_text)
@@ -265,10 +265,13 @@ def fire(
                 ok = bool(reply and reply.get("choices") and reply["choices"][0]["message"].get("content"))
                 err = None if ok else f"HTTP {resp.status}: {raw[:200]!r}"
                 if resp.getheader("connection", "").lower() == "close":
-                    conn = conn.close()
+                    conn.close()
+                    conn = None
             except (OSError, http.client.HTTPException, ValueError) as exc:
                 dt, err = time.perf_counter() - t0, f"{type(exc).__name__}: {exc}"
-                conn = conn and conn.close()  # a fresh connection for the next request
+                if conn is not None:
+                    conn.close()  # a fresh connection for the next request
+                conn = None
             with lock:
                 (side.errors.append(err) if err else side.latencies.append(dt))
         if conn is not None:
@@ -276,8 +279,10 @@ def fire(
 
     threads = [threading.Thread(target=worker, daemon=True) for _ in range(max(1, min(concurrency, n)))]
     t0 = time.perf_counter()
-    [t.start() for t in threads]
-    [t.join(deadline + REQUEST_TIMEOUT) for t in threads]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(deadline + REQUEST_TIMEOUT)
     side.wall = time.perf_counter() - t0
     return side
 
@@ -382,7 +387,7 @@ def run_benchmark(
         "general_settings (as run here)": {
             k: v
             for k, v in gw.config.get("general_settings", {}).items()
-            if k not in ("master_key", "database_url", "store_model_in_db")
+            if k not in ("master_key", "database_url", "store_model_in_db", "coordination_redis")
         },
     }
     with (
@@ -416,7 +421,7 @@ def run_benchmark(
                 for name, (url, key, model) in targets.items():
                     if settle > 0 and (busy := wait_quiet(groups, max_wait=settle)) >= 0.3:
                         log(f"  (other jobs were using {busy:.1f} of a core when this round started)")
-                    side, cpu = cpu_during(lambda: fire(url, key, model, requests, concurrency, name, mt), groups)
+                    side, cpu = cpu_during(partial(fire, url, key, model, requests, concurrency, name, mt), groups)
                     side.cpu = cpu
                     results[mt].rounds[name].append(side)
                     log(

@@ -46,6 +46,7 @@ def generated_stack(n: int) -> dict:
             "maxNodes": MODELS_PER_POOL,
             "spot": True,
             "role": f"role-{j}",
+            "zones": [f"us-central1-{'ab'[j % 2]}"],  # one zone per GPU pool on a regional cluster
         }
         for j in range((n + MODELS_PER_POOL - 1) // MODELS_PER_POOL)
     ]

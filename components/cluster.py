@@ -14,6 +14,50 @@ from models.cluster import ClusterSpec
 CLUSTER_TIMEOUTS = pulumi.CustomTimeouts(create="45m", update="60m", delete="45m")
 
 
+def workload_identity_problem(spec: ClusterSpec, configs: list | None, project: str | None = None) -> str | None:
+    """Why an existing cluster cannot take GKE_METADATA node pools, or None. `configs`: get_cluster's
+    workload_identity_configs (an empty list, or a blank workload pool, when Workload Identity is off)."""
+    pools = [
+        c.get("workload_pool") if isinstance(c, dict) else getattr(c, "workload_pool", None) for c in configs or []
+    ]
+    if not spec.workload_identity or any(pools):
+        return None
+    project = spec.project or project or "PROJECT_ID"
+    return (
+        f"cluster.workloadIdentity: cluster '{spec.name}' ({spec.location}) has Workload Identity off, and the "
+        "GPU pools run the GKE metadata server (workload_metadata_config GKE_METADATA), which GKE refuses "
+        f"without it. Enable it: gcloud container clusters update {spec.name} --location={spec.location} "
+        f"--workload-pool={project}.svc.id.goog (existing node pools then need gcloud container node-pools "
+        "update POOL --workload-metadata=GKE_METADATA), or set cluster.workloadIdentity: false to run the "
+        "pools with GCE_METADATA (pods can then read the node service account's token)"
+    )
+
+
+def _checked_name(spec: ClusterSpec, name: str, configs: list | None) -> str:
+    problem = workload_identity_problem(spec, configs, gcp.config.project)
+    if problem:
+        raise pulumi.RunError(problem)
+    return name
+
+
+def system_pool_args(spec: ClusterSpec, *, cluster: object) -> dict:
+    """Inputs of the created cluster's CPU pool; total counts, since GKE counts min/max per zone."""
+    nodes = spec.system_pool_nodes()
+    return {
+        "name": "system",
+        "cluster": cluster,
+        "location": spec.location,
+        "project": spec.project,
+        "autoscaling": {"total_min_node_count": nodes["minNodes"], "total_max_node_count": nodes["maxNodes"]},
+        "initial_node_count": nodes["initialPerZone"],
+        "node_config": {
+            "machine_type": spec.system_machine_type,
+            "workload_metadata_config": {"mode": "GKE_METADATA"},
+            "oauth_scopes": ["https://www.googleapis.com/auth/cloud-platform"],
+        },
+    }
+
+
 def kubeconfig(name: str, endpoint: str, ca_cert: str) -> str:
     """A kubeconfig that authenticates with gke-gcloud-auth-plugin: no token is ever stored."""
     ctx = f"gke-{name}"
@@ -65,22 +109,14 @@ class GkeCluster(pulumi.ComponentResource):
                 release_channel={"channel": spec.release_channel},
                 workload_identity_config={"workload_pool": f"{project}.svc.id.goog"},
                 network_policy={"enabled": False},
+                # The PD CSI driver provides standard-rwo/premium-rwo, the classes the PVCs name.
+                addons_config={"gce_persistent_disk_csi_driver_config": {"enabled": True}},
                 datapath_provider="ADVANCED_DATAPATH",  # Dataplane V2 enforces NetworkPolicy
                 opts=pulumi.ResourceOptions(parent=self, custom_timeouts=CLUSTER_TIMEOUTS, protect=True),
             )
             gcp.container.NodePool(
                 f"{name}-system",
-                name="system",
-                cluster=cluster.name,
-                location=spec.location,
-                project=spec.project,
-                autoscaling={"min_node_count": spec.system_nodes, "max_node_count": spec.system_nodes + 2},
-                initial_node_count=spec.system_nodes,
-                node_config={
-                    "machine_type": spec.system_machine_type,
-                    "workload_metadata_config": {"mode": "GKE_METADATA"},
-                    "oauth_scopes": ["https://www.googleapis.com/auth/cloud-platform"],
-                },
+                **system_pool_args(spec, cluster=cluster.name),
                 opts=pulumi.ResourceOptions(
                     parent=self, custom_timeouts=CLUSTER_TIMEOUTS, ignore_changes=["initialNodeCount"]
                 ),
@@ -90,7 +126,11 @@ class GkeCluster(pulumi.ComponentResource):
             ca = cluster.master_auth.apply(lambda a: a.cluster_ca_certificate)
         else:
             found = gcp.container.get_cluster_output(name=spec.name, location=spec.location, project=spec.project)
-            self.cluster_name = found.name
+            # Every pool and the provider depend on the name, so a cluster without Workload Identity stops the
+            # deployment at preview with the fix, before GKE rejects a GKE_METADATA pool.
+            self.cluster_name = pulumi.Output.all(found.name, found.workload_identity_configs).apply(
+                lambda v: _checked_name(spec, v[0], v[1])
+            )
             self.endpoint = found.endpoint
             ca = found.master_auths.apply(lambda auths: auths[0].cluster_ca_certificate)
         config = pulumi.Output.all(self.endpoint, ca).apply(lambda v: kubeconfig(spec.name, v[0], v[1]))

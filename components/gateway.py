@@ -1,11 +1,11 @@
-"""LiteLLMGateway: master key, shared upstream key, config.yaml ConfigMap, Deployment and Service."""
+"""LiteLLMGateway: master key, salt key, shared upstream key, config.yaml ConfigMap, Deployment and Service."""
 
 import pulumi
 import pulumi_random as random
 
 from components.k8s import apply, child
+from components.manifests import database, vllm
 from components.manifests import gateway as gw
-from components.manifests import vllm
 from components.manifests.common import metadata
 from models.platform import PlatformConfig
 
@@ -30,7 +30,7 @@ class LiteLLMGateway(pulumi.ComponentResource):
         ns = spec.namespaces
         master = random.RandomPassword(f"{name}-master-key", length=40, special=False, opts=child(self))
         upstream = random.RandomPassword(f"{name}-upstream-key", length=40, special=False, opts=child(self))
-        master_key = pulumi.Output.secret(pulumi.Output.concat("sk-", master.result))
+        master_key: pulumi.Output[str] = pulumi.Output.secret(pulumi.Output.concat("sk-", master.result))
 
         secrets = [
             apply(
@@ -45,6 +45,18 @@ class LiteLLMGateway(pulumi.ComponentResource):
                 child(self),
             ),
         ]
+        if database.url_secret_ref(spec.gateway.database):
+            # LITELLM_SALT_KEY encrypts what LiteLLM stores in its database (models, credentials): without it the
+            # master key does, and a new master key or a new stack over the kept database cannot read them. Set
+            # from the first deployment, never rotated (no keepers), protected and kept on delete.
+            salt = random.RandomPassword(f"{name}-salt-key", length=48, special=False, opts=child(self, protect=True))
+            secrets.append(
+                apply(
+                    f"{name}-salt-key",
+                    _secret(gw.SALT_SECRET, ns.gateway, {gw.SALT_KEY_ENV: salt.result}),
+                    child(self, protect=True, retain_on_delete=True),
+                )
+            )
         config = apply(f"{name}-config", gw.configmap(spec), child(self))
         apply(f"{name}-deployment", gw.deployment(spec), child(self, depends_on=[config, *secrets]))
         apply(f"{name}-service", gw.gateway_service(spec), child(self))

@@ -1,7 +1,12 @@
 """Turn a manifest dict from components/manifests into the matching pulumi-kubernetes resource."""
 
+import asyncio
+import hashlib
+import json
 import re
-from typing import Any
+import weakref
+from collections.abc import Sequence
+from typing import Any, cast
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -17,6 +22,7 @@ _CLASSES = {
     ("v1", "ServiceAccount"): k8s.core.v1.ServiceAccount,
     ("apps/v1", "Deployment"): k8s.apps.v1.Deployment,
     ("batch/v1", "Job"): k8s.batch.v1.Job,
+    ("batch/v1", "CronJob"): k8s.batch.v1.CronJob,
     ("policy/v1", "PodDisruptionBudget"): k8s.policy.v1.PodDisruptionBudget,
     ("networking.k8s.io/v1", "NetworkPolicy"): k8s.networking.v1.NetworkPolicy,
     ("rbac.authorization.k8s.io/v1", "Role"): k8s.rbac.v1.Role,
@@ -28,12 +34,75 @@ def _snake(key: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
 
 
+SECRETS_CHECKSUM = "llm-platform/secrets-checksum"
+POD_TEMPLATE_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job")
+# (namespace, Secret name) -> sha256 of its data, per program run (Outputs live on the run's event loop).
+_SECRETS: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, str], pulumi.Output[str]]]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _declared_secrets() -> dict[tuple[str, str], pulumi.Output[str]]:
+    return _SECRETS.setdefault(asyncio.get_event_loop(), {})
+
+
+def data_checksum(data: dict[str, Any]) -> pulumi.Output[str]:
+    """sha256 of a Secret's data: changes with any value, reveals none, so it is not marked secret."""
+    resolved = pulumi.Output.from_input(data)
+    digest = resolved.apply(lambda d: hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest())
+    return pulumi.Output.unsecret(digest)
+
+
+def secret_refs(pod_spec: dict[str, Any]) -> set[str]:
+    """Names of the Secrets a pod reads: env secretKeyRef, envFrom secretRef, secret and projected volumes."""
+    names = set()
+    for c in [*pod_spec.get("initContainers", []), *pod_spec.get("containers", [])]:
+        for e in c.get("env", []):
+            if ref := (e.get("valueFrom") or {}).get("secretKeyRef"):
+                names.add(ref["name"])
+        names.update(src["secretRef"]["name"] for src in c.get("envFrom", []) if "secretRef" in src)
+    for v in pod_spec.get("volumes", []):
+        if "secret" in v:
+            names.add(v["secret"]["secretName"])
+        for src in (v.get("projected") or {}).get("sources", []):
+            if "secret" in src:
+                names.add(src["secret"]["name"])
+    return names
+
+
+def annotate_secret_checksums(manifest: dict[str, Any]) -> None:
+    """A pod reads a Secret at start only: put a hash of every Secret this program declared and the pod reads
+    on its template, so a changed or replaced Secret rolls the pods (a Job is replaced, as its template is
+    immutable). Secrets the program does not own (the CNPG app Secret, user Secrets) cannot be hashed here."""
+    if manifest["kind"] not in POD_TEMPLATE_KINDS:
+        return
+    ns = manifest["metadata"].get("namespace", "")
+    template = manifest["spec"]["template"]
+    known = _declared_secrets()
+    hashes = [known[(ns, n)] for n in sorted(secret_refs(template.get("spec", {}))) if (ns, n) in known]
+    if not hashes:
+        return
+    combined = pulumi.Output.all(*hashes).apply(lambda hs: hashlib.sha256("".join(hs).encode()).hexdigest()[:16])
+    template.setdefault("metadata", {}).setdefault("annotations", {})[SECRETS_CHECKSUM] = combined
+
+
 def apply(name: str, manifest: dict[str, Any], opts: pulumi.ResourceOptions, **overrides: Any) -> pulumi.CustomResource:
-    """Declare `manifest` as a Pulumi resource named `name`. Nested keys stay camelCase."""
+    """Declare `manifest` as a Pulumi resource named `name`. Nested keys stay camelCase.
+    A Secret must be applied before the pods that read it, so they carry its checksum."""
     api, kind = manifest["apiVersion"], manifest["kind"]
     set_pull_policies(manifest)  # every workload, whoever builds it: an explicit imagePullPolicy
+    if (api, kind) == ("v1", "Secret"):
+        data = {**(manifest.get("data") or {}), **(manifest.get("stringData") or {})}
+        _declared_secrets()[(manifest["metadata"].get("namespace", ""), manifest["metadata"]["name"])] = data_checksum(
+            data
+        )
+    annotate_secret_checksums(manifest)
     body = {_snake(k): v for k, v in manifest.items() if k not in ("apiVersion", "kind")}
     body.update(overrides)
+    if kind == "PersistentVolumeClaim":
+        # storageClassName is immutable: a changed storageClass (or the standard-rwo default a stack created
+        # before it never named) applies to new claims only, and never replaces a claim that holds data.
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(ignore_changes=["spec.storageClassName"]))
     cls = _CLASSES.get((api, kind))
     if cls is None:
         return k8s.apiextensions.CustomResource(name, api_version=api, kind=kind, opts=opts, **body)
@@ -41,6 +110,12 @@ def apply(name: str, manifest: dict[str, Any], opts: pulumi.ResourceOptions, **o
 
 
 def child(
-    parent: pulumi.Resource, depends_on: list[pulumi.Resource] | None = None, **kwargs: Any
+    parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource] | None = None, **kwargs: Any
 ) -> pulumi.ResourceOptions:
-    return pulumi.ResourceOptions(parent=parent, depends_on=depends_on or [], **kwargs)
+    return pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on or []), **kwargs)
+
+
+def name_of(resource: pulumi.CustomResource) -> pulumi.Output[str]:
+    """metadata.name of a resource `apply` declared (typed classes and CustomResource alike)."""
+    metadata = cast(pulumi.Output[Any], cast(Any, resource).metadata)
+    return metadata.apply(lambda m: m["name"] if isinstance(m, dict) else m.name)

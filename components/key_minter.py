@@ -1,4 +1,5 @@
-"""KeyMinter: the in-cluster Job that mints the declared virtual keys into Secrets (seed 002 litellm-keys)."""
+"""KeyMinter: the key reconciler (seed 002 litellm-keys): an awaited Job per declared-keys revision, a healing
+CronJob in between, and the RBAC both share."""
 
 import pulumi
 
@@ -21,10 +22,14 @@ class KeyMinter(pulumi.ComponentResource):
         for ns in keys.target_namespaces(spec):
             deps.append(apply(f"{name}-role-{ns}", keys.role(spec, ns), child(self)))
             deps.append(apply(f"{name}-binding-{ns}", keys.role_binding(spec, ns), child(self)))
+        # Awaited: `pulumi up` fails here when a mint fails. A new template (declaration, master key) replaces it.
         apply(
             f"{name}-job",
             keys.job(spec, gw.url(spec), gw.SECRET, gw.MASTER_KEY_ENV),
             child(self, depends_on=deps, delete_before_replace=True),
+        )
+        apply(
+            f"{name}-heal", keys.cronjob(spec, gw.url(spec), gw.SECRET, gw.MASTER_KEY_ENV), child(self, depends_on=deps)
         )
         self.job_name = pulumi.Output.from_input(keys.job_name(spec))
         self.secrets = pulumi.Output.from_input(

@@ -23,9 +23,9 @@ class LibreChat(pulumi.ComponentResource):
         for env_name, length, hex_only in fe.LIBRECHAT_GENERATED:
             # CREDS_KEY/CREDS_IV must be hex: digits plus "abcdef" as the only other characters.
             charset = (
-                dict(upper=False, lower=False, special=True, override_special="abcdef")
+                {"upper": False, "lower": False, "special": True, "override_special": "abcdef"}
                 if hex_only
-                else dict(special=False)
+                else {"special": False}
             )
             pw = random.RandomPassword(
                 f"{name}-{env_name.lower().replace('_', '-')}", length=length, opts=child(self), **charset

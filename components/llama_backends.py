@@ -12,7 +12,7 @@ def llama_backends(name: str, spec: PlatformConfig, opts: pulumi.ResourceOptions
     """Model name -> the endpoint the gateway routes it to. Pulumi names follow roles, never model names."""
     endpoints: dict[str, pulumi.Output[str]] = {}
     for m in static_models(spec):
-        server = LlamaCppServer(f"{name}-llama-{spec.pool(m.pool).role}", m, platform=spec, opts=opts)
+        server = LlamaCppServer(f"{name}-llama-{spec.pool(m.static_pool).role}", m, platform=spec, opts=opts)
         endpoints[m.name] = server.endpoint
     for m in cpu_models(spec):
         endpoints[m.name] = LlamaCppServer(f"{name}-{m.k8s_name}", m, platform=spec, opts=opts).endpoint

@@ -2,7 +2,7 @@
 
 import pulumi
 
-from components.k8s import apply, child
+from components.k8s import apply, child, name_of
 from components.manifests import llama_swap as ls
 from models.llama_rules import swap_models
 from models.platform import PlatformConfig
@@ -30,7 +30,7 @@ class LlamaSwapPool(pulumi.ComponentResource):
         svc = apply(f"{name}-service", ls.swap_service(platform), child(self))
 
         self.endpoint = pulumi.Output.from_input(ls.url(platform))
-        self.service_name = svc.metadata.apply(lambda m: m["name"] if isinstance(m, dict) else m.name)
+        self.service_name = name_of(svc)
         self.replicas = pulumi.Output.from_input(replicas)
         self.models = pulumi.Output.from_input([m.name for m in swap_models(platform)])
         self.config_yaml = pulumi.Output.from_input(ls.config_yaml(platform))

@@ -2,7 +2,7 @@
 
 import pulumi
 
-from components.k8s import apply, child
+from components.k8s import apply, child, name_of
 from components.manifests import llamacpp as lc
 from models.llamacpp import LlamaCppModelSpec
 from models.platform import PlatformConfig
@@ -32,6 +32,6 @@ class LlamaCppServer(pulumi.ComponentResource):
         svc = apply(f"{name}-service", lc.static_service(spec, platform), child(self))
 
         self.endpoint = pulumi.Output.from_input(lc.endpoint(spec, platform))
-        self.service_name = svc.metadata.apply(lambda m: m["name"] if isinstance(m, dict) else m.name)
+        self.service_name = name_of(svc)
         self.replicas = pulumi.Output.from_input(replicas)
         self.register_outputs({"endpoint": self.endpoint, "service_name": self.service_name, "replicas": self.replicas})

@@ -6,6 +6,7 @@ from components.cluster import platform_cluster
 from components.frontends import declare_frontends
 from components.gateway import LiteLLMGateway
 from components.gateway_database import GatewayDatabase
+from components.gateway_redis import GatewayRedis
 from components.gpu_node_pool import GpuNodePool
 from components.k8s import apply
 from components.key_minter import KeyMinter
@@ -41,18 +42,24 @@ class LlmPlatform(pulumi.ComponentResource):
                 f"{name}-{pool.name}",
                 pool,
                 cluster=cluster.cluster_name,
-                location=spec.cluster.location,
+                location=spec.cluster.gke_location,
                 min_nodes=spec.effective_min_nodes(pool),
+                zones=spec.pool_zones(pool),
                 project=spec.cluster.project,
+                workload_metadata=spec.cluster.workload_metadata_mode,
                 opts=pulumi.ResourceOptions(parent=self),
             )
 
         k8s_opts = pulumi.ResourceOptions(parent=self, providers={"kubernetes": cluster.provider})
-        # Retained like the state they hold: deleting a Namespace deletes every PVC and database in it, so a
-        # destroy that removed them would wipe the caches and data that retainOnDelete keeps (real engine, e2e).
-        ns_opts = pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(retain_on_delete=True))
+        # Deleting a Namespace deletes everything in it, retained or not: the ones holding state outlive the
+        # stack (retained) and a refactor or `pulumi destroy` (protected where the state is irreplaceable).
+        keeps = stateful_namespaces(spec)
         namespaces = [
-            apply(f"{name}-ns-{ns}", namespace_manifest(ns, enforce), ns_opts)
+            apply(
+                f"{name}-ns-{ns}",
+                namespace_manifest(ns, enforce),
+                pulumi.ResourceOptions.merge(k8s_opts, keeps.get(ns, pulumi.ResourceOptions())),
+            )
             for ns, enforce in platform_namespaces(spec)
         ]
         in_ns = pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=namespaces))
@@ -60,18 +67,21 @@ class LlmPlatform(pulumi.ComponentResource):
         policies = NetworkPolicies(f"{name}-network", spec, opts=in_ns)
         in_ns = pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[policies]))
 
+        # The gateway first: it declares the shared upstream-key Secret the backends read, and a Secret must be
+        # declared before its readers so their pod templates carry its checksum (components/k8s.py).
+        database = GatewayDatabase(f"{name}-db", spec, opts=in_ns)
+        shared = [GatewayRedis(f"{name}-redis", spec, opts=in_ns)] if spec.gateway.redis_mode == "incluster" else []
+        gateway = LiteLLMGateway(
+            f"{name}-gateway",
+            spec,
+            opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[database, *shared])),
+        )
         models = {
             m.name: VllmModel(f"{name}-{m.name}", m, platform=spec, opts=in_ns)
             for m in spec.models
             if m.engine == "vllm"
         }
         llama = llama_backends(name, spec, in_ns)  # model name -> static Service or llama-swap endpoint
-        database = GatewayDatabase(f"{name}-db", spec, opts=in_ns)
-        gateway = LiteLLMGateway(
-            f"{name}-gateway",
-            spec,
-            opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[database])),
-        )
         minter = []
         if spec.gateway.keys:
             minter = [
@@ -114,6 +124,19 @@ def platform_namespaces(spec: PlatformConfig) -> list[tuple[str, str]]:
     out = [(ns.serving, "baseline"), (ns.gateway, "baseline")]
     if spec.gateway.keys or spec.frontends.any_enabled:  # key Secrets and front-ends live there
         out.append((ns.frontends, "baseline"))
+    return out
+
+
+def stateful_namespaces(spec: PlatformConfig) -> dict[str, pulumi.ResourceOptions]:
+    """Namespace -> options keeping it. Data (the database, front-end data PVCs, key Secrets): protected and
+    retained. Serving holds only re-downloadable weight caches, which are retained: so is their Namespace."""
+    ns = spec.namespaces
+    data = pulumi.ResourceOptions(protect=True, retain_on_delete=True)
+    out = {ns.serving: pulumi.ResourceOptions(retain_on_delete=True)}
+    if spec.gateway.database.mode == "cnpg" or spec.gateway.keys:
+        out[ns.gateway] = data
+    if spec.gateway.keys or spec.frontends.any_enabled:
+        out[ns.frontends] = data
     return out
 
 

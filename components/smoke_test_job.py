@@ -14,6 +14,10 @@ class SmokeTest(pulumi.ComponentResource):
         super().__init__("llm-platform:gateway:SmokeTest", name, None, opts)
         config = apply(f"{name}-config", smoke.configmap(spec), child(self))
         job = smoke.job(spec)
-        apply(f"{name}-job", job, child(self, depends_on=[config], delete_before_replace=True))
+        # Awaited: Pulumi waits for Complete and fails on Failed; the timeout outlasts the Job's own deadline.
+        wait = f"{smoke.await_timeout_minutes(spec)}m"
+        timeouts = pulumi.CustomTimeouts(create=wait, update=wait)
+        opts = child(self, depends_on=[config], delete_before_replace=True, custom_timeouts=timeouts)
+        apply(f"{name}-job", job, opts)
         self.job_name = pulumi.Output.from_input(job["metadata"]["name"])
         self.register_outputs({"job_name": self.job_name})

@@ -2,7 +2,7 @@
 
 import pulumi
 
-from components.k8s import apply, child
+from components.k8s import apply, child, name_of
 from components.manifests import vllm
 from models.platform import PlatformConfig
 from models.serving import VllmModelSpec
@@ -23,7 +23,7 @@ class VllmModel(pulumi.ComponentResource):
 
         cache = apply(
             f"{name}-cache",
-            vllm.cache_pvc(spec, ns, platform.storage_class),
+            vllm.cache_pvc(spec, ns, platform.storage_class_name),
             child(self, protect=False, retain_on_delete=True),
         )
         deps = [cache, apply(f"{name}-prestage", vllm.scripts_configmap(spec, ns), child(self))]
@@ -39,11 +39,12 @@ class VllmModel(pulumi.ComponentResource):
             role=pool.role,
             gpu_resource=pool.gpu_resource,
             hf_token_secret=platform.hf_token_secret,
+            spot=pool.spot,
         )
         apply(f"{name}-deployment", manifest, child(self, depends_on=deps))
         svc = apply(f"{name}-service", vllm.vllm_service(spec, ns), child(self))
 
         self.endpoint = pulumi.Output.from_input(vllm.endpoint(spec, ns))
-        self.service_name = svc.metadata.apply(lambda m: m["name"] if isinstance(m, dict) else m.name)
+        self.service_name = name_of(svc)
         self.replicas = pulumi.Output.from_input(replicas)
         self.register_outputs({"endpoint": self.endpoint, "service_name": self.service_name, "replicas": self.replicas})

@@ -1,5 +1,11 @@
-"""Where the platform runs: the GKE cluster and its GPU node pools."""
+"""Where the platform runs: the GKE cluster and its GPU node pools.
 
+Node counts here are totals: GKE's autoscaling.min/max_node_count and initial_node_count count per zone, so the
+components send total_min/total_max_node_count and pin every GPU pool to one zone (README "Zones, disks and Spot").
+"""
+
+import math
+import re
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -20,6 +26,23 @@ MachineType = Literal[
 ]
 GpuResource = Literal["nvidia.com/gpu", "amd.com/gpu"]
 
+REGION = re.compile(r"^[a-z]+-[a-z]+[0-9]+$")
+ZONE = re.compile(r"^([a-z]+-[a-z]+[0-9]+)-[a-z]$")
+# GKE spreads a regional cluster's node pools over three zones of the region unless told otherwise.
+GKE_DEFAULT_ZONES = 3
+
+
+def region_of(location: str) -> str | None:
+    """The region of a region or zone name, None for anything else."""
+    if REGION.match(location):
+        return location
+    zone = ZONE.match(location)
+    return zone.group(1) if zone else None
+
+
+def l4_zones_hint(region: str) -> str:
+    return f"gcloud compute accelerator-types list --filter='name=nvidia-l4 AND zone~^{region}-'"
+
 
 class ClusterSpec(Spec):
     """Where the platform runs. `target: gke` (default): a GKE cluster the GPU pools join, existing by default,
@@ -38,6 +61,10 @@ class ClusterSpec(Spec):
     system_machine_type: str = "e2-standard-4"
     system_nodes: int = Field(default=1, ge=1, le=10)
     deletion_protection: bool = True
+    # GPU (and system) pools run with workload_metadata_config GKE_METADATA, which needs Workload Identity on
+    # the cluster. Created clusters always have it; an existing cluster is checked at deploy time. false: an
+    # existing cluster without it, pools then use GCE_METADATA (pods can reach the node service account).
+    workload_identity: bool = True
 
     @model_validator(mode="after")
     def _target_fields(self) -> "ClusterSpec":
@@ -48,6 +75,16 @@ class ClusterSpec(Spec):
                 raise ValueError(
                     "context: only applies to target: kubeconfig; remove it (GKE credentials come "
                     "from the cluster itself)"
+                )
+            if region_of(self.location) is None:
+                raise ValueError(
+                    f"location: '{self.location}' is neither a region nor a zone; use a region such as "
+                    "us-central1 (regional cluster) or a zone such as us-central1-a (zonal cluster)"
+                )
+            if self.create and not self.workload_identity:
+                raise ValueError(
+                    "workloadIdentity: false only describes an existing cluster; a cluster this stack creates "
+                    "always gets Workload Identity (<project>.svc.id.goog). Remove workloadIdentity"
                 )
             return self
         gke_only = [
@@ -63,6 +100,38 @@ class ClusterSpec(Spec):
     def is_gke(self) -> bool:
         return self.target == "gke"
 
+    @property
+    def region(self) -> str | None:
+        return region_of(self.location) if self.location else None
+
+    @property
+    def is_regional(self) -> bool:
+        return bool(self.location) and self.location == self.region
+
+    @property
+    def workload_metadata_mode(self) -> str:
+        """The node pools' metadata mode: the GKE metadata server needs Workload Identity on the cluster."""
+        return "GKE_METADATA" if self.workload_identity else "GCE_METADATA"
+
+    def system_pool_nodes(self) -> dict[str, int]:
+        """The created cluster's system pool: totals (what GKE runs) and the per-zone initial count GKE wants.
+        A regional cluster spreads the pool over GKE_DEFAULT_ZONES zones, so it starts with at least that many
+        nodes and the autoscaler settles within [total min, total max]."""
+        zones = GKE_DEFAULT_ZONES if self.is_regional else 1
+        return {
+            "zones": zones,
+            "initialPerZone": math.ceil(self.system_nodes / zones),
+            "minNodes": self.system_nodes,
+            "maxNodes": self.system_nodes + 2,
+        }
+
+    @property
+    def gke_location(self) -> str:
+        """The region or zone of a GKE cluster (the validator requires it for target: gke)."""
+        if self.location is None:
+            raise RuntimeError("cluster.location is only set for target: gke")
+        return self.location
+
 
 class NodePoolSpec(Spec):
     """A GPU node pool: *where* models run. `role` becomes the node label ai.llm.role."""
@@ -75,6 +144,7 @@ class NodePoolSpec(Spec):
     role: DnsName
     gpu_resource: GpuResource = "nvidia.com/gpu"
     disk_size_gb: int = Field(default=200, ge=50, le=4096)
+    # The pool's single zone on a regional cluster (rule in platform.py): its models' cache disks are zonal.
     zones: list[str] = Field(default_factory=list)
     # false: pre-existing nodes labelled ai.llm.role=<role>, not declared as a GKE pool (required for AMD GPUs);
     # machineType then names the G2 shape whose CPU/RAM the nodes at least match, vramGiB one GPU's memory.

@@ -13,10 +13,11 @@ import math
 from typing import Any
 
 from .llama_rules import gpu_demands
+from .platform_spec import PlatformSpec
 from .pricing import HOURS_PER_MONTH, PRICES_AS_OF, PRICES_REGION, node_price
 
 
-def _requested_gpus(cfg: Any) -> dict[str, int]:
+def _requested_gpus(cfg: PlatformSpec) -> dict[str, int]:
     out = {p.name: 0 for p in cfg.node_pools}
     for pool, _, replicas, gpus in gpu_demands(cfg, effective=True):  # vLLM, static llama, the llama-swap pool
         if pool in out:
@@ -37,13 +38,17 @@ def _level(nodes: int, gpus_per_node: int, price: float) -> dict[str, Any]:
     }
 
 
-def pool_cost(pool: Any, *, requested: int, min_nodes: int, overrides: dict) -> dict[str, Any]:
+def pool_cost(
+    pool: Any, *, requested: int, min_nodes: int, overrides: dict, zones: list[str] | None = None
+) -> dict[str, Any]:
     gpus_per_node = pool.shape.gpus
     price, source = node_price(pool.machine_type, pool.spot, overrides)
     needed = math.ceil(requested / gpus_per_node)
-    planned = min(pool.max_nodes, max(min_nodes, needed))
+    planned = min(pool.max_nodes, max(min_nodes, needed))  # node counts are pool totals (one zone per pool)
     return {
         "machineType": pool.machine_type,
+        "zones": list(zones or pool.zones),
+        "maxNodes": pool.max_nodes,
         "provisioning": "spot" if pool.spot else "on-demand",
         "gpusPerNode": gpus_per_node,
         "usdPerNodeHour": price,
@@ -54,11 +59,17 @@ def pool_cost(pool: Any, *, requested: int, min_nodes: int, overrides: dict) -> 
     }
 
 
-def cost_plan(cfg: Any) -> dict[str, Any]:
+def cost_plan(cfg: PlatformSpec) -> dict[str, Any]:
     """The stack output `costPlan` and <out>/cost.yaml: per pool and in total, idle and planned."""
     requested = _requested_gpus(cfg)
     pools = {
-        p.name: pool_cost(p, requested=requested[p.name], min_nodes=cfg.effective_min_nodes(p), overrides=cfg.pricing)
+        p.name: pool_cost(
+            p,
+            requested=requested[p.name],
+            min_nodes=cfg.effective_min_nodes(p),
+            overrides=cfg.pricing,
+            zones=cfg.pool_zones(p),
+        )
         for p in cfg.node_pools
         if getattr(p, "managed", True)
     }
@@ -91,7 +102,8 @@ def format_cost_plan(plan: dict[str, Any]) -> list[str]:
     for name, p in plan["pools"].items():
         lines.append(
             f"  pool {name}: {p['machineType']} {p['provisioning']} ${p['usdPerNodeHour']:.4f}/node-hour "
-            f"({p['priceSource']}), {p['gpusRequested']} GPU(s) requested"
+            f"({p['priceSource']}), {p['gpusRequested']} GPU(s) requested, at most {p['maxNodes']} node(s) "
+            f"in {', '.join(p['zones']) or 'the cluster zone'}"
         )
         for level in ("idle", "planned"):
             x = p[level]

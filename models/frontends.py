@@ -6,7 +6,7 @@ The rules that need the gateway and the models (the key exists, it covers what t
 model modes fit) are in `frontend_problems`, which PlatformConfig runs.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from pydantic import Field, model_validator
@@ -150,9 +150,13 @@ class FrontendsSpec(Spec):
 
 
 class _Routed(Protocol):
-    name: str
-    mode: str
-    register_in_gateway: bool
+    # Read-only: the specs are frozen pydantic models.
+    @property
+    def name(self) -> str: ...
+    @property
+    def mode(self) -> str: ...
+    @property
+    def register_in_gateway(self) -> bool: ...
 
 
 def chat_models(models: Iterable[_Routed]) -> list[str]:
@@ -169,7 +173,7 @@ def _known(names: Iterable[str]) -> str:
 
 
 def frontend_problems(
-    frontends: FrontendsSpec, keys: list[KeySpec], models: list[_Routed], frontends_namespace: str
+    frontends: FrontendsSpec, keys: list[KeySpec], models: Sequence[_Routed], frontends_namespace: str
 ) -> list[str]:
     """Cross-field rules: each enabled front-end's key exists, lives beside it, and covers the models it calls."""
     p = Problems()

@@ -5,7 +5,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from .base import Spec
-from .common import DnsName
+from .common import DnsName, ImageRef
+from .database_backup import BackupSpec, GuaranteedResources, RestoreSpec
 
 BudgetDuration = Field(default=None, pattern=r"^[1-9][0-9]*(s|m|h|d|mo)$")
 
@@ -15,6 +16,12 @@ class ResourcesSpec(Spec):
     memory: str = "1Gi"
     cpu_limit: str = "2"
     memory_limit: str = "2Gi"
+
+
+# CNPG's 17.6 operand image (multi-arch index digest as pinned by several public deployments).
+POSTGRES_IMAGE = (
+    "ghcr.io/cloudnative-pg/postgresql:17.6@sha256:30b304a2e300ed80b6d1b740e4369e9b0f25599fb518de78c01fd9f25531791b"
+)
 
 
 class SecretRef(Spec):
@@ -31,10 +38,12 @@ class DatabaseSpec(Spec):
     url_secret: SecretRef | None = None
     instances: int = Field(default=1, ge=1, le=5)
     storage_gib: int = Field(default=10, alias="storageGiB", ge=1, le=4096)
-    postgres_image: str = "ghcr.io/cloudnative-pg/postgresql:16.4"
+    postgres_image: ImageRef = POSTGRES_IMAGE
     # Each Postgres instance pod (CNPG sets its security context itself: non-root, read-only root, no caps).
-    resources: ResourcesSpec = ResourcesSpec(cpu="250m", memory="512Mi", cpu_limit="1", memory_limit="1Gi")
+    resources: GuaranteedResources = GuaranteedResources()
     operator_chart_version: str = "0.26.1"
+    backup: BackupSpec = BackupSpec()
+    restore_from: RestoreSpec | None = None
     # cnpg only. install: this stack installs the CloudNativePG operator (Helm chart, pinned above).
     # existing: an operator already runs in namespace cnpg-system (a cluster-wide install shared by stacks,
     # or the engine tier's harness, which cannot fetch the chart offline); the stack declares only the Cluster.
@@ -60,6 +69,38 @@ class DatabaseSpec(Spec):
                 f"urlSecret: is only read when mode is 'existing' (mode is '{self.mode}'); remove it "
                 "or set mode: existing"
             )
+        return self
+
+
+class RedisSpec(Spec):
+    """Where the gateway's processes share rate-limit counters, spend and key-cache invalidations.
+
+    `incluster`: a Redis Deployment beside the gateway, password from a generated Secret, no persistence (the
+    counters are per-minute windows; keys and spend live in Postgres). `external`: an existing Redis such as
+    Memorystore, by host/port and an optional AUTH-string Secret. `none`: every process counts alone.
+    Default: incluster when the gateway runs more than one process (replicas x numWorkers), else none."""
+
+    mode: Literal["incluster", "external", "none"] | None = None
+    host: str | None = Field(default=None, min_length=1, pattern=r"^[A-Za-z0-9]([-A-Za-z0-9.:]*[A-Za-z0-9])?$")
+    port: int = Field(default=6379, ge=1, le=65535)
+    password_secret: SecretRef | None = None
+    # incluster only: the Redis pod (maxmemory is set below the limit; old counters are evicted first).
+    resources: ResourcesSpec = ResourcesSpec(cpu="100m", memory="128Mi", cpu_limit="500m", memory_limit="256Mi")
+
+    @model_validator(mode="after")
+    def _external_fields(self) -> "RedisSpec":
+        if self.mode == "external" and not self.host:
+            raise ValueError(
+                "host: is required when mode is 'external'; set the Redis address (Memorystore: the instance's "
+                "host IP, gcloud redis instances describe NAME --format='value(host)'), or use mode: incluster"
+            )
+        if self.mode != "external":
+            for key, value in (("host", self.host), ("passwordSecret", self.password_secret)):
+                if value is not None:
+                    raise ValueError(
+                        f"{key}: only applies to mode: external (mode is '{self.mode or 'default'}'); "
+                        "remove it or set mode: external"
+                    )
         return self
 
 
@@ -93,6 +134,9 @@ class SmokeTestSpec(Spec):
 
     enabled: bool = False
     key: DnsName | None = None  # alias of a gateway key whose Secret lives in the gateway namespace
+    # How long the Job waits for cold models (a fresh GPU node: node boot, image pull, weights, CUDA graphs take
+    # about 10 minutes) before it fails; `pulumi up` waits for the Job that long, plus a margin.
+    ready_timeout_seconds: int = Field(default=1200, ge=60, le=7200)
 
     @model_validator(mode="after")
     def _key_when_enabled(self) -> "SmokeTestSpec":
@@ -119,6 +163,32 @@ class GatewaySpec(Spec):
     store_model_in_db: bool = False
     keys: list[KeySpec] = Field(default_factory=list)
     smoke_test: SmokeTestSpec = SmokeTestSpec()
+    redis: RedisSpec = RedisSpec()
+
+    @property
+    def processes(self) -> int:
+        """Gateway processes that each keep their own in-memory counters."""
+        return max(self.replicas, 1) * self.num_workers
+
+    @property
+    def redis_mode(self) -> str:
+        if self.redis.mode is not None:
+            return self.redis.mode
+        return "incluster" if self.processes > 1 else "none"
+
+    @model_validator(mode="after")
+    def _shared_limits(self) -> "GatewaySpec":
+        if self.redis_mode != "none" or self.processes < 2:
+            return self
+        for i, key in enumerate(self.keys):
+            for field, value in (("rpmLimit", key.rpm_limit), ("tpmLimit", key.tpm_limit)):
+                if value is not None:
+                    raise ValueError(
+                        f"keys[{i}].{field}: the gateway runs {self.processes} processes (replicas x numWorkers) "
+                        "and redis.mode is 'none', so each would admit the full limit on its own; set redis.mode "
+                        "to incluster or external, or remove the limit"
+                    )
+        return self
 
     @model_validator(mode="after")
     def _db_backed_features(self) -> "GatewaySpec":

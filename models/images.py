@@ -6,4 +6,6 @@ DEFAULT_IMAGES: dict[str, str] = {
     # Same release as the proxy the tests boot (.ci/install_litellm.sh pins litellm[proxy]==1.102.4);
     # the non_root variant runs as uid 65534.
     "litellm": "ghcr.io/berriai/litellm-non_root:v1.102.4",
+    # Official multi-arch index digest of 7.4.6-alpine: the gateway's shared rate-limit counters (no persistence).
+    "redis": "redis:7.4.6-alpine@sha256:3b73847e72874be07e6657b129a94761662b79bc0f679273757d4218573b2a98",
 }

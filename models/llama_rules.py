@@ -1,18 +1,15 @@
 """Rules that span llama models, the swap section, node pools and the gateway; and the GPU demand of every backend.
 
-Called from PlatformConfig's validators; each problem is one 'key.path: what is wrong; how to fix' line.
+Called from PlatformConfig's validators (models/platform.py); each problem is one 'key.path: what is wrong; how to fix' line.
 """
 
 import math
 import re
-from typing import TYPE_CHECKING
 
+from .cluster import NodePoolSpec
 from .common import Problems
 from .llamacpp import LlamaCppModelSpec
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .cluster import NodePoolSpec
-    from .platform import PlatformConfig
+from .platform_spec import PlatformSpec
 
 SWAP_NAME = "llama-swap"
 # VRAM llama.cpp needs beyond the weights at least: CUDA/ROCm context, compute buffers, a small KV cache.
@@ -20,30 +17,30 @@ VRAM_HEADROOM_GIB = 1.0
 _BUILD = re.compile(r"-b(\d+)(?:$|-)")
 
 
-def llama_models(cfg: "PlatformConfig") -> list[tuple[int, LlamaCppModelSpec]]:
+def llama_models(cfg: PlatformSpec) -> list[tuple[int, LlamaCppModelSpec]]:
     return [(i, m) for i, m in enumerate(cfg.models) if m.engine == "llamacpp"]
 
 
-def static_models(cfg: "PlatformConfig") -> list[LlamaCppModelSpec]:
+def static_models(cfg: PlatformSpec) -> list[LlamaCppModelSpec]:
     return [m for _, m in llama_models(cfg) if m.placement == "static"]
 
 
-def cpu_models(cfg: "PlatformConfig") -> list[LlamaCppModelSpec]:
+def cpu_models(cfg: PlatformSpec) -> list[LlamaCppModelSpec]:
     return [m for _, m in llama_models(cfg) if m.placement == "cpu"]
 
 
-def swap_models(cfg: "PlatformConfig") -> list[LlamaCppModelSpec]:
+def swap_models(cfg: PlatformSpec) -> list[LlamaCppModelSpec]:
     return [m for _, m in llama_models(cfg) if m.placement == "swap"]
 
 
-def swap_cache_gib(cfg: "PlatformConfig") -> int:
+def swap_cache_gib(cfg: PlatformSpec) -> int:
     """The swap PVC: every swap model's GGUF, plus a quarter for re-download temp files."""
     if cfg.swap and cfg.swap.cache_gib:
         return cfg.swap.cache_gib
     return max(10, math.ceil(sum(m.weights_gib for m in swap_models(cfg)) * 1.25) + 2)
 
 
-def gpu_demands(cfg: "PlatformConfig", effective: bool = False) -> list[tuple[str, str, int, int]]:
+def gpu_demands(cfg: PlatformSpec, effective: bool = False) -> list[tuple[str, str, int, int]]:
     """(pool, who, replicas, GPUs per replica) of every GPU workload; `effective` applies scaleToZero."""
     out: list[tuple[str, str, int, int]] = []
     for m in cfg.models:
@@ -51,7 +48,7 @@ def gpu_demands(cfg: "PlatformConfig", effective: bool = False) -> list[tuple[st
         if m.engine == "vllm":
             out.append((m.pool, m.name, replicas, m.tensor_parallel_size))
         elif m.engine == "llamacpp" and m.placement == "static":
-            out.append((m.pool, m.name, replicas, 1))
+            out.append((m.static_pool, m.name, replicas, 1))
     if cfg.swap:
         replicas = 0 if (effective and cfg.scale_to_zero) else cfg.swap.replicas
         out.append((cfg.swap.pool, SWAP_NAME, replicas, 1))
@@ -63,7 +60,7 @@ def _build(image: str) -> str | None:
     return found.group(1) if found else None
 
 
-def _placement_rules(cfg: "PlatformConfig", p: Problems) -> None:
+def _placement_rules(cfg: PlatformSpec, p: Problems) -> None:
     pools = {n.name: n for n in cfg.node_pools}
     owner: dict[str, tuple[int, LlamaCppModelSpec]] = {}
     for i, m in llama_models(cfg):
@@ -110,7 +107,7 @@ def _placement_rules(cfg: "PlatformConfig", p: Problems) -> None:
         )
 
 
-def _name_rules(cfg: "PlatformConfig", p: Problems) -> None:
+def _name_rules(cfg: PlatformSpec, p: Problems) -> None:
     """A tenant name belongs to exactly one backend, also ignoring case (tenants cannot tell them apart)."""
     seen: dict[str, tuple[int, str]] = {}
     for i, m in enumerate(cfg.models):
@@ -140,7 +137,7 @@ def _name_rules(cfg: "PlatformConfig", p: Problems) -> None:
         taken[m.k8s_name] = f"the Service of CPU model '{m.name}'"
 
 
-def _fits(key: str, who: str, weights: float, full_offload: bool, pool: "NodePoolSpec", p: Problems) -> None:
+def _fits(key: str, who: str, weights: float, full_offload: bool, pool: NodePoolSpec, p: Problems) -> None:
     ram = pool.shape.allocatable_ram_gib
     if weights > ram:
         p.add(
@@ -160,11 +157,11 @@ def _fits(key: str, who: str, weights: float, full_offload: bool, pool: "NodePoo
         )
 
 
-def _sizing_rules(cfg: "PlatformConfig", p: Problems) -> None:
+def _sizing_rules(cfg: PlatformSpec, p: Problems) -> None:
     pools = {n.name: n for n in cfg.node_pools}
     swap_pool = pools.get(cfg.swap.pool) if cfg.swap else None
     for i, m in llama_models(cfg):
-        pool = pools.get(m.pool) if m.placement == "static" else swap_pool
+        pool = pools.get(m.static_pool) if m.placement == "static" else swap_pool
         if pool is not None:
             _fits(f"models[{i}].weightsGiB", f"'{m.name}'", m.weights_gib, m.full_offload, pool, p)
     swapped = swap_models(cfg)
@@ -188,7 +185,7 @@ def _sizing_rules(cfg: "PlatformConfig", p: Problems) -> None:
         )
 
 
-def _image_rules(cfg: "PlatformConfig", p: Problems) -> None:
+def _image_rules(cfg: PlatformSpec, p: Problems) -> None:
     images = cfg.images
     for server_key, server, swap_key, swap in (
         ("llamacpp", images.llamacpp, "llamaSwap", images.llama_swap),
@@ -204,7 +201,7 @@ def _image_rules(cfg: "PlatformConfig", p: Problems) -> None:
             )
 
 
-def llama_problems(cfg: "PlatformConfig") -> Problems:
+def llama_problems(cfg: PlatformSpec) -> Problems:
     p = Problems()
     _placement_rules(cfg, p)
     _name_rules(cfg, p)

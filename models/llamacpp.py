@@ -16,18 +16,21 @@ from .common import DnsName, PositiveGiB
 from .serving import GatewayEntry
 
 # Per GPU backend, the static servers and the llama-swap image run the same llama.cpp build, so a rendered
-# flag means the same thing on both (llama-swap tags are v<release>-<backend>-b<llama.cpp build>). CUDA b8087
-# is past GLM-4.7-Flash support (llama.cpp PR #18980, b7815); ROCm llama-swap images start later, at b8702.
+# flag means the same thing on both (llama-swap tags are v<release>-<backend>-b<llama.cpp build>[-non-root], built
+# FROM llama.cpp's server-<backend>-b<build>). llama-swap serves Prometheus /metrics from v212 on; these are the
+# releases whose tags are recorded in public sources (v252-cuda-b10775, v245-rocm-b10200). Tags, not digests: no
+# digest of them could be checked here. CUDA runs the -non-root variant (user 10001, as the pod runs); AMD pods run
+# the server as root (ROCm device groups), so ROCm keeps the root variant.
 LLAMA_IMAGES: dict[str, str] = {
-    "llamacpp": "ghcr.io/ggml-org/llama.cpp:server-cuda-b8087",
-    "llamacpp_rocm": "ghcr.io/ggml-org/llama.cpp:server-rocm-b8702",
-    "llama_swap": "ghcr.io/mostlygeek/llama-swap:v192-cuda-b8087",
-    "llama_swap_rocm": "ghcr.io/mostlygeek/llama-swap:v199-rocm-b8702",
-    # The same build's "full" image: python3 + huggingface_hub, sharing base layers with the server image.
-    "gguf_fetch": "ghcr.io/ggml-org/llama.cpp:full-cuda-b8087",
-    # CPU builds of the same release for `placement: cpu` models (no CUDA libraries on CPU nodes).
-    "llamacpp_cpu": "ghcr.io/ggml-org/llama.cpp:server-b8087",
-    "gguf_fetch_cpu": "ghcr.io/ggml-org/llama.cpp:full-b8087",
+    "llamacpp": "ghcr.io/ggml-org/llama.cpp:server-cuda-b10775",
+    "llamacpp_rocm": "ghcr.io/ggml-org/llama.cpp:server-rocm-b10200",
+    "llama_swap": "ghcr.io/mostlygeek/llama-swap:v252-cuda-b10775-non-root",
+    "llama_swap_rocm": "ghcr.io/mostlygeek/llama-swap:v245-rocm-b10200",
+    # Staging on every pod, NVIDIA, AMD or CPU: the plain CPU "full" image (python3 + huggingface_hub). Fetching
+    # touches no GPU, and a vendor image would pull gigabytes of CUDA or ROCm libraries onto the wrong node.
+    "gguf_fetch": "ghcr.io/ggml-org/llama.cpp:full-b10775",
+    # The CPU server of the same release for `placement: cpu` models (no CUDA libraries on CPU nodes).
+    "llamacpp_cpu": "ghcr.io/ggml-org/llama.cpp:server-b10775",
 }
 
 LLAMA_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -68,6 +71,8 @@ OWNED_FLAGS = {
     "--metrics": "the platform (always on)",
     "--embeddings": "mode: embedding",
 }
+# For `mode: embedding` the physical batch is the context size (llama_server_args); extraArgs may not shrink it.
+EMBEDDING_OWNED_FLAGS = ("-ub", "--ubatch-size")
 
 
 def _llama_name(value: str) -> str:
@@ -223,6 +228,11 @@ class LlamaCppModelSpec(GatewayEntry):
             flag = arg.split("=", 1)[0]
             if flag in OWNED_FLAGS:
                 raise ValueError(f"extraArgs: sets {flag}, which comes from {OWNED_FLAGS[flag]}; use that instead")
+            if self.mode == "embedding" and flag in EMBEDDING_OWNED_FLAGS:
+                raise ValueError(
+                    f"extraArgs: sets {flag}, which an embedding model takes from contextSize (a whole input "
+                    "must fit one physical batch); change contextSize instead"
+                )
         return self
 
     @property
@@ -234,14 +244,20 @@ class LlamaCppModelSpec(GatewayEntry):
     def full_offload(self) -> bool:
         if self.placement == "cpu":
             return False
-        return self.gpu_layers == "all" or self.gpu_layers >= ALL_LAYERS
+        return isinstance(self.gpu_layers, str) or self.gpu_layers >= ALL_LAYERS  # str: "all"
 
     @property
-    def k8s_name(self) -> str | None:
-        """A CPU model's Deployment/Service name, from its tenant name: `llama-<lowercased, dashed name>`."""
-        if self.placement != "cpu":
-            return None
+    def k8s_name(self) -> str:
+        """A CPU model's Deployment/Service name, from its tenant name: `llama-<lowercased, dashed name>`.
+        (GPU models' names derive from their pool's role instead.)"""
         return "llama-" + re.sub(r"-+", "-", re.sub(r"[^a-z0-9]", "-", self.name.lower())).strip("-")[:34].strip("-")
+
+    @property
+    def static_pool(self) -> str:
+        """The pool of a `placement: static` model, which the validator requires."""
+        if self.placement != "static" or self.pool is None:
+            raise RuntimeError(f"model '{self.name}' is not pinned to a node pool (placement: {self.placement})")
+        return self.pool
 
     @property
     def cache_size_gib(self) -> int:

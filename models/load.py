@@ -7,6 +7,7 @@ from typing import Any
 
 import yaml
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from .common import one_line
 from .platform import PlatformConfig
@@ -45,7 +46,7 @@ def _path(loc: tuple) -> str:
     return out
 
 
-def _describe(err: dict) -> str:
+def _describe(err: ErrorDetails) -> str:
     kind, msg = err["type"], err["msg"]
     if kind in _HINTS:
         return _HINTS[kind]
@@ -155,12 +156,23 @@ def redact(lines: list[str], raw: Any) -> list[str]:
     secrets = sorted({v for _, v in _strings(raw) if _CREDENTIAL.search(v)}, key=len, reverse=True)
     out = []
     for line in lines:
+        redacted = line
         for secret in secrets:
             for form in (secret, secret.strip(), json.dumps(secret)[1:-1], one_line(secret)):
-                if form and form in line:
-                    line = line.replace(form, REDACTED)
-        out.append(line)
+                if form and form in redacted:
+                    redacted = redacted.replace(form, REDACTED)
+        out.append(redacted)
     return out
+
+
+def _decoded(value: Any) -> Any:
+    """A JSON-encoded object or list as Pulumi passes it; a plain string value stays as it is."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        return value
 
 
 def config_from_pulumi_values(values: dict[str, Any]) -> dict[str, Any]:
@@ -170,12 +182,7 @@ def config_from_pulumi_values(values: dict[str, Any]) -> dict[str, Any]:
         ns, _, name = str(key).partition(":")  # a YAML key may be a number, a boolean or null
         if ns != NAMESPACE or not name:
             continue
-        if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except json.JSONDecodeError:
-                pass  # a plain string value
-        out[name] = value
+        out[name] = _decoded(value)
     return out
 
 

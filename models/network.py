@@ -14,6 +14,13 @@ from .base import Spec
 
 # RFC 1918, carrier-grade NAT, link-local (metadata server) and loopback: never "the internet".
 PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16", "127.0.0.0/8"]
+# DNS answers a pod may get without any DNS pod in the path (NetworkPolicy sees these as plain addresses):
+NODELOCAL_DNS = "169.254.20.10/32"  # NodeLocal DNSCache's link-local listener (Autopilot; Standard >= 1.34.1)
+METADATA_DNS = "169.254.169.254/32"  # Cloud DNS for GKE answers through the node's metadata server
+# Where a kube-dns Service IP can be when kubeDnsIp is not given: RFC 1918 / CGNAT service ranges, and the
+# range GKE gives Services by default since 1.27 (34.118.224.0/20, kube-dns at 34.118.224.10).
+GKE_DEFAULT_SERVICE_RANGE = "34.118.224.0/20"
+SERVICE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", GKE_DEFAULT_SERVICE_RANGE]
 _LABEL_NAME = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 _LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
 
@@ -48,6 +55,16 @@ class LabelSelectorSpec(Spec):
         return labels
 
 
+def _strictly_inside(
+    inner: ipaddress.IPv4Network | ipaddress.IPv6Network, outer: ipaddress.IPv4Network | ipaddress.IPv6Network
+) -> bool:
+    if isinstance(inner, ipaddress.IPv4Network) and isinstance(outer, ipaddress.IPv4Network):
+        return inner != outer and inner.subnet_of(outer)
+    if isinstance(inner, ipaddress.IPv6Network) and isinstance(outer, ipaddress.IPv6Network):
+        return inner != outer and inner.subnet_of(outer)
+    return False  # an IPv6 except in an IPv4 cidr (or the reverse)
+
+
 class IpBlockSpec(Spec):
     cidr: str
     except_: list[str] = Field(default_factory=list, alias="except")
@@ -67,7 +84,7 @@ class IpBlockSpec(Spec):
         outer = ipaddress.ip_network(self.cidr)
         for value in self.except_:
             inner = ipaddress.ip_network(value)
-            if inner.version != outer.version or not inner.subnet_of(outer) or inner == outer:
+            if not _strictly_inside(inner, outer):
                 raise ValueError(
                     f"except: '{value}' is not strictly inside cidr '{self.cidr}'; Kubernetes rejects "
                     "it. Drop it or widen the cidr"
@@ -150,10 +167,34 @@ class NetworkSpec(Spec):
     # What "the internet" is for the hub, and for the gateway's external model endpoints.
     internet: IpBlockSpec = IpBlockSpec(cidr="0.0.0.0/0", **{"except": PRIVATE_RANGES})
     api_server: ApiServerSpec = ApiServerSpec()
-    # Extra DNS servers outside kube-system (e.g. Cloud DNS for GKE answers on 169.254.169.254/32).
+    # The kube-dns Service's ClusterIP (kubectl -n kube-system get svc kube-dns -o jsonpath='{.spec.clusterIP}').
+    # Under NodeLocal DNSCache pods query it and the node answers without Service translation, so the policy
+    # must name it. None: port 53 to any address a Service range can have (SERVICE_RANGES).
+    kube_dns_ip: str | None = None
+    # Extra DNS servers (a stub-domain resolver in the VPC, ...); NodeLocal DNSCache and Cloud DNS are built in.
     dns_cidrs: list[str] = Field(default_factory=list)
 
     @field_validator("dns_cidrs")
     @classmethod
     def _valid_dns(cls, values: list[str]) -> list[str]:
         return [_cidr(v) for v in values]
+
+    @field_validator("kube_dns_ip")
+    @classmethod
+    def _valid_kube_dns_ip(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return str(ipaddress.ip_address(value))
+        except ValueError:
+            raise ValueError(
+                f"'{value}' is not an IP address; set the kube-dns Service's ClusterIP, as printed by "
+                "kubectl -n kube-system get svc kube-dns -o jsonpath='{.spec.clusterIP}' (e.g. 34.118.224.10)"
+            ) from None
+
+
+def cluster_dns_cidrs(net: NetworkSpec) -> list[str]:
+    """Addresses every pod may send DNS (53) to besides kube-dns's pods: NodeLocal DNSCache, Cloud DNS, the
+    kube-dns Service IP (or, unknown, every range it can be in) and any configured extra server."""
+    service = [str(ipaddress.ip_network(net.kube_dns_ip))] if net.kube_dns_ip else list(SERVICE_RANGES)
+    return list(dict.fromkeys([NODELOCAL_DNS, METADATA_DNS, *service, *net.dns_cidrs]))

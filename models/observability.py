@@ -1,7 +1,7 @@
 """The observability block (`llm-platform:observability`): how the platform's /metrics endpoints are scraped."""
 
 import re
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -9,18 +9,20 @@ from .base import Spec
 from .common import DnsName
 from .network import LabelSelectorSpec
 
-if TYPE_CHECKING:
-    from .platform import PlatformConfig
-
 ScrapeMode = Literal["podmonitoring", "servicemonitor", "none"]
-GMP_NAMESPACE = "gmp-system"  # GKE Managed Prometheus runs its collectors here
+GMP_NAMESPACE = "gmp-system"  # GKE Managed Prometheus runs its collectors here on Standard clusters ...
+GKE_GMP_NAMESPACE = "gke-gmp-system"  # ... and here on Autopilot (and where GKE manages the collectors itself)
+GMP_NAMESPACES = (GMP_NAMESPACE, GKE_GMP_NAMESPACE)
 _DURATION = re.compile(r"^([0-9]+)(ms|s|m|h)$")
 _SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
 MIN_INTERVAL_S, MAX_INTERVAL_S = 5, 600
 
 
 def duration_seconds(value: str) -> float:
-    number, unit = _DURATION.match(value).groups()
+    match = _DURATION.match(value)
+    if match is None:
+        raise RuntimeError(f"'{value}' is not a Prometheus duration")
+    number, unit = match.groups()
     return int(number) * _SECONDS[unit]
 
 
@@ -73,17 +75,3 @@ class ObservabilitySpec(Spec):
     def timeout(self) -> str:
         """Scrape timeout: 10 s, or the interval when that is shorter (a timeout may not exceed it)."""
         return self.interval if duration_seconds(self.interval) < 10 else "10s"
-
-
-def scrape_mode(cfg: "PlatformConfig") -> ScrapeMode:
-    obs = cfg.observability
-    if obs.scrape is not None:
-        return obs.scrape
-    return "podmonitoring" if cfg.cluster.is_gke else "none"
-
-
-def prometheus_namespace(cfg: "PlatformConfig") -> str:
-    """The namespace whose pods scrape the platform: gmp-system, or prometheus-operator's."""
-    if scrape_mode(cfg) != "servicemonitor":
-        return GMP_NAMESPACE
-    return cfg.observability.prometheus_namespace or "monitoring"

@@ -1,66 +1,24 @@
-"""The whole stack config (namespace `llm-platform:`), parsed once and frozen."""
+"""The whole stack config, parsed once and frozen: PlatformSpec's fields plus every rule that spans them."""
 
 from collections import defaultdict
-from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import model_validator
 
-from .base import Spec
-from .cluster import ClusterSpec, NodePoolSpec
-from .common import DnsName, ImageRef, Problems, duplicates
+from .common import Problems, duplicates
+from .database_backup import backup_problems
 from .external import ExternalModelSpec
-from .frontends import FrontendsSpec, frontend_problems
-from .gateway import GatewaySpec
-from .images import DEFAULT_IMAGES
+from .frontends import frontend_problems
 from .llama_rules import gpu_demands, llama_problems
-from .llamacpp import LLAMA_IMAGES, LlamaCppModelSpec, SwapSpec
-from .machines import L4_VRAM_GIB
-from .network import NetworkSpec
-from .observability import ObservabilitySpec
-from .pricing import PricingOverrides
+from .platform_spec import ImagesSpec, ModelSpec, NamespacesSpec, PlatformSpec
 from .serving import VllmModelSpec
+from .vllm_sizing import kv_cache_problem
+from .zones import zone_problems
 
-ModelSpec = Annotated[VllmModelSpec | LlamaCppModelSpec | ExternalModelSpec, Field(discriminator="engine")]
-
-
-class NamespacesSpec(Spec):
-    serving: DnsName = "serving"
-    gateway: DnsName = "litellm"
-    frontends: DnsName = "experience"
+__all__ = ["ImagesSpec", "ModelSpec", "NamespacesSpec", "PlatformConfig", "PlatformSpec"]
 
 
-class ImagesSpec(Spec):
-    vllm: ImageRef = DEFAULT_IMAGES["vllm"]
-    litellm: ImageRef = DEFAULT_IMAGES["litellm"]
-    llamacpp: ImageRef = LLAMA_IMAGES["llamacpp"]
-    llamacpp_rocm: ImageRef = LLAMA_IMAGES["llamacpp_rocm"]
-    llama_swap: ImageRef = LLAMA_IMAGES["llama_swap"]
-    llama_swap_rocm: ImageRef = LLAMA_IMAGES["llama_swap_rocm"]
-    gguf_fetch: ImageRef = LLAMA_IMAGES["gguf_fetch"]
-    llamacpp_cpu: ImageRef = LLAMA_IMAGES["llamacpp_cpu"]
-    gguf_fetch_cpu: ImageRef = LLAMA_IMAGES["gguf_fetch_cpu"]
-
-
-class PlatformConfig(Spec):
-    cluster: ClusterSpec
-    scale_to_zero: bool = False
-    node_pools: list[NodePoolSpec] = Field(default_factory=list)
-    models: list[ModelSpec] = Field(default_factory=list)
-    # The llama-swap pool serving every `placement: swap` llama model.
-    swap: SwapSpec | None = None
-    gateway: GatewaySpec = GatewaySpec()
-    namespaces: NamespacesSpec = NamespacesSpec()
-    images: ImagesSpec = ImagesSpec()
-    storage_class: str | None = None
-    # Optional Secret (key HF_TOKEN) the weight pre-stage uses for gated repos.
-    hf_token_secret: DnsName = "hf-token"
-    # Per-shape USD/node-hour overrides of models/pricing.py for the cost plan.
-    pricing: PricingOverrides = Field(default_factory=dict)
-    # Optional chat/completion front-ends (models/frontends.py), each on its own minted gateway key.
-    frontends: FrontendsSpec = FrontendsSpec()
-    # NetworkPolicies (models/network.py) and scrape configs (models/observability.py).
-    network: NetworkSpec = NetworkSpec()
-    observability: ObservabilitySpec = ObservabilitySpec()
+class PlatformConfig(PlatformSpec):
+    """What the program builds from: a PlatformSpec whose cross-field rules all passed."""
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> "PlatformConfig":
@@ -74,8 +32,10 @@ class PlatformConfig(Spec):
             self._gpu_budget,
             self._keys_reference_models,
             self._pools_need_gke,
+            self._zones_and_disks,
             self._frontends_use_declared_keys,
             self._smoke_key_fits,
+            self._database_backups,
         ):
             rule(p)
         p.raise_if_any()
@@ -96,7 +56,9 @@ class PlatformConfig(Spec):
     def _pools_exist(self, p: Problems) -> None:
         pools = {n.name for n in self.node_pools}
         for i, m in enumerate(self.models):
-            if getattr(m, "pool", None) is not None and m.pool not in pools:  # swap models have no pool
+            if isinstance(m, ExternalModelSpec) or m.pool is None:  # swap and CPU models have no pool
+                continue
+            if m.pool not in pools:
                 known = ", ".join(sorted(pools)) or "none declared"
                 p.add(
                     f"models[{i}].pool",
@@ -107,9 +69,9 @@ class PlatformConfig(Spec):
     def _sizing_traps(self, p: Problems) -> None:
         pools = {n.name: n for n in self.node_pools}
         for i, m in enumerate(self.models):
-            pool = pools.get(m.pool) if m.engine == "vllm" else None
-            if pool is None:
+            if not isinstance(m, VllmModelSpec) or m.pool not in pools:
                 continue  # llama.cpp sizing: models/llama_rules.py; an unknown pool is reported once already
+            pool = pools[m.pool]
             shape, key = pool.shape, f"models[{i}]"
             if m.tensor_parallel_size > shape.gpus:
                 p.add(
@@ -126,15 +88,18 @@ class PlatformConfig(Spec):
                     f"{pool.machine_type} (pool '{pool.name}'); vLLM stages weights through host RAM and "
                     "would OOM-load. Use a bigger machine type or a smaller/quantized model",
                 )
-            vram = L4_VRAM_GIB * m.gpu_memory_utilization * m.tensor_parallel_size + m.cpu_offload_gb * 0.931
+            gpu = pool.gpu_vram_gib
+            vram = gpu * m.gpu_memory_utilization * m.tensor_parallel_size + m.cpu_offload_gb * 0.931
             if m.weights_gib > vram:
                 p.add(
                     f"{key}.weightsGiB",
                     f"{m.weights_gib} GiB of weights does not fit {round(vram, 2)} GiB of VRAM "
-                    f"(L4 {L4_VRAM_GIB} GiB x gpuMemoryUtilization {m.gpu_memory_utilization} x "
+                    f"({gpu} GiB per GPU x gpuMemoryUtilization {m.gpu_memory_utilization} x "
                     f"tensorParallelSize {m.tensor_parallel_size}); raise tensorParallelSize, "
                     "quantize, or set cpuOffloadGB",
                 )
+            elif problem := kv_cache_problem(m, gpu):
+                p.add(f"{key}.{problem[0]}", problem[1])
 
     def _llama_backends(self, p: Problems) -> None:
         p.lines.extend(llama_problems(self).lines)
@@ -192,6 +157,9 @@ class PlatformConfig(Spec):
                 "managed: false for existing labelled nodes, or set cluster.target: gke",
             )
 
+    def _zones_and_disks(self, p: Problems) -> None:
+        p.lines.extend(zone_problems(self).lines)
+
     def _frontends_use_declared_keys(self, p: Problems) -> None:
         p.lines.extend(frontend_problems(self.frontends, self.gateway.keys, self.models, self.namespaces.frontends))
 
@@ -221,22 +189,8 @@ class PlatformConfig(Spec):
                 "to its models so every exposed model is tested",
             )
 
-    def serving_replicas(self, model: ModelSpec) -> int:
-        """Pods that answer for `model` now: its own, the swap pool's, or 1 for an external endpoint."""
-        if model.engine == "external":
-            return 1
-        if model.engine == "llamacpp" and model.placement == "swap":
-            return 0 if self.scale_to_zero or self.swap is None else self.swap.replicas
-        return self.effective_replicas(model)
-
-    def effective_replicas(self, model: ModelSpec) -> int:
-        """What a Deployment gets: scaleToZero overrides every GPU model without editing it; CPU models keep
-        running (they cost no GPU)."""
-        on_gpu = not (model.engine == "llamacpp" and model.placement == "cpu")
-        return 0 if self.scale_to_zero and on_gpu else model.replicas
-
-    def effective_min_nodes(self, pool: NodePoolSpec) -> int:
-        return 0 if self.scale_to_zero else pool.min_nodes
-
-    def pool(self, name: str) -> NodePoolSpec:
-        return next(n for n in self.node_pools if n.name == name)
+    def _database_backups(self, p: Problems) -> None:
+        db = self.gateway.database
+        cluster = self.cluster
+        problems = backup_problems(db.mode, db.backup, db.restore_from, cluster.is_gke, cluster.workload_identity)
+        p.lines.extend(problems.lines)

@@ -7,10 +7,14 @@ from pydantic import Field, model_validator
 
 from .base import Spec
 from .common import DnsName, PositiveGiB, TokenPrice
+from .vllm_sizing import ModelShapeSpec
 
+# Each enum is a subset of what vLLM 0.11 registers (ModelDType, CacheDType, ToolParserManager,
+# ReasoningParserManager, QUANTIZATION_METHODS); tests/consumers/test_vllm_parser.py checks it against vLLM itself.
 Dtype = Literal["auto", "half", "float16", "bfloat16", "float", "float32"]
-ToolCallParser = Literal["", "hermes", "mistral", "llama3_json", "internlm2", "qwen3_coder", "granite"]
-ReasoningParser = Literal["", "deepseek_r1"]
+KvCacheDtype = Literal["auto", "bfloat16", "fp8", "fp8_e4m3", "fp8_e5m2"]
+ToolCallParser = Literal["", "hermes", "mistral", "llama3_json", "internlm", "qwen3_coder", "granite"]
+ReasoningParser = Literal["", "deepseek_r1", "qwen3"]
 Quantization = Literal[
     "awq",
     "awq_marlin",
@@ -20,8 +24,6 @@ Quantization = Literal[
     "bitsandbytes",
     "compressed-tensors",
     "gguf",
-    "marlin",
-    "squeezellm",
     "experts_int8",
     "modelopt",
     "mxfp4",
@@ -84,6 +86,9 @@ class VllmModelSpec(GatewayEntry):
     quantization: Quantization | None = None
     dtype: Dtype = "auto"
     max_model_len: int | None = Field(default=None, ge=512)
+    kv_cache_dtype: KvCacheDtype | None = None
+    # Attention geometry for the KV-cache sizing rule, for a model outside models/vllm_sizing.py's table.
+    model_shape: ModelShapeSpec | None = None
     gpu_memory_utilization: float = Field(default=0.9, ge=0.1, le=1.0)
     tensor_parallel_size: int = Field(default=1, ge=1)
     enable_chunked_prefill: bool | None = None

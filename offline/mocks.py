@@ -31,12 +31,19 @@ class PlanCapture:
     resources: list[Resource] = field(default_factory=list)
     generated_secrets: set[str] = field(default_factory=set)
     outputs: dict[str, Any] = field(default_factory=dict)
-    # pulumi name -> resource options that matter for state: {"protect": bool, "retain_on_delete": bool}
-    options: dict[str, dict[str, bool]] = field(default_factory=dict)
+    # pulumi name -> resource options that matter for state: {"protect": bool, "retain_on_delete": bool}, plus
+    # "ignore_changes": [property paths] where set, and
+    # "await_timeouts": {"create": ..., "update": ...} where custom timeouts are set (how long `pulumi up` waits)
+    options: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def record_options(self, args: "pulumi.ResourceTransformationArgs") -> None:
         opts = args.opts
         self.options[args.name] = {"protect": bool(opts.protect), "retain_on_delete": bool(opts.retain_on_delete)}
+        if opts.ignore_changes:
+            self.options[args.name]["ignore_changes"] = list(opts.ignore_changes)
+        if opts.custom_timeouts is not None:
+            t = opts.custom_timeouts
+            self.options[args.name]["await_timeouts"] = {"create": t.create, "update": t.update}
 
 
 def _fake(name: str, length: int) -> str:
@@ -44,6 +51,9 @@ def _fake(name: str, length: int) -> str:
 
 
 class PlatformMocks(pulumi.runtime.Mocks):
+    # What a looked-up cluster reports as its Workload Identity pool; None = Workload Identity off.
+    existing_workload_pool: str | None = "mock-project.svc.id.goog"
+
     def __init__(self, capture: PlanCapture):
         self.capture = capture
 
@@ -53,6 +63,13 @@ class PlatformMocks(pulumi.runtime.Mocks):
         if args.typ == "random:index/randomPassword:RandomPassword":
             state["result"] = _fake(args.name, int(args.inputs.get("length", 16)))
             self.capture.generated_secrets.add(state["result"])
+        elif args.typ == "gcp:serviceaccount/account:Account":  # computed by GCP from the id and project
+            project = args.inputs.get("project") or "mock-project"
+            state.update(
+                project=project,
+                email=f"{args.inputs['accountId']}@{project}.iam.gserviceaccount.com",
+                name=f"projects/{project}/serviceAccounts/{args.inputs['accountId']}@{project}.iam.gserviceaccount.com",
+            )
         elif args.typ == "gcp:container/cluster:Cluster":
             state.update(endpoint="10.0.0.1", masterAuth={"clusterCaCertificate": "LS0tbW9jaw=="})
         return f"{args.name}-id", state
@@ -64,6 +81,7 @@ class PlatformMocks(pulumi.runtime.Mocks):
                 "location": args.args.get("location"),
                 "endpoint": "10.0.0.1",
                 "masterAuths": [{"clusterCaCertificate": "LS0tbW9jaw=="}],
+                "workloadIdentityConfigs": [{"workloadPool": self.existing_workload_pool or ""}],
             }, []
         return {}, []
 
@@ -106,8 +124,12 @@ def run_program(stack_config: dict[str, Any], stack: str = "dev", program: Path 
     capture = install_mocks(stack)
     pulumi.runtime.set_all_config(pulumi_config_values(stack_config))
     os.environ.pop("PULUMI_CONFIG", None)
-    pulumi.runtime.register_stack_transformation(lambda a: capture.record_options(a))
-    _sync_await(run_pulumi_func(lambda: runpy.run_path(str(program), run_name="__main__")))
+    pulumi.runtime.register_stack_transformation(capture.record_options)
+
+    def main() -> None:
+        runpy.run_path(str(program), run_name="__main__")
+
+    _sync_await(run_pulumi_func(main))
     root = pulumi.runtime.settings.get_root_resource()
     for key, value in getattr(root, "outputs", {}).items():
         out = pulumi.Output.from_input(value)

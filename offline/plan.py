@@ -4,6 +4,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from components.manifests.common import pod_template
 from offline.mocks import PlanCapture, unwrap
 
 GPU_RESOURCES = ("nvidia.com/gpu", "amd.com/gpu")
@@ -17,7 +18,7 @@ class Plan:
     outputs: dict[str, Any]
     generated_secrets: set[str]
     helm: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (pulumi name, Release inputs)
-    options: dict[str, dict[str, bool]] = field(default_factory=dict)  # pulumi name -> protect/retain
+    options: dict[str, dict[str, Any]] = field(default_factory=dict)  # pulumi name -> protect/retain/ignore
     names: list[str] = field(default_factory=list)  # pulumi name of each k8s manifest, same order
 
     def find(self, kind: str, name: str | None = None, namespace: str | None = None) -> list[dict[str, Any]]:
@@ -55,10 +56,7 @@ def is_kept(plan: Plan, manifest: dict[str, Any]) -> bool:
 
 
 def pod_spec(manifest: dict[str, Any]) -> dict[str, Any] | None:
-    spec = manifest.get("spec", {})
-    if manifest["kind"] in ("Deployment", "StatefulSet", "Job", "DaemonSet"):
-        return spec.get("template", {}).get("spec")
-    return None
+    return (pod_template(manifest) or {}).get("spec")
 
 
 def pod_role(pod: dict[str, Any]) -> str | None:

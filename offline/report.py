@@ -3,7 +3,7 @@
 import shutil
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 import yaml
@@ -13,9 +13,14 @@ from models.cost import format_cost_plan
 from offline.mocks import pulumi_config_values, run_program
 from offline.plan import Plan, requested_gpus, to_plan
 
-
 # libyaml's emitter where PyYAML has it (same output, several times faster on big stacks).
-class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):
+if TYPE_CHECKING:
+    _BaseDumper = yaml.SafeDumper
+else:
+    _BaseDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _Dumper(_BaseDumper):  # a subclass, so the str representer below stays ours
     pass
 
 

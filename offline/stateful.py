@@ -48,7 +48,7 @@ def stateful_objects(plan: Plan) -> dict[str, dict[str, Any]]:
     """identity -> {"inputs": declared inputs, "protect": bool, "retainOnDelete": bool}."""
     out: dict[str, dict[str, Any]] = {}
     names = getattr(plan, "names", []) or [""] * len(plan.k8s)
-    for name, m in zip(names, plan.k8s):
+    for name, m in zip(names, plan.k8s, strict=False):
         kept = _kept(plan, name)
         if m["kind"] in STATEFUL_KINDS or is_database(m) or any(kept.values()):
             meta = m.get("metadata", {})

@@ -52,7 +52,7 @@ def diff_trees(old: Path, new: Path, label: str) -> tuple[str, dict[str, int]]:
     """Unified diff of two render folders, and counts of added/removed/changed files."""
     a, b = files(old), files(new)
     counts = {"added": 0, "removed": 0, "changed": 0}
-    chunks = []
+    chunks: list[str] = []
     for name in sorted(a.keys() | b.keys()):
         before, after = a.get(name), b.get(name)
         if before == after:

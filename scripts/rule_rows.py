@@ -42,7 +42,7 @@ def pool(r) -> dict:
 
 
 def add_pool(r, name="static-x", machine="g2-standard-8", **extra) -> dict:
-    p = {"name": name, "machineType": machine, "maxNodes": 1, "role": name, **extra}
+    p = {"name": name, "machineType": machine, "maxNodes": 1, "role": name, "zones": ["us-central1-a"], **extra}
     r["nodePools"].append(p)
     return p
 
@@ -83,53 +83,66 @@ def add_external(r, **extra) -> dict:
     return m
 
 
-def librechat(r, **extra) -> None:
+def librechat(r, **extra) -> dict:
     r["frontends"]["librechat"] = {
         "key": "open-webui",
         "mongoUriSecret": {"name": "librechat-mongo", "key": "uri"},
         **extra,
     }
+    return r
 
 
 def peers(r, *entries) -> None:
     r["network"] = {"gatewayIngressFrom": list(entries)}
 
 
-def setv(obj: dict, **values) -> None:
+def backup(r) -> dict:
+    return r["gateway"]["database"]["backup"]
+
+
+def setv(obj: dict, **values) -> dict:
     obj.update(values)
+    return obj
 
 
-def drop(obj: dict, *keys) -> None:
+def drop(obj: dict, *keys) -> dict:
     for k in keys:
         obj.pop(k, None)
+    return obj
 
 
-def unregister_chat_models(r) -> None:
+def unregister_chat_models(r) -> dict:
     for m in r["models"]:
         if m.get("mode", "chat") == "chat":
             m["registerInGateway"] = False
+    return r
+
+
+def _write(path: Path, data: str | bytes) -> str:
+    """Write a stack file into the temp dir; its name is what the row reads."""
+    if isinstance(data, bytes):
+        path.write_bytes(data)
+    else:
+        path.write_text(data)
+    return path.name
+
+
+def _mkdir(path: Path) -> str:
+    path.mkdir()
+    return path.name
 
 
 # --- the rows ------------------------------------------------------------------------------------------------
 
 FILE_ROWS = [
     FileRow("the stack file exists", lambda tmp, text: "Pulumi.missing.yaml"),
-    FileRow("the stack file is readable", lambda tmp, text: (tmp / "Pulumi.dir.yaml").mkdir() or "Pulumi.dir.yaml"),
+    FileRow("the stack file is readable", lambda tmp, text: _mkdir(tmp / "Pulumi.dir.yaml")),
     FileRow(
         "the stack file is UTF-8",
-        lambda tmp, text: (
-            (tmp / "Pulumi.latin1.yaml").write_bytes(text.replace("ai-dev", "caf\xe9").encode("latin-1"))
-            and "Pulumi.latin1.yaml"
-        ),
+        lambda tmp, text: _write(tmp / "Pulumi.latin1.yaml", text.replace("ai-dev", "caf\xe9").encode("latin-1")),
     ),
-    FileRow(
-        "the stack file is YAML",
-        lambda tmp, text: (tmp / "Pulumi.bad.yaml").write_text("config:\n  a: [\n") and "Pulumi.bad.yaml",
-    ),
-    FileRow(
-        "the stack file has a config: mapping",
-        lambda tmp, text: (tmp / "Pulumi.list.yaml").write_text("- config\n") and "Pulumi.list.yaml",
-    ),
+    FileRow("the stack file is YAML", lambda tmp, text: _write(tmp / "Pulumi.bad.yaml", "config:\n  a: [\n")),
+    FileRow("the stack file has a config: mapping", lambda tmp, text: _write(tmp / "Pulumi.list.yaml", "- config\n")),
 ]
 
 FIELD_ROWS = [
@@ -186,6 +199,26 @@ BLOCK_ROWS = [
     Row("nodePools[0].vramGiB", "existing nodes declare their VRAM", lambda r: setv(pool(r), managed=False)),
     Row("nodePools[0].vramGiB", "a GKE pool's VRAM is the L4's", lambda r: setv(pool(r), vramGiB=24)),
     Row("nodePools[0].minNodes", "minNodes <= maxNodes", lambda r: setv(pool(r), minNodes=2)),
+    Row("cluster.location", "a GKE location is a region or a zone", lambda r: setv(r["cluster"], location="iowa")),
+    Row(
+        "cluster.workloadIdentity",
+        "a created cluster always has Workload Identity",
+        lambda r: setv(r["cluster"], create=True, workloadIdentity=False),
+    ),
+    # models/zones.py
+    Row("storageClass", "no legacy Immediate-binding class on GKE", lambda r: r.update(storageClass="standard")),
+    Row("nodePools[0].zones[0]", "a zone is a zone name", lambda r: setv(pool(r), zones=["us-central1"])),
+    Row(
+        "nodePools[0].zones[0]",
+        "a pool's zone is in the cluster's region",
+        lambda r: setv(pool(r), zones=["europe-west4-a"]),
+    ),
+    Row(
+        "nodePools[0].zones",
+        "a GPU pool sits in one zone",
+        lambda r: setv(pool(r), zones=["us-central1-a", "us-central1-b"]),
+    ),
+    Row("nodePools[0].zones", "a regional cluster's GPU pool names its zone", lambda r: drop(pool(r), "zones")),
     # models/serving.py
     Row("models[0].inputCostPerToken", "a gateway model has prices", lambda r: drop(model(r), "inputCostPerToken")),
     Row(
@@ -216,7 +249,7 @@ BLOCK_ROWS = [
     Row("models[3].gpuLayers", "gpuLayers is all or 0-999", lambda r: setv(model(r, "embeddings"), gpuLayers=-1)),
     Row("models[3].pool", "a CPU model has no pool", lambda r: setv(model(r, "embeddings"), pool="l4-coder")),
     Row("models[3].replicas", "a CPU model runs 0 or 1 pod", lambda r: setv(model(r, "embeddings"), replicas=2)),
-    Row("models[4].pool", "a static llama model names its pool", lambda r: add_llama(r)),
+    Row("models[4].pool", "a static llama model names its pool", add_llama),
     Row(
         "models[4].replicas",
         "a static llama model runs 0 or 1 pod",
@@ -241,6 +274,11 @@ BLOCK_ROWS = [
         "llama extraArgs leave owned flags alone",
         lambda r: setv(model(r, "embeddings"), extraArgs=["--ctx-size", "4096"]),
     ),
+    Row(
+        "models[3].extraArgs",
+        "an embedding model's physical batch is its context",
+        lambda r: setv(model(r, "embeddings"), extraArgs=["--ubatch-size", "512"]),
+    ),
     # models/external.py
     Row(
         "models[4].litellmModel",
@@ -264,6 +302,21 @@ BLOCK_ROWS = [
         lambda r: r["gateway"].update(database={"mode": "none", "operator": "existing"}, storeModelInDb=False, keys=[]),
     ),
     Row(
+        "gateway.redis.host",
+        "an external Redis names its host",
+        lambda r: r["gateway"].update(redis={"mode": "external"}),
+    ),
+    Row(
+        "gateway.redis.host",
+        "host and passwordSecret only with an external Redis",
+        lambda r: r["gateway"].update(redis={"mode": "incluster", "host": "10.0.0.3"}),
+    ),
+    Row(
+        "gateway.keys[0].rpmLimit",
+        "key rpm/tpm limits across processes need Redis",
+        lambda r: (r["gateway"].update(redis={"mode": "none"}), r["gateway"]["keys"][0].update(rpmLimit=60)),
+    ),
+    Row(
         "gateway.keys[1].budgetDuration", "a budget period needs a budget", lambda r: drop(key(r, "tabby"), "maxBudget")
     ),
     Row("gateway.smokeTest.key", "the smoke test names a key", lambda r: drop(r["gateway"]["smokeTest"], "key")),
@@ -277,6 +330,13 @@ BLOCK_ROWS = [
         "keys need a database",
         lambda r: r["gateway"].update(database={"mode": "none"}, storeModelInDb=False),
     ),
+    # models/database_backup.py
+    Row("gateway.database.backup.bucket", "enabled backups name a bucket", lambda r: drop(backup(r), "bucket")),
+    Row("gateway.database.backup.bucket", "a bucket is a bare GCS name", lambda r: setv(backup(r), bucket="gs://b/x")),
+    Row("gateway.database.backup.bucket", "a GCS bucket name is valid", lambda r: setv(backup(r), bucket="My_Bucket")),
+    Row(
+        "gateway.database.backup.schedule", "CNPG's cron has 6 fields", lambda r: setv(backup(r), schedule="0 3 * * *")
+    ),
     # models/pricing.py
     Row("pricing.g2-standard-8", "a price override sets a price", lambda r: r.update(pricing={"g2-standard-8": {}})),
     Row("pricing", "prices are for G2 shapes", lambda r: r.update(pricing={"n1-standard-4": {"onDemand": 0.2}})),
@@ -287,6 +347,11 @@ BLOCK_ROWS = [
     ),
     # models/network.py
     Row("network.dnsCidrs", "CIDRs have no host bits", lambda r: r.update(network={"dnsCidrs": ["10.0.0.1/8"]})),
+    Row(
+        "network.kubeDnsIp",
+        "kube-dns's ClusterIP is an IP address",
+        lambda r: r.update(network={"kubeDnsIp": "kube-dns"}),
+    ),
     Row(
         "network.gatewayIngressFrom[0].podSelector.matchLabels",
         "label keys are valid",
@@ -359,6 +424,29 @@ CROSS_ROWS = [
     ),
     Row("models[0].weightsGiB", "vLLM weights fit host RAM", lambda r: setv(model(r), weightsGiB=40, cacheGiB=60)),
     Row("models[0].weightsGiB", "vLLM weights fit VRAM", lambda r: setv(model(r), weightsGiB=21, cacheGiB=30)),
+    Row(
+        "models[2].maxModelLen",
+        "weights plus one full-length KV cache fit VRAM",
+        lambda r: setv(model(r, "coder-agent"), maxModelLen=65536),
+    ),
+    Row("models[0].modelShape", "the KV-cache sizing knows the model", lambda r: setv(model(r), modelName="acme/c-7b")),
+    Row(
+        "models[0].maxModelLen",
+        "a model's context length is known",
+        lambda r: (
+            model(r).pop("maxModelLen"),
+            setv(
+                model(r),
+                modelName="acme/c-7b",
+                modelShape={"numHiddenLayers": 28, "numKeyValueHeads": 4, "headDim": 128},
+            ),
+        ),
+    ),
+    Row(
+        "models[0].modelShape.numHiddenLayers",
+        "a model shape is complete",
+        lambda r: setv(model(r), modelName="acme/c-7b", modelShape={"numKeyValueHeads": 4, "headDim": 128}),
+    ),
     Row("nodePools[0].maxNodes", "the GPU budget fits the pool", lambda r: setv(model(r, "coder-fim"), replicas=1)),
     Row(
         "gateway.keys[0].alias, gateway.keys[1].alias",
@@ -385,6 +473,43 @@ CROSS_ROWS = [
         "gateway.smokeTest.key",
         "the smoke key covers every model",
         lambda r: setv(key(r, "smoke-test"), models=["coder-chat"]),
+    ),
+    # models/database_backup.py (cross-field)
+    Row(
+        "gateway.database.backup",
+        "a CNPG database on GKE decides on backups",
+        lambda r: drop(r["gateway"]["database"], "backup"),
+    ),
+    Row(
+        "gateway.database.backup.enabled",
+        "backups need GKE (laptops: enabled: false)",
+        lambda r: (setv(r["cluster"], target="kubeconfig"), drop(r["cluster"], "location"), r.update(nodePools=[])),
+    ),
+    Row(
+        "gateway.database.backup.enabled",
+        "backups need Workload Identity",
+        lambda r: setv(r["cluster"], workloadIdentity=False),
+    ),
+    Row(
+        "gateway.database.backup.enabled",
+        "backups are for mode: cnpg",
+        lambda r: setv(r["gateway"]["database"], mode="existing", urlSecret={"name": "db", "key": "url"}),
+    ),
+    Row(
+        "gateway.database.restoreFrom",
+        "restoreFrom is for mode: cnpg",
+        lambda r: setv(
+            r["gateway"]["database"],
+            mode="existing",
+            urlSecret={"name": "db", "key": "url"},
+            backup={},
+            restoreFrom={"bucket": "old-backups"},
+        ),
+    ),
+    Row(
+        "gateway.database.backup.serverName",
+        "a restored cluster archives under a new name",
+        lambda r: setv(r["gateway"]["database"], restoreFrom={"bucket": backup(r)["bucket"]}),
     ),
     # models/llama_rules.py
     Row("models[4].placement", "a swap model needs a swap section", lambda r: add_llama(r, placement="swap")),

@@ -4,16 +4,32 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh requirements-dev.txt
+# The consumers' pinned venvs live in the cache outside the clone, so the next run on this machine (a fresh clone
+# in CI) finds them; each install script re-installs only when its pins change (a stamp of the constraints file).
+CACHE="${LLM_PLATFORM_CACHE:-$HOME/.cache/llm-platform}"
+export CONSUMERS_VENV="${CONSUMERS_VENV:-$CACHE/venvs/consumers}" LITELLM_VENV="${LITELLM_VENV:-$CACHE/venvs/litellm}"
+export CHECKOV_VENV="${CHECKOV_VENV:-$CACHE/venvs/checkov}" VLLM_VENV="${VLLM_VENV:-$CACHE/venvs/vllm}"
 export LLAMA_SERVER_BIN="$(bash .ci/install_llama_server.sh)"
 bash .ci/install_litellm.sh >&2
 bash .ci/install_checkov.sh >&2   # tests/test_checkov.py scans every rendered stack
+bash .ci/install_redis_server.sh >&2   # the gateway's shared rate limits, across workers (tests/consumers)
+bash .ci/fetch_crds.sh >&2       # tests/test_crd_schema.py: the CNPG and Barman Cloud plugin CRDs (Go modules)
+bash .ci/install_vllm.sh >&2      # tests/consumers/test_vllm_parser.py: vLLM 0.11's own serve parser (~3 GB)
 # busybox runs Tabby's key-substitution init script as its image does (tests/test_tabby_render.py)
 if ! command -v busybox >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [[ $(id -u) -eq 0 ]]; then
   (apt-get update -qq && apt-get install -y -qq busybox) >&2 || echo "warning: busybox not installed" >&2
 fi
+# The local control plane for the engine tier (tests/engine): built once into the cache outside the clone
+# (scripts/engine/build_cluster_tools.sh; the README's local control plane section has the cold time), reused after.
+LLM_PLATFORM_CLUSTER_BIN="$(bash scripts/engine/build_cluster_tools.sh)"  # not `export X=$(...)`: that hides a failure
+export LLM_PLATFORM_CLUSTER_BIN
 # Engine tier (tests/engine): the Pulumi CLI, language host and providers, built once with `go` into
 # ~/.cache/llm-platform/engine (cold build: README "Real-engine tier"); a failed build stops the run here.
 bash scripts/engine/build_pulumi_tools.sh >/dev/null
 export LLM_PLATFORM_REQUIRE_CONSUMERS=1
+# Lint, format and types: any finding fails the run (pyproject.toml holds the rule set and the mypy scope).
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/mypy
 .venv/bin/python render.py --stack-file Pulumi.dev.yaml --out build/dev
 .venv/bin/python -m pytest -q -rs "$@"

@@ -1,7 +1,15 @@
-"""In-process HTTP fakes that speak recorded contracts: LiteLLM's key API and the Kubernetes Secret API."""
+"""In-process HTTP fakes that speak recorded contracts: LiteLLM's key API and the Kubernetes Secret API.
+
+FakeLiteLLM follows tests/contracts/litellm_keys.json (recorded from LiteLLM 1.102.4's
+key_management_endpoints.py): keys are stored by their sha256 token as the proxy does, aliases are unique,
+/key/update is a merge patch whose explicit nulls clear and whose budget_duration restarts the budget window,
+/key/delete frees aliases. `fail[(method, path)] = (status, body)` makes one endpoint answer an error.
+"""
 
 import base64
 import copy
+import hashlib
+import itertools
 import json
 import secrets
 import threading
@@ -15,62 +23,127 @@ from tests.consumers.stub_openai import send_json
 CONTRACT = json.loads((Path(__file__).parent / "contracts" / "litellm_keys.json").read_text())
 
 
+def token_of(key: str) -> str:
+    """utils._hash_token_if_needed: an sk- key is hashed, anything else is taken as the hash already."""
+    return hashlib.sha256(key.encode()).hexdigest() if key.startswith("sk-") else key
+
+
 class FakeLiteLLM:
     def __init__(self, master: str):
         self.master = master
-        self.keys: dict[str, dict] = {}
+        self.rows: dict[str, dict] = {}  # token (sha256) -> row, as LiteLLM_VerificationToken
+        self.values: dict[str, str] = {}  # token -> the plaintext key the fake handed out (tests only)
         self.calls: list[tuple[str, str, dict | None]] = []
+        self.urls: list[str] = []
         self.contract_violations: list[str] = []
+        self.fail: dict[tuple[str, str], tuple[int, object]] = {}
+        self._clock = itertools.count(1)  # stands in for get_budget_reset_time(): every window start differs
+
+    # test helpers
+    def row(self, key: str) -> dict | None:
+        return self.rows.get(token_of(key))
+
+    def by_alias(self, alias: str) -> list[dict]:
+        return [r for r in self.rows.values() if r.get("key_alias") == alias]
+
+    def _check(self, what: str, body: dict) -> None:
+        extra = set(body) - set(CONTRACT[what]["request_fields"])
+        if extra:
+            self.contract_violations.append(f"{what}: unknown fields {sorted(extra)}")
+
+    def _window(self, row: dict) -> None:
+        row["budget_reset_at"] = f"window-{next(self._clock)}" if row.get("budget_duration") else None
 
     def handle(self, method: str, url: str, auth: str, body: dict | None) -> tuple[int, object]:
         path = urlparse(url).path
         self.calls.append((method, path, body))
+        self.urls.append(url)
         if path == "/health/readiness":
             return 200, {"status": "healthy"}
         if auth != f"Bearer {self.master}":
-            return 401, {"error": {"message": "Authentication Error, invalid master key"}}
+            e = CONTRACT["errors"]["bad_master_key"]
+            return e["status"], e["body"]
+        if (method, path) in self.fail:
+            return self.fail[(method, path)]
         if path == "/key/generate" and method == "POST":
-            extra = set(body) - set(CONTRACT["generate"]["request_fields"])
-            if extra:
-                self.contract_violations.append(f"generate: unknown fields {sorted(extra)}")
-            key = "sk-" + secrets.token_hex(12)
-            resp = copy.deepcopy(CONTRACT["generate"]["response"])
-            resp.update({k: v for k, v in body.items() if k in resp}, key=key, token_id=secrets.token_hex(8))
-            self.keys[key] = {**body, "blocked": None, "spend": 0.0}
-            return 200, resp
+            return self._generate(body or {})
         if path == "/key/info" and method == "GET":
             key = parse_qs(urlparse(url).query).get("key", [""])[0]
-            if key not in self.keys:
+            row = self.rows.get(token_of(key))
+            if row is None:
                 c = CONTRACT["info"]["unknown_key"]
                 return c["status"], c["body"]
             resp = copy.deepcopy(CONTRACT["info"]["response"])
             resp["key"] = key
-            resp["info"].update({k: v for k, v in self.keys[key].items() if k in resp["info"]})
+            resp["info"].update({k: copy.deepcopy(v) for k, v in row.items() if k in resp["info"]})
             return 200, resp
         if path == "/key/update" and method == "POST":
-            extra = set(body) - set(CONTRACT["update"]["request_fields"])
-            if extra:
-                self.contract_violations.append(f"update: unknown fields {sorted(extra)}")
-            if body.get("key") not in self.keys:
-                return 404, {"detail": "key not found"}
-            self.keys[body["key"]].update({k: v for k, v in body.items() if k != "key"})
-            return 200, {"key": body["key"], **self.keys[body["key"]]}
+            return self._update(body or {})
+        if path == "/key/delete" and method == "POST":
+            self._check("delete", body or {})
+            aliases = set((body or {}).get("key_aliases") or [])
+            gone = [t for t, r in self.rows.items() if r.get("key_alias") in aliases]
+            if not gone:
+                c = CONTRACT["delete"]["none_found"]
+                return c["status"], c["body"]
+            for t in gone:
+                del self.rows[t]
+            return 200, {"deleted_keys": sorted(aliases)}
         return 404, {"detail": "Not Found"}
+
+    def _generate(self, body: dict) -> tuple[int, object]:
+        self._check("generate", body)
+        alias = body.get("key_alias")
+        if alias is not None and self.by_alias(alias):
+            c = CONTRACT["generate"]["alias_taken"]
+            return c["status"], json.loads(json.dumps(c["body"]).replace("ALIAS", alias))
+        key = "sk-" + secrets.token_hex(12)
+        resp = copy.deepcopy(CONTRACT["generate"]["response"])
+        resp.update({k: v for k, v in body.items() if k in resp}, key=key, token_id=token_of(key))
+        row = {**body, "blocked": None, "spend": 0.0}
+        self._window(row)
+        self.rows[token_of(key)], self.values[token_of(key)] = row, key
+        return 200, resp
+
+    def _update(self, body: dict) -> tuple[int, object]:
+        self._check("update", body)
+        row = self.rows.get(token_of(body.get("key") or ""))
+        if row is None:
+            c = CONTRACT["update"]["unknown_key"]
+            return c["status"], c["body"]
+        patch = {k: v for k, v in body.items() if k != "key"}
+        row.update(patch)  # merge patch: absent keeps, explicit null clears
+        if "budget_duration" in patch:  # prepare_key_update_data: restarts (or, when null, clears) the window
+            self._window(row)
+        return 200, {"key": body["key"], **row}
 
 
 class FakeKube:
+    """Secrets (GET/POST/PUT) and Deployments (strategic-merge PATCH of the pod template) of a namespace."""
+
     def __init__(self, token: str):
         self.token = token
         self.secrets: dict[tuple[str, str], dict] = {}
+        self.deployments: dict[tuple[str, str], dict] = {}
+        self.patches: list[tuple[str, str, str, dict]] = []  # (ns, name, content type, body)
+        self.calls: list[tuple[str, str]] = []
+        self.fail: dict[tuple[str, str], int] = {}  # (method, resource kind) -> status
 
     def value(self, ns: str, name: str) -> str | None:
         s = self.secrets.get((ns, name))
-        return base64.b64decode(s["data"]["api-key"]).decode() if s else None
+        raw = s and (s.get("data") or {}).get("api-key")
+        return base64.b64decode(raw).decode() if raw else None
 
-    def handle(self, method: str, url: str, auth: str, body: dict | None) -> tuple[int, object]:
+    def handle(self, method: str, url: str, auth: str, body: dict | None, ctype: str = "") -> tuple[int, object]:
         if auth != f"Bearer {self.token}":
             return 401, {"kind": "Status", "code": 401}
         parts = urlparse(url).path.strip("/").split("/")  # api v1 namespaces NS secrets [NAME]
+        kind = parts[parts.index("namespaces") + 2]
+        self.calls.append((method, kind))
+        if (method, kind) in self.fail:
+            return self.fail[(method, kind)], {"kind": "Status", "code": self.fail[(method, kind)]}
+        if kind == "deployments":  # apis apps v1 namespaces NS deployments NAME
+            return self._patch(parts[4], parts[6], ctype, body or {}) if method == "PATCH" else (405, {})
         ns = parts[3]
         if method == "GET":
             s = self.secrets.get((ns, parts[5]))
@@ -78,13 +151,25 @@ class FakeKube:
         if method == "POST":
             key = (ns, body["metadata"]["name"])
             if key in self.secrets:
-                return 409, {"kind": "Status", "code": 409}
+                return 409, {"kind": "Status", "code": 409, "reason": "AlreadyExists"}
             self.secrets[key] = body
             return 201, body
         if method == "PUT":
+            if (ns, parts[5]) not in self.secrets:
+                return 404, {"kind": "Status", "code": 404}
             self.secrets[(ns, parts[5])] = body
             return 200, body
         return 405, {}
+
+    def _patch(self, ns: str, name: str, ctype: str, body: dict) -> tuple[int, object]:
+        if (ns, name) not in self.deployments:
+            return 404, {"kind": "Status", "code": 404}
+        if ctype != "application/strategic-merge-patch+json":
+            return 415, {"kind": "Status", "code": 415}
+        self.patches.append((ns, name, ctype, body))
+        tmpl = self.deployments[(ns, name)].setdefault("template", {}).setdefault("annotations", {})
+        tmpl.update(body["spec"]["template"]["metadata"]["annotations"])
+        return 200, self.deployments[(ns, name)]
 
 
 @contextmanager
@@ -93,9 +178,13 @@ def serve(fake):
         def _do(self):
             n = int(self.headers.get("Content-Length") or 0)
             body = json.loads(self.rfile.read(n)) if n else None
-            send_json(self, *fake.handle(self.command, self.path, self.headers.get("Authorization", ""), body))
+            auth = self.headers.get("Authorization", "")
+            if isinstance(fake, FakeKube):
+                send_json(self, *fake.handle(self.command, self.path, auth, body, self.headers.get("Content-Type", "")))
+            else:
+                send_json(self, *fake.handle(self.command, self.path, auth, body))
 
-        do_GET = do_POST = do_PUT = _do
+        do_GET = do_POST = do_PUT = do_PATCH = _do
 
         def log_message(self, *args):
             pass

@@ -371,8 +371,8 @@ def path_fits(raw: Any, path: str) -> bool:
     """The path walks the tree as written: [n] only into a list, .key only into a mapping (a key the config
     lacks, e.g. a required one, ends the walk)."""
     node = raw
-    for key, index in re.findall(r'\.?("(?:[^"\\]|\\.)*"|[^.\[\]"]+)|\[(\d+)\]', path):
-        key = json.loads(key) if key.startswith('"') else key
+    for raw_key, index in re.findall(r'\.?("(?:[^"\\]|\\.)*"|[^.\[\]"]+)|\[(\d+)\]', path):
+        key = json.loads(raw_key) if raw_key.startswith('"') else raw_key
         if index:
             if not isinstance(node, list):
                 return False

@@ -12,7 +12,7 @@
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 NS_LABEL = "kubernetes.io/metadata.name"
 _POD_IPS = ipaddress.ip_network("10.64.0.0/14").hosts()  # GKE's default pod range
@@ -38,7 +38,7 @@ class External:
         return self.ip
 
 
-Endpoint = Union[Pod, External]
+Endpoint = Pod | External
 
 
 def selector_matches(sel: dict[str, Any], labels: dict[str, str]) -> bool:

@@ -40,12 +40,12 @@ from tests.mutations import (
     stack_raw,
 )
 
-FAST = dict(
-    derandomize=True,
-    database=None,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
-)
+FAST = {
+    "derandomize": True,
+    "database": None,
+    "deadline": None,
+    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+}
 NON_FINITE = re.compile(r"(?<![A-Za-z])(?:-?Infinity|NaN|[-+]?\.inf|\.nan|nan|inf)(?![A-Za-z])")
 
 

@@ -1,7 +1,7 @@
 """checkov over every stack's rendered Kubernetes manifests: 0 failed checks (issue 6, point 4).
 
 Each stack file is rendered with render.py into a temp folder and scanned with the pinned checkov from
-.venv-checkov (`bash .ci/install_checkov.sh`; CHECKOV_BIN overrides). Stack-wide skips live in .checkov.yaml;
+$CHECKOV_VENV or .venv-checkov (`bash .ci/install_checkov.sh`; CHECKOV_BIN overrides). Stack-wide skips live in .checkov.yaml;
 per-workload skips are `checkov.io/skipN` annotations, and only the checks in PER_WORKLOAD_SKIPS may be skipped
 that way (README "Security and reliability" lists both).
 """
@@ -32,7 +32,8 @@ PER_WORKLOAD_SKIPS = {
 
 
 def checkov_bin() -> Path:
-    path = Path(os.environ.get("CHECKOV_BIN") or ROOT / ".venv-checkov" / "bin" / "checkov")
+    venv = Path(os.environ.get("CHECKOV_VENV", ".venv-checkov"))
+    path = Path(os.environ.get("CHECKOV_BIN") or (venv if venv.is_absolute() else ROOT / venv) / "bin" / "checkov")
     if not path.exists():
         msg = f"checkov not found at {path}: run `bash .ci/install_checkov.sh` or set CHECKOV_BIN"
         if require_consumers():

@@ -35,7 +35,9 @@ class TestGpuNodePool:
             {"type": "nvidia-l4", "count": 1, "gpuDriverInstallationConfig": {"gpuDriverVersion": "LATEST"}}
         ]
         assert nc["machineType"] == "g2-standard-8" and nc["spot"] is True
-        assert pool["autoscaling"] == {"minNodeCount": 0, "maxNodeCount": 1}
+        # Totals, in the pool's one zone: GKE's min/maxNodeCount would count per zone.
+        assert pool["autoscaling"] == {"totalMinNodeCount": 0, "totalMaxNodeCount": 1}
+        assert pool["nodeLocations"] == ["us-central1-a"]
         assert nc["labels"] == {"ai.llm.role": "coder"}
         assert {"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"} in nc["taints"]
         assert nc["workloadMetadataConfig"] == {"mode": "GKE_METADATA"}
@@ -111,7 +113,11 @@ class TestLiteLLMGateway:
         declare(lambda: LiteLLMGateway("gw", cfg))
         objs = [unwrap(r.inputs) for r in capture.resources if r.type.startswith("kubernetes:")]
         secrets = {(o["metadata"]["namespace"], o["metadata"]["name"]): o for o in objs if o["kind"] == "Secret"}
-        assert set(secrets) == {("litellm", "litellm-secrets"), ("serving", "vllm-api-key")}
+        assert set(secrets) == {
+            ("litellm", "litellm-secrets"),
+            ("litellm", "litellm-salt-key"),
+            ("serving", "vllm-api-key"),
+        }
         assert secrets[("litellm", "litellm-secrets")]["stringData"] == {
             "LITELLM_MASTER_KEY": "<secret>",
             "UPSTREAM_API_KEY": "<secret>",

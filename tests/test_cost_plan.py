@@ -97,7 +97,14 @@ class TestCostPlan:
 
     def test_totals_add_up(self, dev_raw):
         dev_raw["nodePools"].append(
-            {"name": "l4-big", "machineType": "g2-standard-24", "minNodes": 1, "maxNodes": 2, "role": "big"}
+            {
+                "name": "l4-big",
+                "machineType": "g2-standard-24",
+                "minNodes": 1,
+                "maxNodes": 2,
+                "role": "big",
+                "zones": ["us-central1-b"],
+            }
         )
         dev_raw["models"][1].update(pool="l4-big", replicas=3)
         plan = cost_plan(parse_config(dev_raw))

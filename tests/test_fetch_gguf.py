@@ -121,6 +121,43 @@ class TestOfflineFirstStaging:
         assert "-00003-of-00003" in res.stdout, "the whole shard set is staged"
 
 
+class TestSplitGgufNeedsEveryShard:
+    def test_missing_middle_shard_is_cold_not_warm(self, tmp_path, pvc):
+        shards = {f"Q4_K_M/Big-Q4_K_M-0000{i}-of-00003.gguf": bytes([i]) for i in (1, 3)}
+        warm_repo(pvc / "hf", "org/Big-GGUF", shards)
+        link = pvc / "weights" / "model.gguf"
+        res = run(tmp_path, [{"name": "Big", "repo": "org/Big-GGUF", "quant": "Q4_K_M", "link": str(link)}])
+        assert res.returncode == 1, "offline, an incomplete split cannot be staged"
+        assert "warm cache" not in res.stdout and "0 hub calls" not in res.stdout
+        assert "missing Q4_K_M/Big-Q4_K_M-00002-of-00003.gguf" in res.stdout and "cold cache" in res.stdout
+        assert not link.exists(), "nothing linked to a model llama.cpp cannot load"
+
+    def test_missing_last_shard_of_an_explicit_file_is_cold(self, tmp_path, pvc):
+        warm_repo(pvc / "hf", "org/Big-GGUF", {"Big-00001-of-00002.gguf": b"1"})
+        entry = {"name": "Big", "repo": "org/Big-GGUF", "file": "Big-00001-of-00002.gguf", "link": str(pvc / "m")}
+        res = run(tmp_path, [entry])
+        assert res.returncode == 1 and "missing Big-00002-of-00002.gguf" in res.stdout
+
+    def test_shard_rule(self):
+        mod = script()
+        assert mod.missing_shards(["a-00001-of-00002.gguf", "a-00002-of-00002.gguf"]) == []
+        assert mod.missing_shards(["a-00002-of-00003.gguf"]) == ["a-00001-of-00003.gguf", "a-00003-of-00003.gguf"]
+        assert mod.missing_shards(["a-Q4_K_M.gguf"]) == []
+
+    def test_a_hub_listing_without_every_shard_is_refused(self):
+        mod = script()
+        files = ["Q4_K_M/Big-Q4_K_M-00001-of-00002.gguf"]
+        chosen = mod.select(files, {"repo": "org/Big-GGUF", "quant": "Q4_K_M"})
+        assert mod.missing_shards(chosen) == ["Q4_K_M/Big-Q4_K_M-00002-of-00002.gguf"]
+
+
+def script():
+    spec = importlib.util.spec_from_file_location("fetch_gguf", FETCH_SCRIPT)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
 class TestStagingFailuresExplainTheFix:
     def test_ambiguous_quant_lists_candidates(self, tmp_path, pvc):
         warm_repo(pvc / "hf", REPO, {"X-Q4_K_M.gguf": b"1", "X-UD-Q4_K_M.gguf": b"2"})

@@ -66,7 +66,7 @@ class TestDatabaseReachesLiteLLMOnlyThroughASecret:
         assert spec["enableSuperuserAccess"] is False
 
     def test_operator_chart_pinned(self, dev_plan):
-        ((name, release),) = dev_plan.helm
+        (release,) = [r for _, r in dev_plan.helm if r["chart"] == "cloudnative-pg"]
         assert release["chart"] == "cloudnative-pg" and release["version"].count(".") == 2
         assert release["repositoryOpts"]["repo"] == "https://cloudnative-pg.github.io/charts"
 
@@ -113,12 +113,14 @@ class TestDeclaredKeys:
         for r in roles:
             ns = r["metadata"]["namespace"]
             names = sorted(k["secret_name"] for k in declared if k["namespace"] == ns)
-            assert all(rule["resources"] == ["secrets"] for rule in r["rules"])
+            secret_rules = [rule for rule in r["rules"] if rule["resources"] == ["secrets"]]
             # create cannot be narrowed by name; reading and rewriting can, to the key Secrets only
-            assert {tuple(rule["verbs"]): sorted(rule.get("resourceNames", [])) for rule in r["rules"]} == {
+            assert {tuple(rule["verbs"]): sorted(rule.get("resourceNames", [])) for rule in secret_rules} == {
                 ("create",): [],
                 ("get", "update"): names,
             }
+            # the only other rule: patching the key's consumer Deployments, by name (TestHealingCronJob)
+            assert all(rule["resources"] == ["deployments"] for rule in r["rules"] if rule not in secret_rules)
 
     def test_job_name_follows_declared_keys(self, dev_raw):
         before = keys.job_name(parse_config(dev_raw))
@@ -232,6 +234,31 @@ class TestSmokeTestJob:
         (c,) = job["spec"]["template"]["spec"]["containers"]
         env = {e["name"]: e for e in c["env"]}
         assert env["GATEWAY_KEY"]["valueFrom"]["secretKeyRef"] == {"name": "litellm-key-smoke-test", "key": "api-key"}
+
+    def test_job_is_awaited_and_fails_on_the_scripts_verdict(self, dev_plan):
+        (job,) = [j for j in dev_plan.find("Job") if j["metadata"]["name"].startswith("smoke-test-")]
+        assert "pulumi.com/skipAwait" not in job["metadata"].get("annotations", {}), "pulumi up must see a failure"
+        assert job["metadata"]["annotations"]["pulumi.com/replaceUnready"] == "true"
+        spec = job["spec"]
+        assert spec["backoffLimit"] == 0
+        (rule,) = spec["podFailurePolicy"]["rules"]
+        assert rule["action"] == "Ignore" and rule["onPodConditions"][0]["type"] == "DisruptionTarget"
+        (c,) = spec["template"]["spec"]["containers"]
+        env = {e["name"]: e.get("value") for e in c["env"]}
+        assert env["READY_DEADLINE_SECONDS"] == "1200", "about 20 minutes for a cold model on a fresh node"
+        assert spec["activeDeadlineSeconds"] > 1200
+        name = dev_plan.names[dev_plan.k8s.index(job)]
+        wait = dev_plan.options[name]["await_timeouts"]
+        assert (
+            wait["create"] == wait["update"]
+            and int(wait["create"].removesuffix("m")) * 60 > spec["activeDeadlineSeconds"]
+        ), "Pulumi outwaits the Job, so the Job's own Failed is what `pulumi up` reports"
+
+    def test_pulumi_waits_longer_than_the_job_can_run(self, dev_raw):
+        dev_raw["gateway"]["smokeTest"]["readyTimeoutSeconds"] = 1800
+        cfg = parse_config(dev_raw)
+        assert smoke.active_deadline_seconds(cfg) > 1800
+        assert smoke.await_timeout_minutes(cfg) * 60 > smoke.active_deadline_seconds(cfg)
 
     def test_key_must_cover_every_model(self, dev_raw):
         next(k for k in dev_raw["gateway"]["keys"] if k["alias"] == "smoke-test")["models"] = ["coder-chat"]

@@ -1,5 +1,6 @@
 """The pure llama.cpp builders: llama-server args, the GGUF catalog and llama-swap's config.yaml. No Pulumi."""
 
+import itertools
 import json
 import re
 import shlex
@@ -68,7 +69,7 @@ class TestLlamaServerArgs:
             ),
             "/m.gguf",
         )
-        pairs = dict(zip(args, args[1:]))
+        pairs = dict(itertools.pairwise(args))
         assert pairs["--ctx-size"] == "4096" and pairs["--n-gpu-layers"] == "20"
         assert pairs["--batch-size"] == "512" and pairs["--threads"] == "6" and pairs["--parallel"] == "2"
         assert pairs["--flash-attn"] == "on", "a bare --flash-attn would swallow the next argument"
@@ -131,7 +132,7 @@ class TestSwapConfig:
         for name, entry in conf["models"].items():
             argv = shlex.split(entry["cmd"])
             assert argv[0] == "/app/llama-server"
-            pairs = dict(zip(argv, argv[1:]))
+            pairs = dict(itertools.pairwise(argv))
             assert pairs["--port"] == "${PORT}" and pairs["--host"] == "127.0.0.1"
             assert pairs["--alias"] == name and pairs["--model"] == f"/models/weights/{name}.gguf"
             assert entry["proxy"] == "http://127.0.0.1:${PORT}" and entry["checkEndpoint"] == "/health"

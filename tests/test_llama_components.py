@@ -89,7 +89,7 @@ class TestStaticServer:
     def test_pinned_server_with_alias_and_staged_model(self, capture, seed):
         objs, _ = static(capture, seed)
         c = container(objs, "llama-static-a")
-        assert c["image"] == "ghcr.io/ggml-org/llama.cpp:server-cuda-b8087" and c["command"] == ["/app/llama-server"]
+        assert c["image"] == "ghcr.io/ggml-org/llama.cpp:server-cuda-b10775" and c["command"] == ["/app/llama-server"]
         assert c["args"][:4] == ["--model", "/models/weights/model.gguf", "--alias", "GLM-4.7-Flash"]
         assert {"name": "model-cache", "mountPath": "/models", "readOnly": True} in c["volumeMounts"]
 
@@ -156,6 +156,8 @@ class TestGpuResource:
         assert "nvidia.com/gpu" not in c["resources"]["requests"]
         assert p["tolerations"] == [{"key": "amd.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
         assert "-rocm-" in c["image"]
+        (init,) = p["initContainers"]
+        assert init["image"] == "ghcr.io/ggml-org/llama.cpp:full-b10775", "AMD pods fetch with the CPU full image"
         assert "runAsUser" not in p["securityContext"] and "runAsNonRoot" not in c["securityContext"]
 
     def test_nvidia_pods_run_as_non_root(self, capture, seed, kind, name):
@@ -209,7 +211,7 @@ class TestSwapPool:
     def test_config_mounted_where_the_image_reads_it(self, capture, seed):
         objs = swap(capture, seed)
         c = container(objs, "llama-swap")
-        assert c["image"] == "ghcr.io/mostlygeek/llama-swap:v192-cuda-b8087"
+        assert c["image"] == "ghcr.io/mostlygeek/llama-swap:v252-cuda-b10775-non-root"
         assert c["command"][:3] == ["/app/llama-swap", "-config", "/app/config.yaml"]
         assert {"name": "config", "mountPath": "/app/config.yaml", "subPath": "config.yaml", "readOnly": True} in c[
             "volumeMounts"

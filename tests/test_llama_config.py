@@ -1,6 +1,7 @@
 """llama.cpp config rules at load time, without Pulumi: one class per rule, asserting the key path and the fix."""
 
 import pytest
+from pydantic import ValidationError
 
 from models import ConfigError, parse_config
 from models.llama_rules import gpu_demands
@@ -46,16 +47,25 @@ class TestSeedStackIsValid:
         ]
         assert cfg.swap.pool == "swap" and cfg.swap.exclusive and cfg.swap.health_check_timeout == 300
         assert [p.role for p in cfg.node_pools] == ["static-a", "static-b", "swap"]
-        with pytest.raises(Exception):
+        with pytest.raises(ValidationError):
             cfg.models[0].context_size = 1  # type: ignore[misc]
 
     def test_images_pinned_to_one_build(self, seed):
         images = parse_config(seed).images
-        assert images.llamacpp.endswith(":server-cuda-b8087") and images.llama_swap.endswith("-cuda-b8087")
-        assert images.gguf_fetch.endswith(":full-cuda-b8087")
+        assert images.llamacpp.endswith(":server-cuda-b10775")
+        assert images.llama_swap.endswith("-cuda-b10775-non-root")
+        assert images.gguf_fetch.endswith(":full-b10775"), "the plain CPU full image: fetching needs no GPU"
 
     def test_mixes_with_vllm_models(self, seed):
-        seed["nodePools"].append({"name": "l4-coder", "machineType": "g2-standard-8", "maxNodes": 1, "role": "coder"})
+        seed["nodePools"].append(
+            {
+                "name": "l4-coder",
+                "machineType": "g2-standard-8",
+                "maxNodes": 1,
+                "role": "coder",
+                "zones": ["us-central1-a"],
+            }
+        )
         seed["models"].append(vllm_model("l4-coder"))
         assert [m.engine for m in parse_config(seed).models] == ["llamacpp"] * 4 + ["vllm"]
 
@@ -377,7 +387,7 @@ class TestLlamaImagePins:
         msg = reject(seed)
         assert (
             "images.llamaSwap: 'ghcr.io/mostlygeek/llama-swap:v199-cuda-b8702' bundles llama.cpp b8702 but "
-            "images.llamacpp is b8087" in msg
+            "images.llamacpp is b10775" in msg
         )
 
     def test_matching_override_and_digests_pass(self, seed):

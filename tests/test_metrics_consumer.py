@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.consumers.litellm_proxy import free_port, run_litellm_proxy
+from tests.consumers.litellm_proxy import drop_shared_state, free_port, run_litellm_proxy
 from tests.consumers.llama_server import http_get, run_llama_server
 from tests.consumers.require import litellm_binary, llama_binary
 from tests.consumers.tiny_gguf import ensure_tiny_gguf
@@ -30,8 +30,7 @@ def gateway_files(plan, work: Path, require_auth: bool | None) -> Path:
         port = free_port()  # nothing listens: /metrics needs no upstream
         entry["litellm_params"]["api_base"] = f"http://127.0.0.1:{port}/v1"
         availability[entry["model_name"]].update(host="127.0.0.1", port=port)
-    for key in ("database_url", "store_model_in_db"):
-        config["general_settings"].pop(key, None)
+    drop_shared_state(config)  # no database, no Redis: /metrics needs neither
     if require_auth is None:
         config["litellm_settings"].pop("require_auth_for_metrics_endpoint")
     work.mkdir(parents=True, exist_ok=True)

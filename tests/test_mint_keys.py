@@ -1,5 +1,14 @@
-"""The key-minting Job's script, run for real against LiteLLM's recorded key API and a fake Secret API."""
+"""The key reconciler (Job + CronJob script), run for real against LiteLLM's recorded key API and a fake kube API.
 
+The contract (tests/contracts/litellm_keys.json) is recorded from LiteLLM 1.102.4's
+proxy/management_endpoints/key_management_endpoints.py: unique aliases (_enforce_unique_key_alias), /key/info's
+404 (info_key_fn), /key/update as a merge patch whose budget_duration restarts the window and whose nulls clear
+(update_key_fn, prepare_key_update_data), /key/delete by alias (delete_key_fn, delete_key_aliases). A real
+proxy with a database cannot run here (Prisma fetches its engines at run time).
+"""
+
+import copy
+import hashlib
 import json
 import os
 import subprocess
@@ -8,25 +17,33 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes import FakeKube, FakeLiteLLM, serve
+from tests.fakes import FakeKube, FakeLiteLLM, serve, token_of
 
 SCRIPT = Path(__file__).resolve().parent.parent / "components" / "scripts" / "mint_keys.py"
 MASTER, TOKEN = "sk-master-test", "kube-token"
+NS = "experience"
 KEYS = [
     {
         "key_alias": "open-webui",
         "models": ["coder-chat", "coder-fim"],
         "max_budget": 5.0,
         "budget_duration": "30d",
-        "namespace": "experience",
+        "rpm_limit": None,
+        "tpm_limit": None,
+        "namespace": NS,
         "secret_name": "litellm-key-open-webui",
+        "consumers": [{"namespace": NS, "deployment": "open-webui"}],
     },
     {
         "key_alias": "tabby",
         "models": ["coder-fim"],
+        "max_budget": None,
+        "budget_duration": None,
         "rpm_limit": 60,
-        "namespace": "experience",
+        "tpm_limit": None,
+        "namespace": NS,
         "secret_name": "litellm-key-tabby",
+        "consumers": [{"namespace": NS, "deployment": "tabby"}],
     },
 ]
 
@@ -34,12 +51,13 @@ KEYS = [
 @pytest.fixture
 def world(tmp_path):
     gw, kube = FakeLiteLLM(MASTER), FakeKube(TOKEN)
+    kube.deployments = {(NS, "open-webui"): {}, (NS, "tabby"): {}}
     keys_file, token_file = tmp_path / "keys.json", tmp_path / "token"
-    keys_file.write_text(json.dumps(KEYS))
     token_file.write_text(TOKEN)
     with serve(gw) as gw_url, serve(kube) as kube_url:
 
-        def run(master=MASTER):
+        def run(keys=KEYS, master=MASTER):
+            keys_file.write_text(json.dumps(keys))
             env = {
                 **os.environ,
                 "LITELLM_URL": gw_url,
@@ -49,9 +67,30 @@ def world(tmp_path):
                 "K8S_TOKEN_FILE": str(token_file),
                 "WAIT_SECONDS": "5",
             }
-            return subprocess.run([sys.executable, str(SCRIPT)], env=env, capture_output=True, text=True, timeout=60)
+            res = subprocess.run(
+                [sys.executable, str(SCRIPT)], check=False, env=env, capture_output=True, text=True, timeout=60
+            )
+            for key in gw.values.values():
+                assert key not in res.stdout + res.stderr, "a key value was printed"
+            assert gw.contract_violations == []
+            return res
 
         yield gw, kube, run
+
+
+def stored(kube: FakeKube, alias: str) -> str | None:
+    return kube.value(NS, f"litellm-key-{alias}")
+
+
+def calls(gw: FakeLiteLLM, path: str) -> list[dict | None]:
+    return [b for _, p, b in gw.calls if p == path]
+
+
+def edited(**changes) -> list[dict]:
+    keys = copy.deepcopy(KEYS)
+    for alias, fields in changes.items():
+        next(k for k in keys if k["key_alias"] == alias.replace("_", "-")).update(fields)
+    return keys
 
 
 class TestMintKeysIdempotent:
@@ -60,37 +99,203 @@ class TestMintKeysIdempotent:
         res = run()
         assert res.returncode == 0, res.stderr
         assert "open-webui: minted" in res.stdout and "tabby: minted" in res.stdout
-        value = kube.value("experience", "litellm-key-open-webui")
-        assert value in gw.keys and gw.keys[value]["models"] == ["coder-chat", "coder-fim"]
-        assert gw.keys[value]["max_budget"] == 5.0 and gw.keys[value]["budget_duration"] == "30d"
-        assert gw.contract_violations == []
+        row = gw.row(stored(kube, "open-webui"))
+        assert row["models"] == ["coder-chat", "coder-fim"] and row["max_budget"] == 5.0
+        assert row["budget_duration"] == "30d" and "rpm_limit" not in row  # no nulls on generate
 
-    def test_second_run_keeps_valid_keys(self, world):
+    def test_second_run_keeps_valid_keys_and_sends_nothing(self, world):
         gw, kube, run = world
         run()
-        first = {a: kube.value("experience", f"litellm-key-{a}") for a in ("open-webui", "tabby")}
+        first = {a: stored(kube, a) for a in ("open-webui", "tabby")}
+        gw.calls.clear()
         res = run()
-        assert res.returncode == 0 and res.stdout.count(": kept") == 2
-        assert {a: kube.value("experience", f"litellm-key-{a}") for a in first} == first
-        assert sum(1 for m, p, _ in gw.calls if p == "/key/generate") == 2, "no new key on the second run"
+        assert res.returncode == 0 and res.stdout.count(": kept ->") == 2, res.stdout
+        assert {a: stored(kube, a) for a in first} == first
+        assert calls(gw, "/key/generate") == calls(gw, "/key/update") == calls(gw, "/key/delete") == []
 
-    def test_invalid_stored_key_is_reminted(self, world):
+    def test_key_never_in_a_url(self, world):
         gw, kube, run = world
         run()
-        stale = kube.value("experience", "litellm-key-tabby")
-        del gw.keys[stale]  # e.g. the database was restored from an older backup
-        res = run()
-        assert "tabby: re-minted" in res.stdout and "open-webui: kept" in res.stdout
-        assert kube.value("experience", "litellm-key-tabby") != stale
-
-    def test_keys_never_printed(self, world):
-        gw, kube, run = world
-        res = run()
-        for key in gw.keys:
-            assert key not in res.stdout + res.stderr
+        run()
+        key = stored(kube, "tabby")
+        assert not any(key in url for url in gw.urls)
+        assert any(hashlib.sha256(key.encode()).hexdigest() in url for url in gw.urls), "looked up by its hash"
 
     def test_wrong_master_key_fails_loudly(self, world):
         _, kube, run = world
         res = run(master="sk-wrong")
-        assert res.returncode == 1 and "/key/generate for 'open-webui' failed (401)" in res.stderr
+        assert res.returncode == 1 and "/key/delete for 'open-webui' failed (401)" in res.stderr
         assert kube.secrets == {}
+
+
+class TestBudgetWindowSurvivesRuns:
+    """Sending budget_duration restarts budget_reset_at (prepare_key_update_data): only changed fields go out."""
+
+    def test_unchanged_config_keeps_the_window(self, world):
+        gw, kube, run = world
+        run()
+        window = gw.row(stored(kube, "open-webui"))["budget_reset_at"]
+        run()
+        run()
+        assert gw.row(stored(kube, "open-webui"))["budget_reset_at"] == window
+
+    def test_new_budget_leaves_the_window(self, world):
+        gw, kube, run = world
+        run()
+        window = gw.row(stored(kube, "open-webui"))["budget_reset_at"]
+        res = run(edited(open_webui={"max_budget": 9.0}))
+        assert "open-webui: kept, re-scoped (max_budget)" in res.stdout
+        assert [{k: v for k, v in b.items() if k != "key"} for b in calls(gw, "/key/update")] == [{"max_budget": 9.0}]
+        row = gw.row(stored(kube, "open-webui"))
+        assert row["max_budget"] == 9.0 and row["budget_reset_at"] == window
+
+    def test_new_duration_restarts_the_window(self, world):
+        gw, kube, run = world
+        run()
+        window = gw.row(stored(kube, "open-webui"))["budget_reset_at"]
+        run(edited(open_webui={"budget_duration": "7d"}))
+        row = gw.row(stored(kube, "open-webui"))
+        assert row["budget_duration"] == "7d" and row["budget_reset_at"] != window
+
+
+class TestRemovedLimitsAreCleared:
+    def test_removed_rpm_limit_is_sent_as_null(self, world):
+        gw, kube, run = world
+        run()
+        res = run(edited(tabby={"rpm_limit": None}))
+        assert "tabby: kept, re-scoped (rpm_limit)" in res.stdout
+        (body,) = calls(gw, "/key/update")
+        assert body == {"key": stored(kube, "tabby"), "rpm_limit": None}
+        assert gw.row(stored(kube, "tabby"))["rpm_limit"] is None
+
+    def test_removed_budget_clears_budget_and_window(self, world):
+        gw, kube, run = world
+        run()
+        run(edited(open_webui={"max_budget": None, "budget_duration": None}))
+        row = gw.row(stored(kube, "open-webui"))
+        assert row["max_budget"] is None and row["budget_duration"] is None and row["budget_reset_at"] is None
+
+    def test_rescoped_models_only(self, world):
+        gw, kube, run = world
+        run()
+        before = stored(kube, "open-webui")
+        kube.patches.clear()
+        res = run(edited(open_webui={"models": ["coder-chat"]}))
+        assert "open-webui: kept, re-scoped (models)" in res.stdout and stored(kube, "open-webui") == before
+        assert gw.row(before)["models"] == ["coder-chat"] and not kube.patches
+
+
+class TestKeysThatHeal:
+    """Each way the alias outlives its Secret's key: delete the old key by alias, generate, store, roll."""
+
+    def test_lost_secret_replaces_the_orphaned_alias(self, world):
+        gw, kube, run = world
+        run()
+        old = stored(kube, "tabby")
+        del kube.secrets[(NS, "litellm-key-tabby")]
+        kube.calls.clear()
+        res = run()
+        assert res.returncode == 0, res.stderr
+        assert "tabby: replaced (no key in its Secret)" in res.stdout
+        new = stored(kube, "tabby")
+        assert new != old and gw.row(old) is None and len(gw.by_alias("tabby")) == 1
+        assert ("POST", "secrets") in kube.calls and ("PUT", "secrets") not in kube.calls
+
+    def test_blocked_key_is_replaced(self, world):
+        gw, kube, run = world
+        run()
+        old = stored(kube, "open-webui")
+        gw.row(old)["blocked"] = True
+        kube.calls.clear()
+        res = run()
+        assert "open-webui: replaced (blocked or foreign)" in res.stdout and "tabby: kept" in res.stdout
+        assert gw.row(old) is None and gw.row(stored(kube, "open-webui"))["blocked"] is None
+        assert ("PUT", "secrets") in kube.calls and ("POST", "secrets") not in kube.calls
+
+    def test_crash_between_generate_and_secret_write(self, world):
+        gw, _, run = world
+        gw.handle("POST", "/key/generate", f"Bearer {MASTER}", {"key_alias": "tabby", "models": ["coder-fim"]})
+        res = run()
+        assert res.returncode == 0, res.stderr
+        assert "tabby: replaced (no key in its Secret)" in res.stdout
+        assert [r["key_alias"] for r in gw.rows.values()].count("tabby") == 1
+
+    def test_key_gone_from_the_database_is_reminted(self, world):
+        gw, kube, run = world
+        run()
+        stale = stored(kube, "tabby")
+        del gw.rows[token_of(stale)]  # e.g. the database restored from an older backup
+        res = run()
+        assert "tabby: re-minted (gone)" in res.stdout and "open-webui: kept" in res.stdout
+        assert stored(kube, "tabby") != stale
+
+    def test_secret_without_a_key_is_put_not_posted(self, world):
+        gw, kube, run = world
+        kube.secrets[(NS, "litellm-key-tabby")] = {"metadata": {"name": "litellm-key-tabby"}, "data": {}}
+        res = run()
+        assert res.returncode == 0, res.stderr
+        assert stored(kube, "tabby") in gw.values.values()
+        assert kube.calls.count(("PUT", "secrets")) == 1 and kube.calls.count(("POST", "secrets")) == 1
+
+
+class TestOnly404IsGone:
+    @pytest.mark.parametrize("status", [401, 403, 500, 503])
+    def test_other_info_errors_fail_loudly_and_change_nothing(self, world, status):
+        gw, kube, run = world
+        run()
+        before = dict(kube.secrets)
+        kube.patches.clear()
+        gw.fail[("GET", "/key/info")] = (status, {"error": {"message": "boom", "code": str(status)}})
+        gw.calls.clear()
+        res = run()
+        assert res.returncode == 1
+        assert f"/key/info for 'open-webui' failed ({status})" in res.stderr
+        assert f"/key/info for 'tabby' failed ({status})" in res.stderr
+        assert calls(gw, "/key/generate") == calls(gw, "/key/delete") == calls(gw, "/key/update") == []
+        assert kube.secrets == before and not kube.patches
+
+    def test_failed_delete_keeps_the_secret(self, world):
+        gw, kube, run = world
+        run()
+        old = stored(kube, "tabby")
+        gw.row(old)["blocked"] = True
+        gw.fail[("POST", "/key/delete")] = (500, {"error": {"message": "Not connected to DB!", "code": "500"}})
+        gw.calls.clear()
+        kube.patches.clear()
+        res = run()
+        assert res.returncode == 1 and "/key/delete for 'tabby' failed (500) (virtual keys need" in res.stderr
+        assert stored(kube, "tabby") == old and calls(gw, "/key/generate") == [] and not kube.patches
+
+
+class TestConsumersRoll:
+    def test_new_key_rolls_its_consumers_only(self, world):
+        gw, kube, run = world
+        run()
+        kube.patches.clear()
+        gw.row(stored(kube, "tabby"))["blocked"] = True
+        res = run()
+        assert "rolled experience/tabby" in res.stdout
+        ((ns, name, ctype, body),) = kube.patches
+        assert (ns, name, ctype) == (NS, "tabby", "application/strategic-merge-patch+json")
+        annotations = body["spec"]["template"]["metadata"]["annotations"]
+        assert list(annotations) == ["llm-platform/key-rotated-at"]
+        assert "open-webui" not in str(kube.deployments[(NS, "open-webui")])
+
+    def test_kept_keys_roll_nothing(self, world):
+        _, kube, run = world
+        run()
+        kube.patches.clear()
+        run(edited(tabby={"rpm_limit": 120}))
+        assert kube.patches == []
+
+    def test_missing_deployment_is_not_an_error(self, world):
+        _, kube, run = world
+        kube.deployments.clear()  # first `up`: the front-ends come after the Job
+        res = run()
+        assert res.returncode == 0 and "rolled nothing" in res.stdout
+
+    def test_forbidden_patch_fails_loudly(self, world):
+        _, kube, run = world
+        kube.fail[("PATCH", "deployments")] = 403
+        res = run()
+        assert res.returncode == 1 and "rolling Deployment experience/open-webui failed (403)" in res.stderr

@@ -18,6 +18,10 @@ PRIVATE_HTTPS = External("10.20.0.5")  # something inside the VPC
 CONTROL_PLANE = External("172.16.0.2")  # a private GKE control plane endpoint
 CNPG_OPERATOR = Pod("cnpg-operator", "cnpg-system", {"app.kubernetes.io/name": "cloudnative-pg"})
 GMP_COLLECTOR = Pod("collector", "gmp-system", {"app.kubernetes.io/name": "collector"})
+AUTOPILOT_COLLECTOR = Pod("collector", "gke-gmp-system", {"app.kubernetes.io/name": "collector"})
+NODELOCAL_DNS = External("169.254.20.10")  # NodeLocal DNSCache (Autopilot; Standard from 1.34.1-gke.3720000)
+METADATA = External("169.254.169.254")  # Cloud DNS for GKE answers here; so does the metadata server on 80
+KUBE_DNS_SVC = External("34.118.224.10")  # kube-dns's ClusterIP in GKE's default Service range
 KUBE_DNS = Pod("kube-dns", "kube-system", {"k8s-app": "kube-dns"})
 RANDOM = Pod("random", "default", {"app": "random"})
 INGRESS = Pod("ingress-nginx", "ingress-nginx", {"app.kubernetes.io/name": "ingress-nginx"})
@@ -47,6 +51,8 @@ class World:
 
     def pod(self, prefix: str) -> Pod:
         """A pod by its object name (Jobs carry a hash suffix: smoke-test-1a2b3c4d)."""
+        if prefix in self.pods:
+            return self.pods[prefix]
         (match,) = [
             p
             for n, p in self.pods.items()
@@ -269,12 +275,59 @@ class TestEgressIsDnsAndWhatEachNeeds:
             assert not world.ok(pod, world.db, 5432)
 
 
+class TestDnsWorksUnderNodeLocalDnsCacheAndCloudDns:
+    """Under NodeLocal DNSCache pods query the kube-dns Service IP and a host-network cache answers (also on
+    169.254.20.10); under Cloud DNS the node's metadata server answers on 169.254.169.254. No pod selector
+    matches either, so only ipBlocks let DNS through."""
+
+    def every_pod(self, world):
+        return [*world.pods.values(), world.db, Pod("debug", "serving", {"app": "debug"})]
+
+    @pytest.mark.parametrize("server", [NODELOCAL_DNS, METADATA, KUBE_DNS_SVC], ids=str)
+    def test_every_pod_resolves_on_udp_and_tcp(self, world, server):
+        for pod in self.every_pod(world):
+            assert world.ok(pod, server, 53, "UDP") and world.ok(pod, server, 53, "TCP"), (pod, server)
+
+    def test_only_port_53(self, world):
+        for pod in self.every_pod(world):
+            # 80 on the metadata server hands out credentials: DNS must not open it. Only the Postgres pods (Barman
+            # Cloud's Workload Identity token, database_policies) reach it on 80, by their own policy.
+            if pod != world.db:
+                assert not world.ok(pod, METADATA, 80), pod
+            assert not world.ok(pod, NODELOCAL_DNS, 8080, "TCP"), pod
+        assert not world.ok(world.pod("litellm"), KUBE_DNS_SVC, 443)
+
+    def test_kube_dns_ip_narrows_the_service_rule_to_one_address(self):
+        w = render(lambda raw: raw.setdefault("network", {}).update(kubeDnsIp="10.0.0.10"))
+        chat = w.pod("coder-chat")
+        assert w.ok(chat, External("10.0.0.10"), 53, "UDP") and w.ok(chat, External("10.0.0.10"), 53, "TCP")
+        assert not w.ok(chat, External("10.0.0.11"), 53, "UDP")
+        assert not w.ok(chat, KUBE_DNS_SVC, 53, "UDP"), "with the IP named, other Service ranges are closed"
+        assert w.ok(chat, NODELOCAL_DNS, 53, "UDP") and w.ok(chat, METADATA, 53, "UDP")
+
+    def test_without_kube_dns_ip_any_service_range_but_not_the_internet(self, world):
+        chat = world.pod("coder-chat")
+        for ip in ("10.96.0.10", "172.20.0.10", "192.168.0.10", "34.118.224.10"):
+            assert world.ok(chat, External(ip), 53, "UDP"), ip
+        assert not world.ok(chat, External("8.8.8.8"), 53, "UDP"), "no public resolver: DNS goes through the cluster"
+
+    def test_bad_kube_dns_ip_names_the_key_and_the_fix(self):
+        raw = raw_config("dev")
+        raw["network"] = {"kubeDnsIp": "kube-dns"}
+        with pytest.raises(ConfigError) as exc:
+            parse_config(raw)
+        (line,) = [ln for ln in exc.value.lines if ln.startswith("network.kubeDnsIp:")]
+        assert "kubectl -n kube-system get svc kube-dns" in line
+
+
 class TestScrapersReachMetrics:
-    def test_gmp_collectors_reach_each_metrics_port(self, world):
+    @pytest.mark.parametrize("collector", [GMP_COLLECTOR, AUTOPILOT_COLLECTOR], ids=str)
+    def test_gmp_collectors_reach_each_metrics_port(self, world, collector):
         for d in [*world.models, world.plan.one("Deployment", "litellm")]:
             pod = world.pods[d["metadata"]["name"]]
-            assert world.ok(GMP_COLLECTOR, pod, container_port(d)), pod
-        assert not world.ok(GMP_COLLECTOR, world.db, 5432)
+            assert world.ok(collector, pod, container_port(d)), pod
+        assert not world.ok(collector, world.db, 5432)
+        assert not world.ok(Pod("other", "kube-system", collector.labels), world.pod("litellm"), 4000)
 
     def test_servicemonitor_lets_in_the_prometheus_namespace(self):
         w = render(
@@ -290,6 +343,7 @@ class TestScrapersReachMetrics:
         assert w.ok(prom, w.pod("coder-chat"), 8000) and w.ok(prom, w.pod("litellm"), 4000)
         assert not w.ok(Pod("grafana", "monitoring", {"app.kubernetes.io/name": "grafana"}), w.pod("litellm"), 4000)
         assert not w.ok(GMP_COLLECTOR, w.pod("coder-chat"), 8000)
+        assert not w.ok(AUTOPILOT_COLLECTOR, w.pod("coder-chat"), 8000)
 
     def test_no_scraping_no_scraper(self):
         w = render(lambda raw: raw.update(observability={"scrape": "none"}))

@@ -9,7 +9,6 @@ import pytest
 import yaml
 
 from models import ConfigError, parse_config
-from models.observability import scrape_mode
 from offline.plan import pod_spec
 from tests.conftest import plan_for, raw_config
 from tests.netpol import selector_matches
@@ -92,7 +91,9 @@ class TestPodMonitoringForEveryMetricsEndpoint:
             }
         ]
         binding = dev_plan.one("RoleBinding", "gmp-collector-secrets", "serving")
-        assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "collector", "namespace": "gmp-system"}]
+        assert binding["subjects"] == [
+            {"kind": "ServiceAccount", "name": "collector", "namespace": ns} for ns in ("gmp-system", "gke-gmp-system")
+        ]
 
     def test_vllm_and_gateway_scrapes_need_no_key(self, dev_plan):
         for name, ns in (("coder-chat", "serving"), ("litellm", "litellm")):
@@ -171,8 +172,9 @@ class TestServiceMonitorOption:
     def test_scrape_defaults_to_none_off_gke(self):
         raw = copy.deepcopy(raw_config("dev"))
         raw["cluster"] = {"name": "kind", "target": "kubeconfig"}
+        raw["gateway"]["database"]["backup"] = {"enabled": False}  # GCS over Workload Identity needs GKE
         raw["nodePools"][0].update(managed=False, vramGiB=24)
-        assert scrape_mode(parse_config(raw)) == "none", "a kind/minikube cluster has no GMP CRDs"
+        assert parse_config(raw).scrape_mode() == "none", "a kind/minikube cluster has no GMP CRDs"
         plan = plan_for(raw)
         assert not plan.find("PodMonitoring") and not plan.find("ServiceMonitor")
         raw["observability"] = {"scrape": "podmonitoring"}  # GMP installed by hand: explicit opt-in

@@ -13,6 +13,7 @@ from functools import cache, lru_cache
 
 import pytest
 
+from components.manifests.common import pod_template
 from models import read_stack_file
 from offline.mocks import run_program
 from offline.plan import Plan, pod_spec, to_plan
@@ -148,7 +149,7 @@ def assert_pinned(image: str):
 class TestPods:
     def test_api_token_only_where_the_pod_calls_the_api(self, plan_name):
         for m, pod in workloads(all_plans()[plan_name]):
-            name = m["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/name"]
+            name = pod_template(m)["metadata"]["labels"]["app.kubernetes.io/name"]
             if name in API_TOKEN_OK:
                 assert pod["automountServiceAccountToken"] is True and pod["serviceAccountName"] == name
                 assert "CKV_K8S_38" in skipped(m)
@@ -180,7 +181,7 @@ class TestPods:
 def test_the_only_root_containers_are_the_documented_ones():
     roots = set()
     for plan in all_plans().values():
-        for m, pod in workloads(plan):
+        for _m, pod in workloads(plan):
             for c in pod["containers"]:
                 if c["securityContext"].get("runAsNonRoot", pod["securityContext"].get("runAsNonRoot")) is not True:
                     roots.add(f"{c['name']}@amd" if is_amd(pod) else c["name"])

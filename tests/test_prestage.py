@@ -26,6 +26,7 @@ def warm_cache(hf_home: Path) -> Path:
     snap = repo_dir / "snapshots" / COMMIT
     snap.mkdir(parents=True)
     (snap / "config.json").write_text('{"architectures": ["Qwen2ForCausalLM"]}')
+    (snap / "tokenizer.json").write_text("{}")
     (snap / "model.safetensors").write_bytes(b"\0" * 1024)
     (repo_dir / "refs").mkdir()
     (repo_dir / "refs" / "main").write_text(COMMIT)

@@ -25,7 +25,15 @@ class TestDevStack:
             ("Service", "litellm"),
         ]:
             assert (kind, name) in names
-        assert [t for t, _, _ in dev_plan.gcp] == ["gcp:container/nodePool:NodePool"]
+        assert sorted(t for t, _, _ in dev_plan.gcp) == [
+            "gcp:container/nodePool:NodePool",
+            # gateway.database.backup: the bucket, its service account and their grants
+            "gcp:serviceaccount/account:Account",
+            "gcp:serviceaccount/iAMMember:IAMMember",
+            "gcp:storage/bucket:Bucket",
+            "gcp:storage/bucketIAMMember:BucketIAMMember",
+            "gcp:storage/bucketIAMMember:BucketIAMMember",
+        ]
 
     def test_replicas_and_gpus(self, dev_plan):
         assert dev_plan.one("Deployment", "coder-chat")["spec"]["replicas"] == 1

@@ -84,17 +84,18 @@ class TestScaleToZero:
             assert any(is_gpu_pool(p) for p in pools.values())
             for name, p in pools.items():
                 if is_gpu_pool(p):
-                    assert p["autoscaling"]["minNodeCount"] == 0 and p["initialNodeCount"] == 0, name
-                    assert p["autoscaling"]["maxNodeCount"] == node_pools(before)[name]["autoscaling"]["maxNodeCount"]
+                    assert p["autoscaling"]["totalMinNodeCount"] == 0 and p["initialNodeCount"] == 0, name
+                    max_before = node_pools(before)[name]["autoscaling"]["totalMaxNodeCount"]
+                    assert p["autoscaling"]["totalMaxNodeCount"] == max_before
         _, before, _, _ = dev_flips
-        assert [p["autoscaling"]["minNodeCount"] for p in node_pools(before).values()] == [1]
+        assert [p["autoscaling"]["totalMinNodeCount"] for p in node_pools(before).values()] == [1]
 
     def test_cpu_node_pools_keep_their_size(self, prod_flips):
         _, before, after = prod_flips
         cpu = {n: p["autoscaling"] for n, p in node_pools(before).items() if not is_gpu_pool(p)}
         assert cpu, "prod creates its cluster, so it declares a CPU system pool"
         assert cpu == {n: p["autoscaling"] for n, p in node_pools(after).items() if not is_gpu_pool(p)}
-        assert all(a["minNodeCount"] >= 1 for a in cpu.values())
+        assert all(a["totalMinNodeCount"] >= 1 for a in cpu.values())
 
     def test_stateful_objects_are_unchanged(self, dev_flips, prod_flips):
         for _, before, after, *_ in (dev_flips, prod_flips):

@@ -378,6 +378,7 @@ def test_credential_named_config_fields_take_references_only():
         "LibreChatSpec.mongoUriSecret": "SecretRef",
         "ExternalModelSpec.apiKeySecret": "SecretRef",
         "DatabaseSpec.urlSecret": "SecretRef",
+        "RedisSpec.passwordSecret": "SecretRef",  # Memorystore's AUTH string, by Secret reference
         "GatewaySpec.keys": "KeySpec",  # declared keys: alias, scope, budget (minted in-cluster)
         "SmokeTestSpec.key": "str",  # a gateway.keys alias
     }, found

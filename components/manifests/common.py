@@ -86,13 +86,19 @@ def pull_policy(image: str) -> str:
     return "IfNotPresent" if "@sha256:" in image else "Always"
 
 
+def pod_template(manifest: dict[str, Any]) -> dict[str, Any] | None:
+    """The pod template of a workload (a CronJob's is inside its jobTemplate), else None."""
+    spec = manifest.get("spec", {})
+    if manifest.get("kind") == "CronJob":
+        spec = spec.get("jobTemplate", {}).get("spec", {})
+    elif manifest.get("kind") not in ("Deployment", "StatefulSet", "DaemonSet", "Job"):
+        return None
+    return spec.get("template")
+
+
 def set_pull_policies(manifest: dict[str, Any]) -> dict[str, Any]:
     """Give every container of a workload an explicit imagePullPolicy (k8s.apply calls this on each object)."""
-    pod = (
-        manifest.get("spec", {}).get("template", {}).get("spec")
-        if manifest.get("kind") in ("Deployment", "StatefulSet", "DaemonSet", "Job")
-        else None
-    )
+    pod = (pod_template(manifest) or {}).get("spec")
     if not pod:
         return manifest
     for c in pod.get("initContainers", []) + pod.get("containers", []):
@@ -142,6 +148,16 @@ def service(name: str, namespace: str, component: str, port: int, target: str = 
     }
 
 
+# GKE gives a preempted Spot VM 30 s: kubelet's graceful node shutdown lets ordinary pods stop in the first 15 s,
+# critical system pods in the last 15 s. A longer pod grace is cut there, so on Spot pools the pods say what they get.
+SPOT_GRACE_SECONDS = 15
+
+
+def grace_seconds(default: int, spot: bool) -> int:
+    """terminationGracePeriodSeconds of a pod on a (spot) GPU pool."""
+    return min(default, SPOT_GRACE_SECONDS) if spot else default
+
+
 # A GPU pod may wait many minutes for a node, and a PVC binds only with its first pod:
 # neither should hold `pulumi up` until it times out.
 SKIP_AWAIT = {"pulumi.com/skipAwait": "true"}
@@ -160,3 +176,23 @@ def pvc(name: str, namespace: str, component: str, size_gib: int, storage_class:
         "metadata": metadata(name, namespace, component, annotations=dict(SKIP_AWAIT)),
         "spec": spec,
     }
+
+
+# Bounds on huggingface_hub's Xet download backend for the weight-staging init containers. Unbounded it buffers
+# gigabytes (xet-runtime's fixed defaults: 2 GB + 512 MB per active file, up to 8 GB) and OOMs a small init
+# container. Both generations of names are set: each hf_xet reads its own and ignores the other's.
+HF_XET_BOUNDS = {
+    "HF_XET_HIGH_PERFORMANCE": "0",
+    # Current hf_xet (xet-runtime config groups; the pinned 1.8.0 reads these):
+    # buffer = size + active files x perfile, capped at limit (256 MB + 4 x 128 MB here).
+    "HF_XET_RECONSTRUCTION_DOWNLOAD_BUFFER_SIZE": "256mb",
+    "HF_XET_RECONSTRUCTION_DOWNLOAD_BUFFER_PERFILE_SIZE": "128mb",
+    "HF_XET_RECONSTRUCTION_DOWNLOAD_BUFFER_LIMIT": "1gb",
+    "HF_XET_DATA_MAX_CONCURRENT_FILE_DOWNLOADS": "4",
+    # hf_xet < 1.3 (vLLM 0.11's image era; unused since 1.3): 8 concurrent ~64 MB range fetches, and no chunk
+    # cache (its 10 GB default on the PVC would hold a second copy of the weights beside the HF file cache).
+    "HF_XET_NUM_CONCURRENT_RANGE_GETS": "8",
+    "HF_XET_CHUNK_CACHE_SIZE_BYTES": "0",
+}
+# The staging init containers' resources: the bounded Xet buffers (~1 GB) + Python + hashing, with headroom.
+STAGING_RESOURCES = {"requests": {"cpu": "500m", "memory": "2Gi"}, "limits": {"cpu": "2", "memory": "4Gi"}}

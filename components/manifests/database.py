@@ -4,6 +4,7 @@ from typing import Any
 
 from models.gateway import DatabaseSpec
 
+from . import database_backup as backup
 from .common import metadata
 
 CLUSTER_NAME = "litellm-db"
@@ -11,6 +12,10 @@ OPERATOR_NAMESPACE = "cnpg-system"
 CHART_REPO = "https://cloudnative-pg.github.io/charts"
 # CNPG writes the app user's credentials to <cluster>-app; `uri` is a ready postgresql:// URL.
 APP_SECRET, APP_URI_KEY = f"{CLUSTER_NAME}-app", "uri"
+APP_DATABASE = {"database": "litellm", "owner": "litellm"}
+# CNPG's labels on every instance pod of the cluster (not on its initdb/join Jobs).
+INSTANCE_LABELS = {"cnpg.io/cluster": CLUSTER_NAME, "cnpg.io/podRole": "instance"}
+GKE_SA_ANNOTATION = "iam.gke.io/gcp-service-account"
 
 
 def operator_release(spec: DatabaseSpec) -> dict[str, Any]:
@@ -27,25 +32,58 @@ def operator_release(spec: DatabaseSpec) -> dict[str, Any]:
     }
 
 
-def cluster(spec: DatabaseSpec, namespace: str, storage_class: str | None) -> dict[str, Any]:
+def placement(instances: int) -> dict[str, Any]:
+    """One instance: no PDB (CNPG's default PDB on a single pod blocks every node drain). More: one instance
+    per node (required) and spread over zones, so losing a node or a zone never takes every copy."""
+    if instances == 1:
+        return {"enablePDB": False}
+    return {
+        "enablePDB": True,
+        "affinity": {
+            "enablePodAntiAffinity": True,
+            "podAntiAffinityType": "required",
+            "topologyKey": "kubernetes.io/hostname",
+        },
+        "topologySpreadConstraints": [
+            {
+                "maxSkew": 1,
+                "topologyKey": "topology.kubernetes.io/zone",
+                "whenUnsatisfiable": "DoNotSchedule",
+                "labelSelector": {"matchLabels": dict(INSTANCE_LABELS)},
+            }
+        ],
+    }
+
+
+def cluster(
+    spec: DatabaseSpec, namespace: str, storage_class: str | None, gcp_service_account: Any = None
+) -> dict[str, Any]:
+    """The `Cluster`. `gcp_service_account`: the GCP identity its pods use for GCS (backup or restore)."""
     storage: dict[str, Any] = {"size": f"{spec.storage_gib}Gi"}
     if storage_class:
         storage["storageClass"] = storage_class
+    res = {"cpu": spec.resources.cpu, "memory": spec.resources.memory}
+    body: dict[str, Any] = {
+        "instances": spec.instances,
+        "imageName": spec.postgres_image,
+        "storage": storage,
+        "bootstrap": {"initdb": dict(APP_DATABASE)},
+        "enableSuperuserAccess": False,
+        "resources": {"requests": res, "limits": dict(res)},  # Guaranteed QoS
+        **placement(spec.instances),
+    }
+    if spec.backup.on:
+        body["plugins"] = [backup.wal_archiver(spec.backup)]
+    if spec.restore_from is not None:
+        body["bootstrap"] = {"recovery": backup.recovery(spec.restore_from, APP_DATABASE)}
+        body["externalClusters"] = [backup.recovery_source(spec.restore_from)]
+    if gcp_service_account:
+        body["serviceAccountTemplate"] = {"metadata": {"annotations": {GKE_SA_ANNOTATION: gcp_service_account}}}
     return {
         "apiVersion": "postgresql.cnpg.io/v1",
         "kind": "Cluster",
         "metadata": metadata(CLUSTER_NAME, namespace, "database"),
-        "spec": {
-            "instances": spec.instances,
-            "imageName": spec.postgres_image,
-            "storage": storage,
-            "bootstrap": {"initdb": {"database": "litellm", "owner": "litellm"}},
-            "enableSuperuserAccess": False,
-            "resources": {
-                "requests": {"cpu": spec.resources.cpu, "memory": spec.resources.memory},
-                "limits": {"cpu": spec.resources.cpu_limit, "memory": spec.resources.memory_limit},
-            },
-        },
+        "spec": body,
     }
 
 

@@ -109,7 +109,7 @@ def configmap(name: str, namespace: str, data: dict[str, str]) -> dict[str, Any]
 
 
 def data_pvc(name: str, fe: FrontendSpec, cfg: PlatformConfig) -> dict[str, Any]:
-    return pvc(f"{name}-data", cfg.namespaces.frontends, COMPONENT, fe.storage_gib, cfg.storage_class)
+    return pvc(f"{name}-data", cfg.namespaces.frontends, COMPONENT, fe.storage_gib, cfg.storage_class_name)
 
 
 def frontend_service(name: str, port: int, cfg: PlatformConfig) -> dict[str, Any]:
@@ -322,7 +322,7 @@ def librechat_config(cfg: PlatformConfig, spec: LibreChatSpec) -> dict[str, Any]
     chats = chat_models(cfg.models)
     endpoint = {
         "name": spec.endpoint_name,
-        "apiKey": "${%s}" % LIBRECHAT_KEY_ENV,  # LibreChat substitutes it from the pod env (the key Secret)
+        "apiKey": f"${{{LIBRECHAT_KEY_ENV}}}",  # LibreChat substitutes it from the pod env (the key Secret)
         "baseURL": gateway_v1(cfg),
         "models": {"default": spec.listed_models(chats), "fetch": False},
         "titleConvo": spec.title_convo,

@@ -8,10 +8,9 @@ from urllib.parse import urlsplit
 import yaml
 
 from models.external import ExternalModelSpec
-from models.observability import scrape_mode
 from models.platform import ModelSpec, PlatformConfig
 
-from . import database, llamacpp, vllm
+from . import database, llamacpp, redis, vllm
 from .common import (
     WRITABLE_ROOT,
     checkov_skips,
@@ -32,6 +31,8 @@ CONFIGMAP = "litellm-config"
 CONFIG_DIR = "/etc/litellm"
 MASTER_KEY_ENV = "LITELLM_MASTER_KEY"
 UPSTREAM_KEY_ENV = "UPSTREAM_API_KEY"
+# Its own Secret: protected and kept on delete, unlike litellm-secrets (whose master key may be replaced).
+SALT_SECRET, SALT_KEY_ENV = "litellm-salt-key", "LITELLM_SALT_KEY"
 # LiteLLM imports callbacks from the config file's folder: the hook ships in the same ConfigMap.
 HOOK_MODULE = "llm_platform_hooks"
 HOOK_SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "availability_hook.py"
@@ -120,7 +121,14 @@ def litellm_config(cfg: PlatformConfig) -> dict[str, Any]:
             # litellm_settings, not general_settings: it sets litellm.require_auth_for_metrics_endpoint.
             **({"require_auth_for_metrics_endpoint": False} if metrics_callbacks(cfg) else {}),
         },
-        "router_settings": {"num_retries": gw.num_retries, "timeout": gw.request_timeout},
+        "router_settings": {
+            "num_retries": gw.num_retries,
+            "timeout": gw.request_timeout,
+            # The default routing strategy only weighs deployments by rpm/tpm; this check refuses (429) a
+            # deployment over its rpm/tpm in the current minute (router_utils/pre_call_checks/).
+            "optional_pre_call_checks": ["enforce_model_rate_limits"],
+            **redis.router_settings(cfg),
+        },
         "general_settings": general_settings(cfg),
     }
 
@@ -128,7 +136,7 @@ def litellm_config(cfg: PlatformConfig) -> dict[str, Any]:
 def metrics_callbacks(cfg: PlatformConfig) -> list[str]:
     """`prometheus` serves /metrics on the proxy port whenever the stack scrapes it (models/observability.py).
     /metrics is then open without a key: the NetworkPolicy admits only the scraper and the platform's callers."""
-    return ["prometheus"] if scrape_mode(cfg) != "none" else []
+    return ["prometheus"] if cfg.scrape_mode() != "none" else []
 
 
 def general_settings(cfg: PlatformConfig) -> dict[str, Any]:
@@ -136,6 +144,8 @@ def general_settings(cfg: PlatformConfig) -> dict[str, Any]:
     if database.url_secret_ref(cfg.gateway.database):
         settings["database_url"] = "os.environ/DATABASE_URL"
         settings["store_model_in_db"] = cfg.gateway.store_model_in_db
+    if (shared := redis.coordination_redis(cfg)) is not None:
+        settings["coordination_redis"] = shared
     return settings
 
 
@@ -157,8 +167,21 @@ def configmap(cfg: PlatformConfig) -> dict[str, Any]:
 
 
 def database_env(cfg: PlatformConfig) -> list[dict[str, Any]]:
+    """DATABASE_URL and, with any database, the salt key that encrypts what LiteLLM stores there."""
     ref = database.url_secret_ref(cfg.gateway.database)
-    return [secret_env("DATABASE_URL", ref["name"], ref["key"])] if ref else []
+    if not ref:
+        return []
+    return [secret_env("DATABASE_URL", ref["name"], ref["key"]), secret_env(SALT_KEY_ENV, SALT_SECRET, SALT_KEY_ENV)]
+
+
+# uvicorn (0.54 in the 1.102.4 image) kills a worker that does not answer its supervisor within 5 s, and a
+# worker importing LiteLLM on a busy node can take longer: restarted before it ever serves. 30 s still
+# replaces a hung worker.
+WORKER_HEALTHCHECK_S = 30
+
+
+def worker_healthcheck(workers: int) -> list[str]:
+    return ["--timeout_worker_healthcheck", str(WORKER_HEALTHCHECK_S)] if workers > 1 else []
 
 
 def deployment(cfg: PlatformConfig) -> dict[str, Any]:
@@ -167,7 +190,10 @@ def deployment(cfg: PlatformConfig) -> dict[str, Any]:
     container = {
         "name": NAME,
         "image": cfg.images.litellm,
-        "args": ["--config", f"{CONFIG_DIR}/config.yaml", "--port", str(PORT), "--num_workers", str(gw.num_workers)],
+        "args": [
+            *("--config", f"{CONFIG_DIR}/config.yaml", "--port", str(PORT), "--num_workers", str(gw.num_workers)),
+            *worker_healthcheck(gw.num_workers),
+        ],
         "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
         "env": [
             secret_env(MASTER_KEY_ENV, SECRET, MASTER_KEY_ENV),
@@ -175,6 +201,7 @@ def deployment(cfg: PlatformConfig) -> dict[str, Any]:
             {"name": "LITELLM_LOG", "value": gw.log_level},
             {"name": "LITELLM_LOCAL_MODEL_COST_MAP", "value": "True"},
             *database_env(cfg),
+            *redis.gateway_env(cfg),
             *external_key_env(cfg),
         ],
         "resources": {

@@ -1,4 +1,5 @@
-"""The litellm-keys Job: RBAC, the declared keys as JSON, and a Job that runs scripts/mint_keys.py."""
+"""The litellm-keys reconciler: RBAC, the declared keys as JSON, and scripts/mint_keys.py run twice over: as a Job
+awaited by `pulumi up` whenever the declaration changes, and as a CronJob that heals keys in between."""
 
 import json
 from pathlib import Path
@@ -6,11 +7,27 @@ from typing import Any
 
 from models.platform import PlatformConfig
 
+from . import frontends as fe
 from .common import checkov_skips, checksum, env, labels, metadata, non_root, secret_env, tmp_volume
 
 NAME = "litellm-keys"
+HEAL_NAME = "litellm-keys-heal"
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "mint_keys.py"
 JOB_IMAGE = "python:3.12.12-slim@sha256:f3fa41d74a768c2fce8016b98c191ae8c1bacd8f1152870a3f9f87d350920b7c"
+# Healing cadence: a key deleted in the UI or a restored database costs its front-end at most this long.
+# Off the quarter hours, so it never lines up with other on-the-hour cluster jobs.
+HEAL_SCHEDULE = "7,22,37,52 * * * *"
+# Front-end config key -> the Deployment that reads its key at pod start (components/manifests/frontends.py).
+CONSUMERS = {"openWebui": fe.OPEN_WEBUI, "tabby": fe.TABBY, "librechat": fe.LIBRECHAT}
+
+
+def consumers(cfg: PlatformConfig, alias: str) -> list[dict[str, str]]:
+    """The Deployments the reconciler rolls after it writes a new value for `alias`."""
+    return [
+        {"namespace": cfg.namespaces.frontends, "deployment": CONSUMERS[field]}
+        for field, spec in cfg.frontends.enabled()
+        if spec.key == alias
+    ]
 
 
 def declared_keys(cfg: PlatformConfig) -> list[dict[str, Any]]:
@@ -27,13 +44,15 @@ def declared_keys(cfg: PlatformConfig) -> list[dict[str, Any]]:
                 "tpm_limit": k.tpm_limit,
                 "namespace": k.namespace or cfg.namespaces.frontends,
                 "secret_name": k.secret_name,
+                "consumers": consumers(cfg, k.alias),
             }
         )
     return out
 
 
 def target_namespaces(cfg: PlatformConfig) -> list[str]:
-    return sorted({k["namespace"] for k in declared_keys(cfg)})
+    keys = declared_keys(cfg)
+    return sorted({k["namespace"] for k in keys} | {c["namespace"] for k in keys for c in k["consumers"]})
 
 
 def configmap(cfg: PlatformConfig) -> dict[str, Any]:
@@ -54,18 +73,27 @@ def service_account(cfg: PlatformConfig) -> dict[str, Any]:
     }
 
 
+def target_deployments(cfg: PlatformConfig, namespace: str) -> list[str]:
+    return sorted({c["deployment"] for k in declared_keys(cfg) for c in k["consumers"] if c["namespace"] == namespace})
+
+
 def role(cfg: PlatformConfig, namespace: str) -> dict[str, Any]:
     # create cannot be narrowed by resourceNames, so it is scoped to Secrets of one namespace; get and update
     # (reading a key back) only reach the declared key Secrets of that namespace, never any other Secret.
     names = sorted({k["secret_name"] for k in declared_keys(cfg) if k["namespace"] == namespace})
+    rules: list[dict[str, Any]] = [
+        {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create"]},
+        {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "update"], "resourceNames": names},
+    ]
+    if deployments := target_deployments(cfg, namespace):  # roll the key's readers: a pod-template annotation
+        rules.append(
+            {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["patch"], "resourceNames": deployments}
+        )
     return {
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "Role",
         "metadata": metadata(NAME, namespace, "keys"),
-        "rules": [
-            {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create"]},
-            {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "update"], "resourceNames": names},
-        ],
+        "rules": rules,
     }
 
 
@@ -84,13 +112,16 @@ def job_name(cfg: PlatformConfig) -> str:
     return f"{NAME}-{checksum(declared_keys(cfg), SCRIPT.read_text())[:8]}"
 
 
-def job(cfg: PlatformConfig, gateway_url: str, master_secret: str, master_key: str) -> dict[str, Any]:
+def pod_template(cfg: PlatformConfig, gateway_url: str, master_secret: str, master_key: str, wait: int) -> dict:
     container = {
         "name": "mint",
         "image": JOB_IMAGE,
         "command": ["python3", "/opt/keys/mint_keys.py"],
-        "env": env(LITELLM_URL=gateway_url, KEYS_FILE="/opt/keys/keys.json", PYTHONUNBUFFERED="1")
-        + [secret_env("LITELLM_MASTER_KEY", master_secret, master_key)],
+        "env": [
+            *env(LITELLM_URL=gateway_url, KEYS_FILE="/opt/keys/keys.json", PYTHONUNBUFFERED="1"),
+            *env(WAIT_SECONDS=str(wait)),
+            secret_env("LITELLM_MASTER_KEY", master_secret, master_key),
+        ],
         "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "250m", "memory": "128Mi"}},
         "securityContext": non_root(65534),  # python:slim has no user of its own: run as nobody
         "volumeMounts": [
@@ -98,27 +129,67 @@ def job(cfg: PlatformConfig, gateway_url: str, master_secret: str, master_key: s
             {"name": "tmp", "mountPath": "/tmp"},
         ],
     }
-    # The one pod that talks to the Kubernetes API (it writes the key Secrets), so it mounts its token.
-    skips = checkov_skips(
-        {"CKV_K8S_38": "the Job writes the key Secrets through the API with its own namespace-scoped ServiceAccount"}
-    )
+    return {
+        "metadata": {"labels": labels(NAME, "keys")},
+        "spec": {
+            "serviceAccountName": NAME,
+            # The one pod that talks to the Kubernetes API (it writes the key Secrets), so it mounts its token.
+            "automountServiceAccountToken": True,
+            "restartPolicy": "OnFailure",
+            "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+            "containers": [container],
+            "volumes": [{"name": "keys", "configMap": {"name": NAME}}, tmp_volume(size="64Mi")],
+        },
+    }
+
+
+API_TOKEN_SKIP = {
+    "CKV_K8S_38": "the Job writes the key Secrets through the API with its own namespace-scoped ServiceAccount"
+}
+# The awaited Job gives up before Pulumi's 10-minute create timeout, so `pulumi up` reports the Job's own failure.
+JOB_DEADLINE_SECONDS = 480
+
+
+def job(cfg: PlatformConfig, gateway_url: str, master_secret: str, master_key: str) -> dict[str, Any]:
+    # Awaited (no skipAwait): `pulumi up` waits for Complete and fails where a mint fails. The gateway Deployment is
+    # awaited before it, so the readiness wait is short. A template change replaces the Job (its template is
+    # immutable; KeyMinter sets deleteBeforeReplace).
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
         "metadata": metadata(
-            job_name(cfg), cfg.namespaces.gateway, "keys", annotations={"pulumi.com/skipAwait": "true", **skips}
+            job_name(cfg),
+            cfg.namespaces.gateway,
+            "keys",
+            # A Job that failed is re-run by the next `up` (replaced), not awaited again as it is.
+            annotations={"pulumi.com/replaceUnready": "true", **checkov_skips(API_TOKEN_SKIP)},
         ),
         "spec": {
-            "backoffLimit": 6,
-            "template": {
+            "backoffLimit": 2,
+            "activeDeadlineSeconds": JOB_DEADLINE_SECONDS,
+            "template": pod_template(cfg, gateway_url, master_secret, master_key, wait=180),
+        },
+    }
+
+
+def cronjob(cfg: PlatformConfig, gateway_url: str, master_secret: str, master_key: str) -> dict[str, Any]:
+    """The same reconciler on a schedule: keys heal after a database restore or a key deleted in the UI."""
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": metadata(HEAL_NAME, cfg.namespaces.gateway, "keys", annotations=checkov_skips(API_TOKEN_SKIP)),
+        "spec": {
+            "schedule": HEAL_SCHEDULE,
+            "concurrencyPolicy": "Forbid",  # never two reconcilers on one alias
+            "startingDeadlineSeconds": 300,
+            "successfulJobsHistoryLimit": 1,
+            "failedJobsHistoryLimit": 3,
+            "jobTemplate": {
                 "metadata": {"labels": labels(NAME, "keys")},
                 "spec": {
-                    "serviceAccountName": NAME,
-                    "automountServiceAccountToken": True,
-                    "restartPolicy": "OnFailure",
-                    "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
-                    "containers": [container],
-                    "volumes": [{"name": "keys", "configMap": {"name": NAME}}, tmp_volume(size="64Mi")],
+                    "backoffLimit": 1,
+                    "activeDeadlineSeconds": 600,
+                    "template": pod_template(cfg, gateway_url, master_secret, master_key, wait=120),
                 },
             },
         },

@@ -86,22 +86,22 @@ def fetch_configmap(cfg: PlatformConfig) -> dict[str, Any]:
 
 
 def cache_pvc(cfg: PlatformConfig) -> dict[str, Any]:
-    return pvc(NAMES["pvc"], cfg.namespaces.serving, "model", swap_cache_gib(cfg), cfg.storage_class)
+    return pvc(NAMES["pvc"], cfg.namespaces.serving, "model", swap_cache_gib(cfg), cfg.storage_class_name)
 
 
 def swap_image(cfg: PlatformConfig) -> str:
-    pool = cfg.pool(cfg.swap.pool)
+    pool = cfg.pool(cfg.swap_spec.pool)
     return cfg.images.llama_swap_rocm if lc.is_amd(pool) else cfg.images.llama_swap
 
 
 def resident_gib(cfg: PlatformConfig) -> float:
     """GGUF bytes loaded at once: the largest member when exclusive, else all of them."""
     sizes = [m.weights_gib for m in swap_models(cfg)] or [0.0]
-    return max(sizes) if cfg.swap.exclusive else sum(sizes)
+    return max(sizes) if cfg.swap_spec.exclusive else sum(sizes)
 
 
 def swap_container(cfg: PlatformConfig) -> dict[str, Any]:
-    pool = cfg.pool(cfg.swap.pool)
+    pool = cfg.pool(cfg.swap_spec.pool)
     return {
         "name": "llama-swap",
         "image": swap_image(cfg),
@@ -125,7 +125,7 @@ def swap_container(cfg: PlatformConfig) -> dict[str, Any]:
 
 
 def deployment(cfg: PlatformConfig, replicas: int) -> dict[str, Any]:
-    pool = cfg.pool(cfg.swap.pool)
+    pool = cfg.pool(cfg.swap_spec.pool)
     container = swap_container(cfg)
     volumes = lc.cache_volumes(NAMES["pvc"], NAMES["scripts"]) + [
         {"name": "config", "configMap": {"name": NAMES["config"]}}

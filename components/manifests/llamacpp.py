@@ -15,14 +15,17 @@ from models.machines import MachineShape
 from models.platform import PlatformConfig
 
 from .common import (
+    HF_XET_BOUNDS,
     ROLE_LABEL,
     ROOT_IMAGE,
     SKIP_AWAIT,
+    STAGING_RESOURCES,
     checkov_skips,
     checksum,
     container_security,
     env,
     gib,
+    grace_seconds,
     http_probe,
     labels,
     metadata,
@@ -70,8 +73,14 @@ def llama_server_args(
         "--n-gpu-layers",
         str(layers),
     ]
+    batch = spec.batch_size
+    if spec.mode == "embedding":
+        # A pooled embedding is computed in one physical batch: the default 512-token ubatch rejects longer inputs
+        # ("input is too large to process. increase the physical batch size"), so both batches hold a full context.
+        batch = max(batch or 0, spec.context_size)
+        args += ["--ubatch-size", str(spec.context_size)]
     for flag, value in (
-        ("--batch-size", spec.batch_size),
+        ("--batch-size", batch),
         ("--threads", spec.threads),
         ("--parallel", spec.parallel),
         ("--flash-attn", spec.flash_attn),
@@ -130,13 +139,14 @@ def fetch_container(image: str, hf_token_secret: str) -> dict[str, Any]:
         "HOME": "/tmp",
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONUNBUFFERED": "1",
+        **HF_XET_BOUNDS,
     }
     return {
         "name": "fetch-gguf",
         "image": image,
         "command": ["python3", f"{SCRIPTS_MOUNT}/fetch_gguf.py", f"{SCRIPTS_MOUNT}/{CATALOG_FILE}"],
         "env": env(**values) + [secret_env("HF_TOKEN", hf_token_secret, "HF_TOKEN", optional=True)],
-        "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "4Gi"}},
+        "resources": STAGING_RESOURCES,
         "securityContext": {**container_security(), "runAsUser": APP_UID, "runAsGroup": APP_UID},
         "volumeMounts": [
             {"name": "model-cache", "mountPath": CACHE_MOUNT},
@@ -187,7 +197,7 @@ def gpu_pod_spec(
     return {
         "enableServiceLinks": False,
         "automountServiceAccountToken": False,
-        "terminationGracePeriodSeconds": GRACE_SECONDS,
+        "terminationGracePeriodSeconds": grace_seconds(GRACE_SECONDS, pool.spot),
         "affinity": node_affinity(pool.role),
         "tolerations": [{"key": pool.gpu_resource, "operator": "Exists", "effect": "NoSchedule"}],
         "securityContext": pod_security(pool),
@@ -250,7 +260,7 @@ def _names(base: str) -> dict[str, str]:
 
 def server_names(spec: LlamaCppModelSpec, cfg: PlatformConfig) -> dict[str, str]:
     """A pinned server's object names: from its pool's role (GPU), or from its own name (CPU)."""
-    return _names(spec.k8s_name) if spec.placement == "cpu" else static_names(cfg.pool(spec.pool))
+    return _names(spec.k8s_name) if spec.placement == "cpu" else static_names(cfg.pool(spec.static_pool))
 
 
 def static_server_container(spec: LlamaCppModelSpec, image: str, pool: NodePoolSpec | None) -> dict[str, Any]:
@@ -281,7 +291,7 @@ def static_server_container(spec: LlamaCppModelSpec, image: str, pool: NodePoolS
 def static_deployment(spec: LlamaCppModelSpec, cfg: PlatformConfig, replicas: int) -> dict[str, Any]:
     if spec.placement == "cpu":
         return cpu_deployment(spec, cfg, replicas)
-    pool = cfg.pool(spec.pool)
+    pool = cfg.pool(spec.static_pool)
     n = static_names(pool)
     server = static_server_container(spec, server_image(cfg, pool), pool)
     pod = gpu_pod_spec(
@@ -318,7 +328,7 @@ def cpu_deployment(spec: LlamaCppModelSpec, cfg: PlatformConfig, replicas: int) 
             "fsGroup": APP_UID,
             "runAsNonRoot": True,
         },
-        "initContainers": [fetch_container(cfg.images.gguf_fetch_cpu, cfg.hf_token_secret)],
+        "initContainers": [fetch_container(cfg.images.gguf_fetch, cfg.hf_token_secret)],
         "containers": [server],
         "volumes": cache_volumes(n["pvc"], n["scripts"]),
     }
@@ -327,7 +337,9 @@ def cpu_deployment(spec: LlamaCppModelSpec, cfg: PlatformConfig, replicas: int) 
 
 
 def static_pvc(spec: LlamaCppModelSpec, cfg: PlatformConfig) -> dict[str, Any]:
-    return pvc(server_names(spec, cfg)["pvc"], cfg.namespaces.serving, "model", spec.cache_size_gib, cfg.storage_class)
+    return pvc(
+        server_names(spec, cfg)["pvc"], cfg.namespaces.serving, "model", spec.cache_size_gib, cfg.storage_class_name
+    )
 
 
 def static_configmap(spec: LlamaCppModelSpec, cfg: PlatformConfig) -> dict[str, Any]:

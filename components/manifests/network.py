@@ -8,20 +8,25 @@ few paths the platform needs.
   only LiteLLM (and the CNPG operator, for status) reaches Postgres.
 - front-ends: egress to the gateway (and the hub for their embedders); ingress only from
   `network.frontendIngressFrom` (`kubectl port-forward` is loopback inside the pod and never filtered).
-- the metrics scrapers (GKE Managed Prometheus in gmp-system, or prometheus-operator's namespace) reach the
-  metrics ports.
+- the metrics scrapers (GKE Managed Prometheus in gmp-system, or gke-gmp-system on Autopilot, or
+  prometheus-operator's namespace) reach the metrics ports.
+- DNS (UDP and TCP 53) for every pod: kube-dns's pods, NodeLocal DNSCache (169.254.20.10), Cloud DNS through the
+  metadata server (169.254.169.254) and the kube-dns Service IP, which NodeLocal DNSCache answers on without
+  Service translation (models/network.py: kubeDnsIp).
 
 Kubelet probes are not affected: on GKE Dataplane V2 (Cilium) traffic from the pod's own node is always
 allowed, and Calico does the same by default.
 """
 
+import ipaddress
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
-from models.observability import prometheus_namespace, scrape_mode
+from models.network import cluster_dns_cidrs
 from models.platform import PlatformConfig
 
+from . import redis
 from . import workloads as wl
 from .common import metadata
 from .database import OPERATOR_NAMESPACE
@@ -30,6 +35,7 @@ NS_LABEL = "kubernetes.io/metadata.name"  # set by the API server on every names
 DNS_NAMESPACE = "kube-system"
 DNS_PODS = ["kube-dns", "node-local-dns"]  # k8s-app of kube-dns and NodeLocal DNSCache (GKE, kubeadm)
 HTTPS = 443
+GKE_METADATA, GKE_METADATA_LEGACY = "169.254.169.254/32", "169.254.169.252/32"
 MONGODB_PORT = 27017
 ANYWHERE = "0.0.0.0/0"
 
@@ -49,8 +55,15 @@ def names_selector(names: Iterable[str]) -> dict[str, Any]:
     return {"matchExpressions": [{"key": wl.NAME_LABEL, "operator": "In", "values": values}]}
 
 
-def in_namespace(namespace: str, pods: dict[str, Any] | None = None) -> dict[str, Any]:
-    peer: dict[str, Any] = {"namespaceSelector": {"matchLabels": {NS_LABEL: namespace}}}
+def in_namespace(namespace: str | list[str], pods: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Pods of one namespace, or of any of several."""
+    names = [namespace] if isinstance(namespace, str) else sorted(set(namespace))
+    ns_sel = (
+        {"matchLabels": {NS_LABEL: names[0]}}
+        if len(names) == 1
+        else {"matchExpressions": [{"key": NS_LABEL, "operator": "In", "values": names}]}
+    )
+    peer: dict[str, Any] = {"namespaceSelector": ns_sel}
     if pods is not None:
         peer["podSelector"] = pods
     return peer
@@ -67,7 +80,8 @@ def policy(
     name: str, namespace: str, pods: dict[str, Any], *, ingress: list | None = None, egress: list | None = None
 ) -> dict[str, Any]:
     """One policy; a direction is listed in policyTypes only when given (None leaves it untouched)."""
-    types, spec = [], {"podSelector": pods}
+    types: list[str] = []
+    spec: dict[str, Any] = {"podSelector": pods}
     if ingress is not None:
         types.append("Ingress")
         spec["ingress"] = ingress
@@ -102,15 +116,15 @@ def gateway_pods(cfg: PlatformConfig) -> dict[str, Any]:
 
 def scraper_peer(cfg: PlatformConfig) -> dict[str, Any] | None:
     """Who scrapes /metrics: GMP's collectors (only their node's pods) or prometheus-operator's Prometheus."""
-    if scrape_mode(cfg) == "none":
+    if cfg.scrape_mode() == "none":
         return None
     obs = cfg.observability
     pods = (
         {"matchLabels": dict(obs.prometheus_pod_selector.match_labels)}
-        if scrape_mode(cfg) == "servicemonitor" and obs.prometheus_pod_selector
+        if cfg.scrape_mode() == "servicemonitor" and obs.prometheus_pod_selector
         else None
     )
-    return in_namespace(prometheus_namespace(cfg), pods)
+    return in_namespace(cfg.prometheus_namespaces(), pods)
 
 
 def api_server_rule(cfg: PlatformConfig) -> dict[str, Any]:
@@ -155,7 +169,8 @@ def baseline(cfg: PlatformConfig, namespace: str) -> list[dict[str, Any]]:
     dns_peers = [
         in_namespace(DNS_NAMESPACE, {"matchExpressions": [{"key": "k8s-app", "operator": "In", "values": DNS_PODS}]})
     ]
-    dns_peers += [ip_block(c) for c in cfg.network.dns_cidrs]  # e.g. Cloud DNS for GKE: 169.254.169.254/32
+    # NodeLocal DNSCache, Cloud DNS and the kube-dns Service IP: no pod selector matches a node-local address.
+    dns_peers += [ip_block(c) for c in cluster_dns_cidrs(cfg.network)]
     dns_ports = [{"protocol": proto, "port": 53} for proto in ("UDP", "TCP")]
     return [
         policy("default-deny", namespace, {}, ingress=[], egress=[]),
@@ -164,13 +179,13 @@ def baseline(cfg: PlatformConfig, namespace: str) -> list[dict[str, Any]]:
 
 
 def serving_policies(cfg: PlatformConfig) -> list[dict[str, Any]]:
-    ns, out = cfg.namespaces.serving, []
+    ns, out = cfg.namespaces.serving, list[dict[str, Any]]()
     backends = wl.backends(cfg)
     if not backends:
         return out
     callers = [gateway_pods(cfg)]
-    if wl.smoke_job_name(cfg):
-        callers.append(in_namespace(cfg.namespaces.gateway, names_selector([wl.smoke_job_name(cfg)])))
+    if smoke := wl.smoke_job_name(cfg):
+        callers.append(in_namespace(cfg.namespaces.gateway, names_selector([smoke])))
     scraper = scraper_peer(cfg)
     by_port: dict[int, list[str]] = {}
     for b in backends:
@@ -201,8 +216,8 @@ def gateway_policies(cfg: PlatformConfig) -> list[dict[str, Any]]:
         callers.append(in_namespace(ns, names_selector(jobs)))
     callers += [p.manifest() for p in cfg.network.gateway_ingress_from]
     ingress = [rule(callers, tcp(wl.GATEWAY_PORT), "ingress")] if callers else []
-    if scraper_peer(cfg):
-        ingress.append(rule([scraper_peer(cfg)], tcp(wl.GATEWAY_PORT), "ingress"))
+    if scraper := scraper_peer(cfg):
+        ingress.append(rule([scraper], tcp(wl.GATEWAY_PORT), "ingress"))
     if ingress:
         out.append(policy("litellm-ingress", ns, gw_pods, ingress=ingress))
 
@@ -213,6 +228,8 @@ def gateway_policies(cfg: PlatformConfig) -> list[dict[str, Any]]:
     elif cfg.gateway.database.mode == "existing":
         # An existing Postgres may be anywhere (Cloud SQL private IP, another namespace): its port only.
         egress.append(rule([ip_block(ANYWHERE)], tcp(5432), "egress"))
+    if (shared := redis_egress(cfg)) is not None:
+        egress.append(shared)
     if external_ports(cfg):
         # External endpoints may sit on private addresses too (an in-VPC LiteMaaS): any address, their ports.
         egress.append(rule([ip_block(ANYWHERE)], tcp(*external_ports(cfg)), "egress"))
@@ -220,27 +237,46 @@ def gateway_policies(cfg: PlatformConfig) -> list[dict[str, Any]]:
         out.append(policy("litellm-egress", ns, gw_pods, egress=egress))
 
     to_gateway = rule([in_namespace(ns, gw_pods)], tcp(wl.GATEWAY_PORT), "egress")
-    if wl.key_job_name(cfg):  # mints keys through the gateway, writes them as Secrets through the API
+    if key_job := wl.key_job_name(cfg):  # mints keys through the gateway, writes them as Secrets through the API
         out.append(
             policy(
                 "litellm-keys-egress",
                 ns,
-                names_selector([wl.key_job_name(cfg)]),
+                names_selector([key_job]),
                 egress=[to_gateway, api_server_rule(cfg)],
             )
         )
-    if wl.smoke_job_name(cfg):  # every model through the gateway, and each backend directly
+    if smoke := wl.smoke_job_name(cfg):  # every model through the gateway, and each backend directly
         out.append(
             policy(
                 "smoke-test-egress",
                 ns,
-                names_selector([wl.smoke_job_name(cfg)]),
+                names_selector([smoke]),
                 egress=[to_gateway, *backend_rules(cfg)],
             )
         )
     if db:
         out += database_policies(cfg, db)
+    if redis.mode(cfg) == "incluster":  # only the gateway talks to its Redis; Redis itself calls nothing
+        pods = names_selector([redis.NAME])
+        ingress = [rule([in_namespace(ns, gw_pods)], tcp(redis.PORT), "ingress")]
+        out.append(policy(f"{redis.NAME}-ingress", ns, pods, ingress=ingress))
     return out
+
+
+def redis_egress(cfg: PlatformConfig) -> dict[str, Any] | None:
+    """The gateway to its Redis: the in-cluster pods, or an external host (Memorystore: an IP in the VPC)."""
+    addr = redis.address(cfg)
+    if addr is None:
+        return None
+    if redis.mode(cfg) == "incluster":
+        peer = in_namespace(cfg.namespaces.gateway, names_selector([redis.NAME]))
+    else:
+        try:
+            peer = ip_block(str(ipaddress.ip_network(addr[0])))
+        except ValueError:  # a DNS name: any address, that port only
+            peer = ip_block(ANYWHERE)
+    return rule([peer], tcp(addr[1]), "egress")
 
 
 def database_policies(cfg: PlatformConfig, cluster: str) -> list[dict[str, Any]]:
@@ -253,9 +289,23 @@ def database_policies(cfg: PlatformConfig, cluster: str) -> list[dict[str, Any]]
     ]
     # The instance manager watches its Cluster through the Kubernetes API.
     egress = [rule([peers_in_cluster], tcp(*wl.CNPG_PORTS), "egress"), api_server_rule(cfg)]
+    db = cfg.gateway.database
+    if cfg.cluster.is_gke and (db.backup.on or db.restore_from is not None):
+        egress += gcs_egress(cfg)
     return [
         policy(f"{cluster}-ingress", ns, pods, ingress=ingress),
         policy(f"{cluster}-egress", ns, pods, egress=egress),
+    ]
+
+
+def gcs_egress(cfg: PlatformConfig) -> list[dict[str, Any]]:
+    """Barman Cloud's sidecar: GCS on 443, and the GKE metadata server for its Workload Identity token. Its
+    address depends on the dataplane: 169.254.169.254 on 80/8080 (Dataplane V2), 169.254.169.252 on 987/988
+    (Calico and the legacy dataplane); both are allowed, as an existing cluster may run either."""
+    return [
+        internet_rule(cfg),
+        rule([ip_block(GKE_METADATA)], tcp(80, 8080), "egress"),
+        rule([ip_block(GKE_METADATA_LEGACY)], tcp(987, 988), "egress"),
     ]
 
 

@@ -15,16 +15,16 @@ GKE Managed Prometheus `PodMonitoring` (monitoring.googleapis.com/v1) by default
 from dataclasses import dataclass
 from typing import Any
 
-from models.observability import GMP_NAMESPACE, prometheus_namespace, scrape_mode
+from models.observability import GMP_NAMESPACES
 from models.platform import PlatformConfig
 
-from . import database, gateway, keys, network, smoke
+from . import database, database_backup, gateway, keys, network, redis, smoke
 from . import workloads as wl
 from .common import metadata
 from .vllm import UPSTREAM_KEY, UPSTREAM_SECRET
 
 PORT_NAME = "http"  # every scraped container names its serving port `http`; the Services name theirs the same
-GMP_COLLECTOR_SA = "collector"  # the managed collectors' ServiceAccount in gmp-system
+GMP_COLLECTOR_SA = "collector"  # the managed collectors' ServiceAccount in gmp-system / gke-gmp-system
 SECRET_READER = "gmp-collector-secrets"
 
 
@@ -51,7 +51,7 @@ def targets(cfg: PlatformConfig) -> list[Target]:
 
 
 def metrics_enabled(cfg: PlatformConfig) -> bool:
-    return scrape_mode(cfg) != "none"
+    return cfg.scrape_mode() != "none"
 
 
 def _meta(cfg: PlatformConfig, t: Target, extra_labels: dict[str, str] | None = None) -> dict[str, Any]:
@@ -122,14 +122,14 @@ def secret_reader(cfg: PlatformConfig, namespace: str, secrets: list[str]) -> li
         "kind": "RoleBinding",
         "metadata": metadata(SECRET_READER, namespace, "observability"),
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": SECRET_READER},
-        "subjects": [{"kind": "ServiceAccount", "name": GMP_COLLECTOR_SA, "namespace": GMP_NAMESPACE}],
+        "subjects": [{"kind": "ServiceAccount", "name": GMP_COLLECTOR_SA, "namespace": ns} for ns in GMP_NAMESPACES],
     }
     return [role, binding]
 
 
 def scrape_manifests(cfg: PlatformConfig) -> list[dict[str, Any]]:
     """Every scrape object (and, for managed collection, the Secret access it needs)."""
-    mode = scrape_mode(cfg)
+    mode = cfg.scrape_mode()
     if mode == "none":
         return []
     build = pod_monitoring if mode == "podmonitoring" else service_monitor
@@ -151,11 +151,21 @@ def _logs(namespace: str, job: str) -> str:
     return f"kubectl -n {namespace} logs job/{job}"
 
 
+def redis_output(cfg: PlatformConfig) -> dict[str, Any]:
+    """Where the gateway shares its counters (README: Rate limits that bind); the password only by reference."""
+    addr, ref = redis.address(cfg), redis.password_ref(cfg)
+    return {
+        "mode": redis.mode(cfg),
+        "address": f"{addr[0]}:{addr[1]}" if addr else None,
+        "passwordSecret": f"{cfg.namespaces.gateway}/{ref['name']} (key {ref['key']})" if ref else None,
+    }
+
+
 def operator_outputs(cfg: PlatformConfig) -> dict[str, Any]:
     """What an operator needs to find and check the platform. Names and commands only, never a secret value."""
     ns = cfg.namespaces
     by_model = {m: b for b in wl.backends(cfg) for m in b.models}
-    services = {}
+    services: dict[str, dict[str, Any]] = {}
     for m in cfg.models:
         if m.engine == "external":
             services[m.name] = {"external": str(m.api_base)}
@@ -176,11 +186,12 @@ def operator_outputs(cfg: PlatformConfig) -> dict[str, Any]:
             k["key_alias"]: f"{k['namespace']}/{k['secret_name']} (key api-key)" for k in keys.declared_keys(cfg)
         },
         "database": database_output(cfg),
+        "redis": redis_output(cfg),
         "jobs": jobs_output(cfg),
         "metrics": {
-            "scrape": scrape_mode(cfg),
+            "scrape": cfg.scrape_mode(),
             "interval": cfg.observability.interval,
-            "scraperNamespace": prometheus_namespace(cfg) if metrics_enabled(cfg) else None,
+            "scraperNamespaces": cfg.prometheus_namespaces() if metrics_enabled(cfg) else [],
             "endpoints": {
                 t.name: {
                     "url": t.url,
@@ -206,9 +217,10 @@ def database_output(cfg: PlatformConfig) -> dict[str, Any]:
             "cluster": f"{ns}/{database.CLUSTER_NAME}",
             "service": f"{database.CLUSTER_NAME}-rw.{ns}.svc.cluster.local:5432",
             "appSecret": f"{ns}/{database.APP_SECRET} (key {database.APP_URI_KEY})",
+            "backup": database_backup.operator_output(db.backup, ns, database.CLUSTER_NAME),
         }
-    if db.mode == "existing":
-        return {"mode": "existing", "urlSecret": f"{ns}/{db.url_secret.name} (key {db.url_secret.key})"}
+    if db.mode == "existing" and (url := db.url_secret) is not None:  # the validator requires it there
+        return {"mode": "existing", "urlSecret": f"{ns}/{url.name} (key {url.key})"}
     return {"mode": "none"}
 
 

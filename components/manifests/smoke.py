@@ -42,13 +42,28 @@ def configmap(cfg: PlatformConfig) -> dict[str, Any]:
     }
 
 
+def active_deadline_seconds(cfg: PlatformConfig) -> int:
+    """The script's own deadline plus time to schedule, pull the image and check every model once more."""
+    return cfg.gateway.smoke_test.ready_timeout_seconds + 300
+
+
+def await_timeout_minutes(cfg: PlatformConfig) -> int:
+    """How long `pulumi up` waits for the Job: past activeDeadlineSeconds, so the Job's own Failed shows first."""
+    return -(-(active_deadline_seconds(cfg) + 300) // 60)
+
+
 def job(cfg: PlatformConfig) -> dict[str, Any]:
     key = next(k for k in cfg.gateway.keys if k.alias == cfg.gateway.smoke_test.key)
     container = {
         "name": "smoke",
         "image": JOB_IMAGE,
         "command": ["python3", "/opt/smoke/smoke_test.py"],
-        "env": env(GATEWAY_URL=gw.url(cfg), MODELS_FILE="/opt/smoke/models.json", PYTHONUNBUFFERED="1")
+        "env": env(
+            GATEWAY_URL=gw.url(cfg),
+            MODELS_FILE="/opt/smoke/models.json",
+            PYTHONUNBUFFERED="1",
+            READY_DEADLINE_SECONDS=str(cfg.gateway.smoke_test.ready_timeout_seconds),
+        )
         + [
             secret_env("GATEWAY_KEY", key.secret_name, "api-key"),
             secret_env("UPSTREAM_KEY", gw.SECRET, gw.UPSTREAM_KEY_ENV),
@@ -66,9 +81,18 @@ def job(cfg: PlatformConfig) -> dict[str, Any]:
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
-        "metadata": metadata(name, cfg.namespaces.gateway, "smoke", annotations={"pulumi.com/skipAwait": "true"}),
+        # Awaited (no skipAwait): `pulumi up` fails when the Job does. replaceUnready re-runs a failed smoke test on
+        # the next `pulumi up` instead of waiting on the old failed Job again.
+        "metadata": metadata(name, cfg.namespaces.gateway, "smoke", annotations={"pulumi.com/replaceUnready": "true"}),
         "spec": {
-            "backoffLimit": 2,
+            # The script does its own waiting and retrying; its verdict is final. A pod disrupted (evicted, node
+            # preempted) before it finishes is retried without counting against the limit.
+            "backoffLimit": 0,
+            "podFailurePolicy": {
+                "rules": [{"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]}]
+            },
+            # A hung script still fails the Job, before Pulumi's own timeout (await_timeout_minutes).
+            "activeDeadlineSeconds": active_deadline_seconds(cfg),
             "template": {
                 "metadata": {"labels": labels(NAME, "smoke")},
                 "spec": {

@@ -10,15 +10,18 @@ from models.serving import VllmModelSpec
 
 from .common import (
     APP_UID,
+    HF_XET_BOUNDS,
     ROLE_LABEL,
     ROOT_IMAGE,
     SKIP_AWAIT,
+    STAGING_RESOURCES,
     WRITABLE_ROOT,
     checkov_skips,
     checksum,
     container_security,
     env,
     gib,
+    grace_seconds,
     http_probe,
     labels,
     metadata,
@@ -31,6 +34,8 @@ from .common import (
 )
 
 PORT = 8000
+# In-flight generations finish after the Service stops routing to the pod (15 s on Spot: common.grace_seconds).
+GRACE_SECONDS = 60
 CACHE_MOUNT = "/models"
 HF_HOME = f"{CACHE_MOUNT}/hf"
 SCRIPTS_MOUNT = "/opt/llm-platform"
@@ -41,14 +46,15 @@ PRESTAGE_SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "prestage
 # Readiness = really serving: /v1/models answers with this model, using the key from the pod env.
 READY_PROBE = (
     "import json,os,sys,urllib.request as u\n"
-    "r=u.Request('http://127.0.0.1:%d/v1/models',headers={'Authorization':'Bearer '+os.environ['VLLM_API_KEY']})\n"
+    f"r=u.Request('http://127.0.0.1:{PORT}/v1/models',headers={{'Authorization':'Bearer '+os.environ['VLLM_API_KEY']}})\n"
     "ids=[m['id'] for m in json.load(u.urlopen(r,timeout=4))['data']]\n"
-    "sys.exit(0 if os.environ['SERVED_MODEL_NAME'] in ids else 1)\n" % PORT
+    "sys.exit(0 if os.environ['SERVED_MODEL_NAME'] in ids else 1)\n"
 )
 
 _FLAGS = [  # (spec attribute, vLLM flag)
     ("quantization", "--quantization"),
     ("max_model_len", "--max-model-len"),
+    ("kv_cache_dtype", "--kv-cache-dtype"),
     ("max_num_batched_tokens", "--max-num-batched-tokens"),
     ("max_num_seqs", "--max-num-seqs"),
     ("revision", "--revision"),
@@ -96,7 +102,9 @@ def vllm_args(spec: VllmModelSpec) -> list[str]:
     if spec.chat_template:
         args.append(f"--chat-template={TEMPLATE_MOUNT}/{TEMPLATE_FILE}")
     if spec.mode == "embedding":
-        args.append("--task=embed")
+        # --task is deprecated in vLLM 0.11 and gone in 0.13; the pooling runner also turns a causal LM into
+        # an embedder (convert auto), where leaving it to detection would serve it as a generator.
+        args.append("--runner=pooling")
     return args + list(spec.extra_args)
 
 
@@ -152,6 +160,7 @@ def _prestage_container(spec: VllmModelSpec, image: str, hf_token_secret: str) -
         "IGNORE_PATTERNS": "original/*,*.pth",
         "HOME": "/tmp",
         "PYTHONDONTWRITEBYTECODE": "1",
+        **HF_XET_BOUNDS,
     }
     if spec.revision:
         values["MODEL_REVISION"] = spec.revision
@@ -160,7 +169,7 @@ def _prestage_container(spec: VllmModelSpec, image: str, hf_token_secret: str) -
         "image": image,
         "command": ["python3", f"{SCRIPTS_MOUNT}/prestage_weights.py"],
         "env": env(**values) + [secret_env("HF_TOKEN", hf_token_secret, "HF_TOKEN", optional=True)],
-        "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "4Gi"}},
+        "resources": STAGING_RESOURCES,
         # Staging needs no root: python3 + huggingface_hub write only HF_HOME (the PVC, group-owned through the
         # pod's fsGroup) and HOME=/tmp. Only the vLLM server below keeps the image's root user.
         "securityContext": non_root(),
@@ -173,7 +182,10 @@ def _prestage_container(spec: VllmModelSpec, image: str, hf_token_secret: str) -
 
 
 def _server_container(spec: VllmModelSpec, image: str, shape: MachineShape, gpu_resource: str) -> dict[str, Any]:
-    mounts = [{"name": "model-cache", "mountPath": CACHE_MOUNT}, {"name": "shm", "mountPath": "/dev/shm"}]
+    mounts: list[dict[str, Any]] = [
+        {"name": "model-cache", "mountPath": CACHE_MOUNT},
+        {"name": "shm", "mountPath": "/dev/shm"},
+    ]
     if spec.chat_template:
         mounts.append({"name": "chat-template", "mountPath": TEMPLATE_MOUNT, "readOnly": True})
     return {
@@ -220,6 +232,7 @@ def deployment(
     role: str,
     gpu_resource: str,
     hf_token_secret: str,
+    spot: bool = False,
 ) -> dict[str, Any]:
     n = names(spec)
     volumes: list[dict[str, Any]] = [
@@ -253,7 +266,7 @@ def deployment(
                     # A Service named vllm* would inject VLLM_PORT and crash vLLM.
                     "enableServiceLinks": False,
                     "automountServiceAccountToken": False,
-                    "terminationGracePeriodSeconds": 60,
+                    "terminationGracePeriodSeconds": grace_seconds(GRACE_SECONDS, spot),
                     "nodeSelector": {ROLE_LABEL: role},
                     "tolerations": [{"key": gpu_resource, "operator": "Exists", "effect": "NoSchedule"}],
                     # fsGroup: the non-root pre-stage writes the cache PVC; OnRootMismatch re-owns an old cache once.

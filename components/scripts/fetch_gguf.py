@@ -6,7 +6,8 @@
 The catalog is a JSON list of {"name", "repo", "link", "quant"?, "file"?, "revision"?}. For each entry the one
 GGUF in `repo` whose path matches `quant` as a delimited token (or the explicit `file`) is resolved from the HF
 cache with zero hub calls when present; otherwise the repo is listed and the file pulled once, retrying with
-backoff. A split GGUF (-00001-of-0000N) is staged whole and linked at its first shard, which llama.cpp loads.
+backoff. A split GGUF (-00001-of-0000N) is staged whole (a cache missing any shard is cold) and linked at its
+first shard, which llama.cpp loads.
 `link` (e.g. /models/weights/model.gguf) becomes a relative symlink into the cache, replaced atomically.
 Env: HF_HOME, HF_TOKEN (optional), FETCH_ATTEMPTS (default 5). Needs only the stdlib and huggingface_hub.
 """
@@ -32,6 +33,16 @@ def quant_matches(quant: str, path: str) -> bool:
 
 def _set_key(path: str) -> str:
     return SHARD.sub(".gguf", path)
+
+
+def missing_shards(chosen: list[str]) -> list[str]:
+    """Shards of a split GGUF that `chosen` lacks: every -0000k-of-0000N for k = 1..N must be there."""
+    found = SHARD.search(chosen[0]) if chosen else None
+    if found is None:
+        return []
+    total = int(found.group(2))
+    want = [SHARD.sub(f"-{k:05d}-of-{total:05d}.gguf", chosen[0]) for k in range(1, total + 1)]
+    return [w for w in want if w not in chosen]
 
 
 def select(files: list[str], entry: dict) -> list[str]:
@@ -99,17 +110,23 @@ def stage(entry: dict, attempts: int) -> Path:
             if "several" in str(exc):
                 raise
             chosen = []
-        if chosen:
+        gone = missing_shards(chosen)
+        if chosen and not gone:
             print(
                 f"fetch-gguf: {name}: warm cache: {repo}@{revision or 'main'} {', '.join(chosen)}; 0 hub calls",
                 flush=True,
             )
             return snap / chosen[0]
+        if gone:
+            print(f"fetch-gguf: {name}: incomplete split GGUF in the cache (missing {', '.join(gone)})", flush=True)
     print(f"fetch-gguf: {name}: cold cache for {repo}@{revision or 'main'}; pulling once", flush=True)
     from huggingface_hub import HfApi, hf_hub_download
 
     files = _retry(f"list {repo}", lambda: HfApi().list_repo_files(repo, revision=revision), attempts)
     chosen = select(files, entry)
+    gone = missing_shards(chosen)
+    if gone:
+        raise StageError(f"{repo} lists only part of split GGUF {chosen[0]}: no {', '.join(gone)}")
     paths = [_retry(f"download {f}", lambda f=f: hf_hub_download(repo, f, revision=revision), attempts) for f in chosen]
     print(f"fetch-gguf: {name}: pulled {', '.join(chosen)}", flush=True)
     return Path(paths[0])

@@ -98,6 +98,17 @@ def http_json(
     return status, {k.lower(): v for k, v in hdrs.items()}, parsed
 
 
+def drop_shared_state(config: dict) -> dict:
+    """The rendered config without its database and Redis (for runs that exercise neither): LiteLLM exits at
+    start when coordination_redis names no host, and Prisma cannot fetch its engines here."""
+    general = config.get("general_settings") or {}
+    for key in ("database_url", "store_model_in_db", "coordination_redis"):
+        general.pop(key, None)
+    for key in ("redis_host", "redis_port", "redis_password"):
+        (config.get("router_settings") or {}).pop(key, None)
+    return config
+
+
 # --------------------------------------------------------------------------- #
 # LiteLLM proxy process
 # --------------------------------------------------------------------------- #

@@ -21,11 +21,13 @@ from components.manifests.smoke import SCRIPT as SMOKE_SCRIPT
 from tests.conftest import plan_for, raw_config
 from tests.consumers.litellm_proxy import free_port, http_json, run_litellm_proxy
 from tests.consumers.llama_server import run_llama_server
-from tests.consumers.require import litellm_binary, llama_binary
+from tests.consumers.redis_server import run_redis_server
+from tests.consumers.require import litellm_binary, llama_binary, redis_binary
 from tests.consumers.tiny_gguf import ensure_tiny_gguf
 
 pytestmark = pytest.mark.consumer
 MASTER, UPSTREAM, EXTERNAL_KEY = "sk-e2e-master", "e2e-upstream-key", "e2e-external-key"
+REDIS_PASSWORD = "e2e-redis-password"
 
 
 def served(entry: dict) -> str:
@@ -107,6 +109,8 @@ def gateway(tmp_path_factory):
             availability[name].update(host="127.0.0.1", port=ports[name])
         for key in ("database_url", "store_model_in_db"):
             config["general_settings"].pop(key, None)
+        # The rendered Redis settings stay: a real redis-server stands in for the in-cluster one.
+        redis = stack.enter_context(run_redis_server(free_port(), REDIS_PASSWORD, redis_binary()))
         (work / "config.yaml").write_text(yaml.safe_dump(config))
         (work / "availability.json").write_text(json.dumps(availability))
         hook = next(k for k in data if k.endswith(".py"))
@@ -120,6 +124,9 @@ def gateway(tmp_path_factory):
                     "LITELLM_MASTER_KEY": MASTER,
                     "UPSTREAM_API_KEY": UPSTREAM,
                     "DATABASE_URL": None,
+                    "REDIS_HOST": "127.0.0.1",
+                    "REDIS_PORT": str(redis.port),
+                    "REDIS_PASSWORD": REDIS_PASSWORD,
                     **external_env(plan),
                 },
             )
@@ -186,12 +193,12 @@ class TestGatewayServesDeclaredAliases:
 
 
 class TestScaledToZeroFailsFast:
-    def test_refused_in_seconds_with_reason(self, gateway):
+    def test_refused_in_seconds_with_reason_and_retry_after(self, gateway):
         idle = next(
             e["model_name"] for e in gateway["config"]["model_list"] if e["model_name"] not in gateway["running"]
         )
         start = time.monotonic()
-        status, _, body = post(
+        status, headers, body = post(
             gateway,
             "/v1/chat/completions",
             {"model": idle, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4},
@@ -199,6 +206,7 @@ class TestScaledToZeroFailsFast:
         elapsed = time.monotonic() - start
         text = json.dumps(body)
         assert status == 503 and elapsed < 5, (status, elapsed, text)
+        assert headers.get("retry-after") == "30", headers  # seed 001: as vllm-chill answers a loading model
         assert "not available" in text and "scaled to zero" in text and "pulumi config set" in text
 
     def test_serves_once_a_pod_answers_without_gateway_restart(self, gateway):
@@ -228,8 +236,13 @@ class TestSmokeScript:
             "GATEWAY_KEY": MASTER,
             "UPSTREAM_KEY": UPSTREAM,
             "MODELS_FILE": str(path),
+            # every model here is up already: a broken one is retried only briefly, not for the 20-minute default
+            "READY_DEADLINE_SECONDS": "5",
+            "POLL_SECONDS": "0.5",
         }
-        return subprocess.run([sys.executable, str(SMOKE_SCRIPT)], env=env, capture_output=True, text=True, timeout=300)
+        return subprocess.run(
+            [sys.executable, str(SMOKE_SCRIPT)], check=False, env=env, capture_output=True, text=True, timeout=300
+        )
 
     def localised(self, gateway):
         cm = gateway["plan"].one("ConfigMap", "smoke-test")
@@ -283,7 +296,8 @@ class TestExternalModel:
 
 class TestKeyJobAgainstTheRealProxy:
     """As far as this machine allows: the proxy has no database (Prisma cannot fetch its engines here), so the
-    Job must wait for readiness, try /key/generate, and fail loudly without writing a Secret."""
+    Job must wait for readiness, try to free the alias (/key/delete, the first call with no Secret yet), and fail
+    loudly on the proxy's 500 without writing a Secret or generating anything."""
 
     def test_fails_loudly_without_a_database(self, gateway, tmp_path):
         from tests.fakes import FakeKube, serve
@@ -302,8 +316,43 @@ class TestKeyJobAgainstTheRealProxy:
                 "K8S_TOKEN_FILE": str(tmp_path / "token"),
                 "WAIT_SECONDS": "10",
             }
-            res = subprocess.run([sys.executable, str(SCRIPT)], env=env, capture_output=True, text=True, timeout=120)
+            res = subprocess.run(
+                [sys.executable, str(SCRIPT)], check=False, env=env, capture_output=True, text=True, timeout=120
+            )
         assert res.returncode == 1
-        assert "/key/generate for 'open-webui' failed" in res.stderr
-        assert "virtual keys need the gateway's database" in res.stderr
+        assert "/key/delete for 'open-webui' failed (500) (virtual keys need the gateway's database" in res.stderr
+        assert "/key/generate" not in res.stderr
         assert kube.secrets == {} and MASTER not in res.stdout + res.stderr
+
+    def test_info_error_is_not_gone(self, gateway, tmp_path):
+        """The real proxy's /key/info without a database answers 500: the stored key is kept, nothing minted."""
+        import base64
+
+        from tests.fakes import FakeKube, serve
+        from tests.test_mint_keys import KEYS, SCRIPT, TOKEN
+
+        kube = FakeKube(TOKEN)
+        stored = {
+            "metadata": {"name": KEYS[0]["secret_name"]},
+            "data": {"api-key": base64.b64encode(b"sk-kept").decode()},
+        }
+        kube.secrets[(KEYS[0]["namespace"], KEYS[0]["secret_name"])] = stored
+        (tmp_path / "keys.json").write_text(json.dumps(KEYS[:1]))
+        (tmp_path / "token").write_text(TOKEN)
+        with serve(kube) as kube_url:
+            env = {
+                **os.environ,
+                "LITELLM_URL": gateway["proxy"].base_url,
+                "LITELLM_MASTER_KEY": MASTER,
+                "KEYS_FILE": str(tmp_path / "keys.json"),
+                "K8S_API": kube_url,
+                "K8S_TOKEN_FILE": str(tmp_path / "token"),
+                "WAIT_SECONDS": "10",
+            }
+            res = subprocess.run(
+                [sys.executable, str(SCRIPT)], check=False, env=env, capture_output=True, text=True, timeout=120
+            )
+        assert res.returncode == 1 and "/key/info for 'open-webui' failed (500)" in res.stderr
+        assert "/key/delete" not in res.stderr and "/key/generate" not in res.stderr
+        assert kube.value(KEYS[0]["namespace"], KEYS[0]["secret_name"]) == "sk-kept"
+        assert "sk-kept" not in res.stdout + res.stderr

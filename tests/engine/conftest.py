@@ -35,7 +35,9 @@ def pulumi_env() -> Path:
 
 @pytest.fixture(scope="session")
 def cluster_bin() -> Path:
-    return Path(_build(CLUSTER_REPO / "scripts" / "engine" / "build_cluster_tools.sh", "the local control plane"))
+    from tests.engine.control_plane import cluster_bin as built_cluster_bin
+
+    return built_cluster_bin()
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,136 @@
+"""What the local cluster holds besides nodes: kwok's stages, GKE's StorageClasses and the program's CRDs.
+
+Stages and CRDs are read at run time from the upstream Go modules in the module cache (`go mod download`),
+never copied into this repository.
+"""
+
+import copy
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+KWOK_MODULE = "sigs.k8s.io/kwok@v0.8.0"
+# The CNPG operator the pinned chart (models/gateway.py operator_chart_version 0.26.1) installs: app 1.27.1.
+CNPG_MODULE = "github.com/cloudnative-pg/cloudnative-pg@v1.27.1"
+GMP_MODULE = "github.com/GoogleCloudPlatform/prometheus-engine@v0.17.2"
+PROM_OPERATOR_MODULE = "github.com/prometheus-operator/prometheus-operator@v0.85.0"
+
+# (module, path inside it) of each CRD the program can declare.
+CRDS = [
+    (CNPG_MODULE, "config/crd/bases/postgresql.cnpg.io_clusters.yaml"),
+    (GMP_MODULE, "charts/operator/crds/monitoring.googleapis.com_podmonitorings.yaml"),
+    (PROM_OPERATOR_MODULE, "example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml"),
+    (PROM_OPERATOR_MODULE, "example/prometheus-operator-crd/monitoring.coreos.com_podmonitors.yaml"),
+]
+
+# kwok stages (kustomize/stage/ of its module): nodes Ready with lease heartbeats, pods Ready, Job pods complete,
+# deleted pods go away, PVCs provisioned and PVs bound.
+STAGES = [
+    "node/fast/node-initialize.yaml",
+    "node/heartbeat-with-lease/node-heartbeat-with-lease.yaml",
+    "pod/fast/pod-ready.yaml",
+    "pod/fast/pod-complete.yaml",
+    "pod/fast/pod-delete.yaml",
+    "volume/fast/pvc-provision.yaml",
+    "volume/fast/pv-bind.yaml",
+    "volume/fast/pvc-delete.yaml",
+    "volume/fast/pv-delete.yaml",
+]
+KWOK_VOLUME_CLASS = "self.spec.storageClassName == 'kwok-volume'"
+SELECTED_NODE = "volume.kubernetes.io/selected-node"
+
+# GKE's StorageClasses (PD CSI driver); standard-rwo is the default class.
+STORAGE_CLASSES = [
+    ("standard-rwo", "pd.csi.storage.gke.io", "pd-balanced", "WaitForFirstConsumer", True),
+    ("premium-rwo", "pd.csi.storage.gke.io", "pd-ssd", "WaitForFirstConsumer", False),
+    ("standard", "kubernetes.io/gce-pd", "pd-standard", "Immediate", False),
+]
+
+
+def module_dir(module: str) -> Path:
+    """Download (or find in the module cache) one Go module version and return its directory."""
+    res = subprocess.run(["go", "mod", "download", "-json", module], check=False, capture_output=True, text=True)
+    try:
+        info = json.loads(res.stdout)
+    except json.JSONDecodeError:
+        raise RuntimeError(f"go mod download {module} failed: {res.stderr.strip()}") from None
+    if info.get("Error") or not info.get("Dir"):
+        raise RuntimeError(f"go mod download {module} failed: {info.get('Error') or res.stderr.strip()}")
+    return Path(info["Dir"])
+
+
+def storage_classes() -> list[dict[str, Any]]:
+    return [
+        {
+            "apiVersion": "storage.k8s.io/v1",
+            "kind": "StorageClass",
+            "metadata": {
+                "name": name,
+                "annotations": {"storageclass.kubernetes.io/is-default-class": str(default).lower()},
+                "labels": {"llm-platform.test/fake": "true"},
+            },
+            "provisioner": provisioner,
+            "parameters": {"type": disk},
+            "volumeBindingMode": binding,
+            "reclaimPolicy": "Delete",
+            "allowVolumeExpansion": True,
+        }
+        for name, provisioner, disk, binding, default in STORAGE_CLASSES
+    ]
+
+
+def _volume_selector() -> str:
+    """CEL: a claim of one of our classes, provisioned at once (Immediate) or once the scheduler picked a node."""
+    names = [sc[0] for sc in STORAGE_CLASSES]
+    immediate = [sc[0] for sc in STORAGE_CLASSES if sc[3] == "Immediate"]
+    return (
+        f"self.spec.storageClassName in {json.dumps(names)} && "
+        f"(self.spec.storageClassName in {json.dumps(immediate)} || "
+        f"(has(self.metadata.annotations) && '{SELECTED_NODE}' in self.metadata.annotations))"
+    )
+
+
+def _retarget(stage: dict[str, Any]) -> dict[str, Any]:
+    """kwok's volume stages only act on its own `kwok-volume` class; point them at GKE's classes instead."""
+    stage = copy.deepcopy(stage)
+    kind = stage["spec"]["resourceRef"]["kind"]
+    for expr in stage["spec"].get("selector", {}).get("matchExpressions", []):
+        cel = expr.get("cel", {})
+        if cel.get("expression", "").strip() == KWOK_VOLUME_CLASS:
+            names = json.dumps([sc[0] for sc in STORAGE_CLASSES])
+            if kind == "PersistentVolumeClaim" and stage["metadata"]["name"] == "pvc-provision":
+                cel["expression"] = _volume_selector()
+            else:
+                cel["expression"] = f"self.spec.storageClassName in {names}"
+    return stage
+
+
+def kwok_stages() -> list[dict[str, Any]]:
+    base = module_dir(KWOK_MODULE) / "kustomize" / "stage"
+    stages = []
+    for rel in STAGES:
+        for doc in yaml.safe_load_all((base / rel).read_text()):
+            if doc and doc.get("kind") == "Stage":
+                stages.append(_retarget(doc) if rel.startswith("volume/") else doc)
+    found = {s["metadata"]["name"] for s in stages}
+    missing = {Path(r).stem for r in STAGES} - found
+    if missing:
+        raise RuntimeError(f"kwok stages missing from {base}: {sorted(missing)}")
+    for stage in stages:  # a selector still naming kwok's own class would silently never match
+        if "kwok-volume" in json.dumps(stage):
+            raise RuntimeError(f"kwok stage {stage['metadata']['name']} still selects the kwok-volume class")
+    return stages
+
+
+def crds() -> list[dict[str, Any]]:
+    out = []
+    for module, rel in CRDS:
+        path = module_dir(module) / rel
+        docs = [d for d in yaml.safe_load_all(path.read_text()) if d and d.get("kind") == "CustomResourceDefinition"]
+        if not docs:
+            raise RuntimeError(f"no CustomResourceDefinition in {path}")
+        out += docs
+    return out

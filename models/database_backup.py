@@ -1,0 +1,156 @@
+"""Backups of the CNPG gateway database: the Barman Cloud plugin to a GCS bucket, and restore from one."""
+
+import re
+
+from pydantic import Field, field_validator, model_validator
+
+from .base import Spec
+from .common import DnsName, Problems
+
+# GCS bucket names: 3-63 of lowercase letters, digits, '-', '_' and '.', starting and ending alphanumeric.
+_BUCKET = re.compile(r"^[a-z0-9][-_.a-z0-9]{1,61}[a-z0-9]$")
+# CNPG's ScheduledBackup takes a 6-field cron: seconds first ("0 0 3 * * *" = 03:00 every day).
+_CRON_FIELD = re.compile(r"^[-0-9*/,A-Za-z?]+$")
+
+
+def _bucket_name(value: str) -> str:
+    if value.startswith("gs://"):
+        raise ValueError(f"'{value}' is a URL; set the bare bucket name (e.g. '{value[5:].split('/', maxsplit=1)[0]}')")
+    if not _BUCKET.match(value) or "goog" in value or ".." in value:
+        raise ValueError(
+            f"'{value}' is not a GCS bucket name; use 3-63 lowercase letters, digits, '-' or '_', "
+            "starting and ending with a letter or digit, without 'goog'"
+        )
+    return value
+
+
+class GuaranteedResources(Spec):
+    """Requests equal limits (Guaranteed QoS): the database is the last pod the kubelet evicts or throttles."""
+
+    cpu: str = "500m"
+    memory: str = "1Gi"
+
+
+class BackupSpec(Spec):
+    """`gateway.database.backup`: WAL archiving and scheduled base backups to `gs://<bucket>/<path>`.
+
+    `enabled` must be decided for a CNPG database on GKE (the database holds every key and all spend);
+    off on laptops. The bucket is created here with `createBucket: true`, otherwise it must exist."""
+
+    enabled: bool | None = None
+    bucket: str | None = None
+    create_bucket: bool = False
+    # GCS location of a created bucket; default: the cluster's region.
+    bucket_location: str | None = Field(default=None, min_length=2)
+    path: str = Field(default="litellm-db", pattern=r"^[a-z0-9][-_a-z0-9/]*[a-z0-9]$", max_length=200)
+    # Folder of this cluster's backups under the path; a restored cluster archives under a new name.
+    server_name: DnsName = "litellm-db"
+    schedule: str = "0 0 3 * * *"
+    # Recovery window kept: base backups and WAL older than it are deleted (CNPG: <n>d, <n>w or <n>m).
+    retention: str = Field(default="30d", pattern=r"^[1-9][0-9]*[dwm]$")
+    # cert-manager issues the plugin's TLS certificates; false when the cluster already runs it.
+    install_cert_manager: bool = True
+    # The plugin's Helm chart (0.5.0 = plugin v0.11.0, CNPG >= 1.26) and cert-manager's, both pinned.
+    plugin_chart_version: str = "0.5.0"
+    cert_manager_chart_version: str = "v1.18.2"
+    # The plugin's sidecar in each instance pod: equal requests and limits keep the pod Guaranteed.
+    sidecar_resources: GuaranteedResources = GuaranteedResources(cpu="200m", memory="256Mi")
+
+    @field_validator("bucket")
+    @classmethod
+    def _valid_bucket(cls, value: str | None) -> str | None:
+        return None if value is None else _bucket_name(value)
+
+    @field_validator("schedule")
+    @classmethod
+    def _six_field_cron(cls, value: str) -> str:
+        fields = value.split()
+        if len(fields) != 6 or not all(_CRON_FIELD.match(f) for f in fields):
+            raise ValueError(
+                f"'{value}' is not a 6-field cron; CNPG's schedule starts with seconds, "
+                "e.g. '0 0 3 * * *' for 03:00 every day"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _bucket_when_enabled(self) -> "BackupSpec":
+        if self.enabled and not self.bucket:
+            raise ValueError(
+                "bucket: backups are enabled but no bucket is named; set bucket (and createBucket: true "
+                "to create it here), or set enabled: false"
+            )
+        return self
+
+    @property
+    def on(self) -> bool:
+        return bool(self.enabled)
+
+    @property
+    def destination(self) -> str:
+        return f"gs://{self.bucket}/{self.path}"
+
+
+class RestoreSpec(Spec):
+    """`gateway.database.restoreFrom`: bootstrap a new Cluster from a Barman Cloud backup in GCS.
+
+    Read only when the Cluster is created (README "Day 2: backups and restore")."""
+
+    bucket: str
+    path: str = Field(default="litellm-db", pattern=r"^[a-z0-9][-_a-z0-9/]*[a-z0-9]$", max_length=200)
+    server_name: DnsName = "litellm-db"
+    # Point in time to recover to (RFC 3339, e.g. 2026-11-30T04:00:00Z); default: the end of the archive.
+    target_time: str | None = Field(default=None, pattern=r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
+
+    @field_validator("bucket")
+    @classmethod
+    def _valid_bucket(cls, value: str) -> str:
+        return _bucket_name(value)
+
+    @property
+    def destination(self) -> str:
+        return f"gs://{self.bucket}/{self.path}"
+
+
+def backup_problems(
+    mode: str, backup: BackupSpec, restore: RestoreSpec | None, is_gke: bool, workload_identity: bool = True
+) -> Problems:
+    """Rules that need the database mode and the cluster target (models/platform.py runs them)."""
+    p, key = Problems(), "gateway.database"
+    if mode != "cnpg":
+        if backup.on:
+            p.add(f"{key}.backup.enabled", f"backs up the CNPG cluster, but mode is '{mode}'; remove backup")
+        if restore is not None:
+            p.add(f"{key}.restoreFrom", f"bootstraps a CNPG cluster, but mode is '{mode}'; remove restoreFrom")
+        return p
+    if backup.enabled is None and is_gke:
+        p.add(
+            f"{key}.backup",
+            "the database holds every virtual key and all spend but has no backup decision; set "
+            "backup: {enabled: true, bucket: <name>, createBucket: true} or backup: {enabled: false}",
+        )
+    if (backup.on or restore is not None) and not is_gke:
+        what = "backup.enabled" if backup.on else "restoreFrom"
+        p.add(
+            f"{key}.{what}",
+            "Barman Cloud reaches GCS through GKE Workload Identity, but cluster.target is 'kubeconfig'; "
+            "set backup.enabled: false and remove restoreFrom on a laptop",
+        )
+    if (backup.on or restore is not None) and is_gke and not workload_identity:
+        p.add(
+            f"{key}.{'backup.enabled' if backup.on else 'restoreFrom'}",
+            "Barman Cloud reaches GCS as a GCP service account through Workload Identity, but "
+            "cluster.workloadIdentity is false; enable Workload Identity on the cluster (README "
+            '"Day 2: backups and restore") and remove cluster.workloadIdentity: false, or set backup.enabled: false',
+        )
+    if (
+        restore is not None
+        and backup.on
+        and (restore.destination, restore.server_name) == (backup.destination, backup.server_name)
+    ):
+        p.add(
+            f"{key}.backup.serverName",
+            f"the restored cluster would archive into the backup it restores from ({backup.destination}/"
+            f"{backup.server_name}), which CNPG refuses; set backup.serverName to a new name, e.g. "
+            f"{backup.server_name}-2",
+        )
+    return p

@@ -1,0 +1,111 @@
+"""The stack config's fields (namespace `llm-platform:`) and what can be read off them, without the rules that
+span the whole config (models/platform.py adds those, so rule modules can type against this class)."""
+
+from typing import Annotated
+
+from pydantic import Field
+
+from .base import Spec
+from .cluster import ClusterSpec, NodePoolSpec
+from .common import DnsName, ImageRef
+from .external import ExternalModelSpec
+from .frontends import FrontendsSpec
+from .gateway import GatewaySpec
+from .images import DEFAULT_IMAGES
+from .llamacpp import LLAMA_IMAGES, LlamaCppModelSpec, SwapSpec
+from .network import NetworkSpec
+from .observability import GMP_NAMESPACES, ObservabilitySpec, ScrapeMode
+from .pricing import PricingOverrides
+from .serving import VllmModelSpec
+from .zones import pool_zones, storage_class_name
+
+ModelSpec = Annotated[VllmModelSpec | LlamaCppModelSpec | ExternalModelSpec, Field(discriminator="engine")]
+
+
+class NamespacesSpec(Spec):
+    serving: DnsName = "serving"
+    gateway: DnsName = "litellm"
+    frontends: DnsName = "experience"
+
+
+class ImagesSpec(Spec):
+    vllm: ImageRef = DEFAULT_IMAGES["vllm"]
+    litellm: ImageRef = DEFAULT_IMAGES["litellm"]
+    redis: ImageRef = DEFAULT_IMAGES["redis"]
+    llamacpp: ImageRef = LLAMA_IMAGES["llamacpp"]
+    llamacpp_rocm: ImageRef = LLAMA_IMAGES["llamacpp_rocm"]
+    llama_swap: ImageRef = LLAMA_IMAGES["llama_swap"]
+    llama_swap_rocm: ImageRef = LLAMA_IMAGES["llama_swap_rocm"]
+    gguf_fetch: ImageRef = LLAMA_IMAGES["gguf_fetch"]
+    llamacpp_cpu: ImageRef = LLAMA_IMAGES["llamacpp_cpu"]
+
+
+class PlatformSpec(Spec):
+    cluster: ClusterSpec
+    scale_to_zero: bool = False
+    node_pools: list[NodePoolSpec] = Field(default_factory=list)
+    models: list[ModelSpec] = Field(default_factory=list)
+    # The llama-swap pool serving every `placement: swap` llama model.
+    swap: SwapSpec | None = None
+    gateway: GatewaySpec = GatewaySpec()
+    namespaces: NamespacesSpec = NamespacesSpec()
+    images: ImagesSpec = ImagesSpec()
+    # PVC class; default standard-rwo on GKE (WaitForFirstConsumer), the cluster default on kubeconfig.
+    storage_class: str | None = Field(default=None, min_length=1)
+    # Optional Secret (key HF_TOKEN) the weight pre-stage uses for gated repos.
+    hf_token_secret: DnsName = "hf-token"
+    # Per-shape USD/node-hour overrides of models/pricing.py for the cost plan.
+    pricing: PricingOverrides = Field(default_factory=dict)
+    # Optional chat/completion front-ends (models/frontends.py), each on its own minted gateway key.
+    frontends: FrontendsSpec = FrontendsSpec()
+    # NetworkPolicies (models/network.py) and scrape configs (models/observability.py).
+    network: NetworkSpec = NetworkSpec()
+    observability: ObservabilitySpec = ObservabilitySpec()
+
+    def serving_replicas(self, model: ModelSpec) -> int:
+        """Pods that answer for `model` now: its own, the swap pool's, or 1 for an external endpoint."""
+        if model.engine == "external":
+            return 1
+        if model.engine == "llamacpp" and model.placement == "swap":
+            return 0 if self.scale_to_zero or self.swap is None else self.swap.replicas
+        return self.effective_replicas(model)
+
+    def effective_replicas(self, model: ModelSpec) -> int:
+        """What a Deployment gets: scaleToZero overrides every GPU model without editing it; CPU models keep
+        running (they cost no GPU)."""
+        on_gpu = not (model.engine == "llamacpp" and model.placement == "cpu")
+        return 0 if self.scale_to_zero and on_gpu else model.replicas
+
+    def effective_min_nodes(self, pool: NodePoolSpec) -> int:
+        return 0 if self.scale_to_zero else pool.min_nodes
+
+    @property
+    def swap_spec(self) -> SwapSpec:
+        """The swap section, for code that only runs when llama-swap is declared."""
+        if self.swap is None:
+            raise RuntimeError("no swap: section is declared")
+        return self.swap
+
+    @property
+    def storage_class_name(self) -> str | None:
+        """The StorageClass every PVC names (models/zones.py)."""
+        return storage_class_name(self)
+
+    def pool_zones(self, pool: NodePoolSpec) -> list[str]:
+        """The zone(s) GKE puts the pool's nodes in (models/zones.py)."""
+        return pool_zones(self, pool)
+
+    def pool(self, name: str) -> NodePoolSpec:
+        return next(n for n in self.node_pools if n.name == name)
+
+    def scrape_mode(self) -> ScrapeMode:
+        """How /metrics is scraped: as configured, else GKE Managed Prometheus on GKE and nothing elsewhere."""
+        if self.observability.scrape is not None:
+            return self.observability.scrape
+        return "podmonitoring" if self.cluster.is_gke else "none"
+
+    def prometheus_namespaces(self) -> list[str]:
+        """The namespaces whose pods scrape the platform: GMP's two (Standard, Autopilot), or prometheus-operator's."""
+        if self.scrape_mode() != "servicemonitor":
+            return list(GMP_NAMESPACES)
+        return [self.observability.prometheus_namespace or "monitoring"]
