@@ -24,6 +24,7 @@ from e2e import observe
 from e2e.engine import REPO, Engine, change_counts, environment
 from e2e.report import Report
 from e2e.stack_variant import stack_name, write_variant
+from models import ConfigError
 
 SCALE_KEY = "llm-platform:scaleToZero"
 _DIFF_LINE = re.compile(r"^\s*(\+-|-\+|~|\+|-)\s*([\w-]+:[\w./-]*:[\w]+):\s+\((\w[\w-]*)\)", re.M)
@@ -106,7 +107,12 @@ def run(args: argparse.Namespace) -> Report:
     report.variant_changes = changes
     config: dict[str, Any] = (yaml.safe_load(variant.read_text()) or {}).get("config", {})
     try:
-        cluster.delete_namespaces(set(namespaces(variant).values()))
+        stack_namespaces = namespaces(variant)
+    except ConfigError as exc:  # the variant must validate like the stack; say which key, no traceback
+        report.fail(f"the kubeconfig variant does not validate: {exc}")
+        return report
+    try:
+        cluster.delete_namespaces(set(stack_namespaces.values()))
     except subprocess.SubprocessError as exc:
         report.fail(f"could not clear the stack's namespaces left by an earlier run: {exc}")
         return report
@@ -136,7 +142,7 @@ def run(args: argparse.Namespace) -> Report:
         (out / "idempotent-preview.json").write_text(res.output)
         report.fail(f"second preview wants {change_counts(res.json)}: not idempotent")
 
-    serving = namespaces(variant)["serving"]
+    serving = stack_namespaces["serving"]
     wait_for(lambda: not any(r["node"] is None for r in observe.placement(cluster, config, serving)[0]), 60)
     report.placement, report.placement_errors = observe.placement(cluster, config, serving)
     wait_for(lambda: observe.pvc_phases(cluster).get("Pending", 0) == 0, 60)

@@ -9,7 +9,7 @@ Only what must change for a cluster without GCP changes, and the rest stays byte
 - `observability.scrape` kept at what the GKE stack resolves to (podmonitoring), since a kubeconfig stack
   would default to none;
 - a CNPG database uses the operator the harness provides (`gateway.database.operator: existing`): the
-  Helm chart cannot be fetched offline.
+  Helm chart cannot be fetched offline; its backup to GCS is off (Workload Identity is GKE's).
 Secure values and the stack's encryption salt are dropped: the local stack has its own passphrase.
 """
 
@@ -83,13 +83,20 @@ def kubeconfig_variant(doc: dict[str, Any], context: str | None) -> tuple[dict[s
             config[NS + "observability"] = obs
             changes.append("observability.scrape: podmonitoring (the GKE default, kept)")
 
-    gateway = config.get(NS + "gateway") or {}
-    database = gateway.get("database") or {}
+    gateway = dict(config.get(NS + "gateway") or {})
+    database = dict(gateway.get("database") or {})
     if database.get("mode", "cnpg") == "cnpg" and database.get("operator", "install") == "install":
-        gateway = dict(gateway)
-        gateway["database"] = {**database, "operator": "existing"}
-        config[NS + "gateway"] = gateway
+        database["operator"] = "existing"
         changes.append("gateway.database.operator: existing (CNPG CRDs from the harness; chart not fetchable)")
+    if (database.get("backup") or {}).get("enabled") or "restoreFrom" in database:
+        # Barman Cloud to GCS authenticates with GKE Workload Identity: a GCP feature, like the node pools.
+        database["backup"] = {"enabled": False}
+        database.pop("restoreFrom", None)
+        changes.append("gateway.database.backup.enabled: false (GCS through GKE Workload Identity; GCP only)")
+    if database:
+        gateway["database"] = database
+    if gateway:
+        config[NS + "gateway"] = gateway
     return out, changes
 
 

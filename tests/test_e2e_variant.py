@@ -41,7 +41,12 @@ class TestKubeconfigVariant:
             "llm-platform:gateway",
         }
         assert after["llm-platform:cluster"] == {"name": "ai-dev", "target": "kubeconfig", "context": "ctx"}
-        assert after["llm-platform:gateway"]["database"] == {"operator": "existing"}
+        db_before = before["llm-platform:gateway"].get("database", {})
+        assert after["llm-platform:gateway"]["database"] == {
+            **db_before,
+            "operator": "existing",
+            **({"backup": {"enabled": False}} if db_before.get("backup", {}).get("enabled") else {}),
+        }
         assert {k: v for k, v in after["llm-platform:gateway"].items() if k != "database"} == {
             k: v for k, v in before["llm-platform:gateway"].items() if k != "database"
         }
