@@ -15,12 +15,16 @@ import yaml
 KWOK_MODULE = "sigs.k8s.io/kwok@v0.8.0"
 # The CNPG operator the pinned chart (models/gateway.py operator_chart_version 0.26.1) installs: app 1.27.1.
 CNPG_MODULE = "github.com/cloudnative-pg/cloudnative-pg@v1.27.1"
+# The Barman Cloud plugin's ObjectStore (as tests/crd_modules.py: v0.13.0, the nearest served to the chart's v0.11.0).
+BARMAN_PLUGIN_MODULE = "github.com/cloudnative-pg/plugin-barman-cloud@v0.13.0"
 GMP_MODULE = "github.com/GoogleCloudPlatform/prometheus-engine@v0.17.2"
 PROM_OPERATOR_MODULE = "github.com/prometheus-operator/prometheus-operator@v0.85.0"
 
 # (module, path inside it) of each CRD the program can declare.
 CRDS = [
     (CNPG_MODULE, "config/crd/bases/postgresql.cnpg.io_clusters.yaml"),
+    (CNPG_MODULE, "config/crd/bases/postgresql.cnpg.io_scheduledbackups.yaml"),
+    (BARMAN_PLUGIN_MODULE, "config/crd/bases/barmancloud.cnpg.io_objectstores.yaml"),
     (GMP_MODULE, "charts/operator/crds/monitoring.googleapis.com_podmonitorings.yaml"),
     (PROM_OPERATOR_MODULE, "example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml"),
     (PROM_OPERATOR_MODULE, "example/prometheus-operator-crd/monitoring.coreos.com_podmonitors.yaml"),
