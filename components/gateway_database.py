@@ -19,14 +19,18 @@ class GatewayDatabase(pulumi.ComponentResource):
         # Stateful: neither a stack destroy nor a refactor may drop the data (scaleToZero never touches it).
         keep = pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True)
         if db.mode == "cnpg":
-            operator = k8s.helm.v3.Release(f"{name}-cnpg-operator", **database.operator_release(db), opts=keep)
+            operator: list[pulumi.Resource] = []
+            if db.operator == "install":  # existing: the operator and its CRDs are already in the cluster
+                operator.append(
+                    k8s.helm.v3.Release(f"{name}-cnpg-operator", **database.operator_release(db), opts=keep)
+                )
             backup = DatabaseBackup(
-                f"{name}-backup", spec, opts=pulumi.ResourceOptions(parent=self, depends_on=[operator])
+                f"{name}-backup", spec, opts=pulumi.ResourceOptions(parent=self, depends_on=operator)
             )
             cluster = apply(
                 f"{name}-cluster",
                 database.cluster(db, ns, spec.storage_class_name, backup.gcp_service_account),
-                pulumi.ResourceOptions.merge(keep, pulumi.ResourceOptions(depends_on=[operator, *backup.ready])),
+                pulumi.ResourceOptions.merge(keep, pulumi.ResourceOptions(depends_on=[*operator, *backup.ready])),
             )
             if db.backup.on:
                 apply(

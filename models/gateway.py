@@ -44,6 +44,18 @@ class DatabaseSpec(Spec):
     operator_chart_version: str = "0.26.1"
     backup: BackupSpec = BackupSpec()
     restore_from: RestoreSpec | None = None
+    # cnpg only. install: this stack installs the CloudNativePG operator (Helm chart, pinned above).
+    # existing: an operator already runs in namespace cnpg-system (a cluster-wide install shared by stacks,
+    # or the engine tier's harness, which cannot fetch the chart offline); the stack declares only the Cluster.
+    operator: Literal["install", "existing"] = "install"
+
+    @model_validator(mode="after")
+    def _operator_for_cnpg(self) -> "DatabaseSpec":
+        if self.mode != "cnpg" and "operator" in self.model_fields_set:
+            raise ValueError(
+                f"operator: only applies to mode 'cnpg' (mode is '{self.mode}'); remove it or set mode: cnpg"
+            )
+        return self
 
     @model_validator(mode="after")
     def _url_secret_for_existing(self) -> "DatabaseSpec":

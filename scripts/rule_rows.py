@@ -297,6 +297,11 @@ BLOCK_ROWS = [
         lambda r: r["gateway"].update(database={"urlSecret": {"name": "db", "key": "url"}}),
     ),
     Row(
+        "gateway.database.operator",
+        "operator only with mode cnpg",
+        lambda r: r["gateway"].update(database={"mode": "none", "operator": "existing"}, storeModelInDb=False, keys=[]),
+    ),
+    Row(
         "gateway.redis.host",
         "an external Redis names its host",
         lambda r: r["gateway"].update(redis={"mode": "external"}),

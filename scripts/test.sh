@@ -23,6 +23,9 @@ fi
 # (scripts/engine/build_cluster_tools.sh; the README's local control plane section has the cold time), reused after.
 LLM_PLATFORM_CLUSTER_BIN="$(bash scripts/engine/build_cluster_tools.sh)"  # not `export X=$(...)`: that hides a failure
 export LLM_PLATFORM_CLUSTER_BIN
+# Engine tier (tests/engine): the Pulumi CLI, language host and providers, built once with `go` into
+# ~/.cache/llm-platform/engine (cold build: README "Real-engine tier"); a failed build stops the run here.
+bash scripts/engine/build_pulumi_tools.sh >/dev/null
 export LLM_PLATFORM_REQUIRE_CONSUMERS=1
 # Lint, format and types: any finding fails the run (pyproject.toml holds the rule set and the mypy scope).
 .venv/bin/ruff check .
