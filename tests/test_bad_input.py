@@ -1,9 +1,10 @@
 """Bad input never gets a traceback (issue 6, point 1).
 
 Hypothesis damages the shipped stack configs (tests/mutations.py: wrong types, missing keys, unknown keys,
-out-of-range numbers, bad names, dangling references). Each damaged config either parses and renders, or fails
-with the project's ConfigError, every line headed by the key path it blames. The program under Pulumi's mocks
-raises only pulumi.RunError with that same message, and `render.py` exits 2 with it on stderr, no traceback.
+out-of-range numbers, bad names, dangling references) and stack files (tests/stack_file_damage.py). Each damaged
+config either parses and renders, or fails with the project's ConfigError, every line headed by the key path it
+blames (tests/keyed_errors.py). The program under Pulumi's mocks raises only pulumi.RunError with that same
+message, and `render.py` exits 2 with it on stderr, no traceback.
 Deterministic: derandomized, no example database, so CI runs the same examples every time.
 """
 
@@ -21,24 +22,15 @@ import pulumi
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, note, settings
-from hypothesis import strategies as st
 
-from models import ConfigError, config_from_pulumi_values, parse_config, read_stack_file
-from offline.mocks import pulumi_config_values, run_program
+from models import ConfigError, parse_config, read_stack_file
+from offline.mocks import run_program
 from offline.plan import Plan, to_plan
 from offline.report import RenderError, render_plan, summary, write_plan
 from tests.conftest import ROOT
-from tests.mutations import (
-    KEYED_LINE,
-    MUTATIONS,
-    STACK_FILES,
-    as_program_sees,
-    assert_keyed_error,
-    mutated_configs,
-    namespaced,
-    put,
-    stack_raw,
-)
+from tests.keyed_errors import KEYED_LINE, assert_keyed_error
+from tests.mutations import MUTATIONS, as_program_sees, mutated_configs, namespaced, put, stack_raw
+from tests.stack_file_damage import read_and_parse, stack_file_bytes
 
 FAST = {
     "derandomize": True,
@@ -351,46 +343,6 @@ def test_render_cli_exits_2_with_the_key_and_no_traceback(tmp_path):
 
 
 # --- the stack file itself: bytes, YAML, the config map -----------------------------------------------------
-
-YAML_SCALARS = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=8), st.dates(), st.binary(max_size=4)
-)
-YAML_KEYS = st.one_of(
-    st.sampled_from(["llm-platform:cluster", "llm-platform:models", "llm-platform:", ":", "gcp:project", "config"]),
-    st.text(max_size=10),
-    st.integers(),
-    st.booleans(),
-    st.none(),
-    st.dates(),
-)
-YAML_TREES = st.recursive(
-    YAML_SCALARS, lambda kids: st.lists(kids, max_size=3) | st.dictionaries(YAML_KEYS, kids, max_size=3), max_leaves=8
-)
-
-
-@st.composite
-def stack_file_bytes(draw) -> bytes:
-    """A damaged stack file: random bytes, a shipped file with bytes spliced in, or odd YAML under config:."""
-    how = draw(st.sampled_from(["bytes", "splice", "yaml"]))
-    if how == "bytes":
-        return draw(st.binary(max_size=64))
-    if how == "yaml":
-        doc = draw(st.one_of(YAML_TREES, st.dictionaries(st.just("config"), YAML_TREES, min_size=1)))
-        return yaml.safe_dump(doc, allow_unicode=True).encode()
-    text = STACK_FILES[draw(st.sampled_from(sorted(STACK_FILES)))].read_bytes()
-    at = draw(st.integers(min_value=0, max_value=len(text)))
-    cut = draw(st.integers(min_value=0, max_value=8))
-    return (
-        text[:at]
-        + draw(st.binary(max_size=4) | st.sampled_from([b"\xe9", b"\t", b": ", b"\n  - ", b"{"]))
-        + text[at + cut :]
-    )
-
-
-def read_and_parse(path: Path) -> None:
-    """render.py up to the program run: read the file, JSON-encode as the CLI does, parse."""
-    values = read_stack_file(path)
-    parse_config(config_from_pulumi_values(pulumi_config_values(values)))
 
 
 @settings(max_examples=150, **FAST)

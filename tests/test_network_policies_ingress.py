@@ -1,81 +1,32 @@
-"""NetworkPolicies, checked on the rendered plan with a small evaluator (tests/netpol.py).
+"""NetworkPolicies, ingress side: default deny, and only the intended peers reach models, the gateway,
+Postgres and the metrics ports. Also: every policy is valid Kubernetes, and the evaluator follows NetworkPolicy
+semantics (so these checks cannot pass vacuously).
 
-Pods are built from the rendered Deployments and Jobs (their template labels and container ports), so the
-policies are tested against the labels the workloads really carry.
+Checked on the rendered plan with a small evaluator (tests/netpol.py, world in tests/netpol_world.py).
 """
-
-import copy
 
 import kubernetes_validate
 import pytest
 
-from models import ConfigError, parse_config
 from tests.conftest import plan_for, raw_config
-from tests.netpol import External, Pod, Policies, container_port, pods_of
-
-HUB = External("18.164.174.17")  # a public address (huggingface.co's CDN range)
-PRIVATE_HTTPS = External("10.20.0.5")  # something inside the VPC
-CONTROL_PLANE = External("172.16.0.2")  # a private GKE control plane endpoint
-CNPG_OPERATOR = Pod("cnpg-operator", "cnpg-system", {"app.kubernetes.io/name": "cloudnative-pg"})
-GMP_COLLECTOR = Pod("collector", "gmp-system", {"app.kubernetes.io/name": "collector"})
-AUTOPILOT_COLLECTOR = Pod("collector", "gke-gmp-system", {"app.kubernetes.io/name": "collector"})
-NODELOCAL_DNS = External("169.254.20.10")  # NodeLocal DNSCache (Autopilot; Standard from 1.34.1-gke.3720000)
-METADATA = External("169.254.169.254")  # Cloud DNS for GKE answers here; so does the metadata server on 80
-KUBE_DNS_SVC = External("34.118.224.10")  # kube-dns's ClusterIP in GKE's default Service range
-KUBE_DNS = Pod("kube-dns", "kube-system", {"k8s-app": "kube-dns"})
-RANDOM = Pod("random", "default", {"app": "random"})
-INGRESS = Pod("ingress-nginx", "ingress-nginx", {"app.kubernetes.io/name": "ingress-nginx"})
-
-
-class World:
-    """The rendered pods of a plan and its policies."""
-
-    def __init__(self, plan):
-        self.plan = plan
-        self.net = Policies(plan.k8s)
-        self.pods = pods_of(plan.k8s)
-        (cluster,) = plan.find("Cluster")
-        self.db = Pod(
-            "litellm-db-1",
-            cluster["metadata"]["namespace"],
-            {"cnpg.io/cluster": cluster["metadata"]["name"], "cnpg.io/instanceRole": "primary"},
-        )
-        self.models = [
-            d for d in plan.find("Deployment") if d["metadata"]["labels"]["app.kubernetes.io/component"] == "model"
-        ]
-        self.frontends = [
-            self.pods[d["metadata"]["name"]]
-            for d in plan.find("Deployment")
-            if d["metadata"]["labels"]["app.kubernetes.io/component"] == "frontend"
-        ]
-
-    def pod(self, prefix: str) -> Pod:
-        """A pod by its object name (Jobs carry a hash suffix: smoke-test-1a2b3c4d)."""
-        if prefix in self.pods:
-            return self.pods[prefix]
-        (match,) = [
-            p
-            for n, p in self.pods.items()
-            if n == prefix or (n.startswith(prefix + "-") and not n.removeprefix(prefix + "-").count("-"))
-        ]
-        return match
-
-    def port(self, name: str) -> int:
-        return container_port(self.plan.one("Deployment", name))
-
-    def ok(self, src, dst, port, protocol="TCP") -> bool:
-        return self.net.allowed(src, dst, port, protocol)
+from tests.netpol import External, Pod, Policies, container_port
+from tests.netpol_world import (
+    AUTOPILOT_COLLECTOR,
+    CNPG_OPERATOR,
+    CONTROL_PLANE,
+    GMP_COLLECTOR,
+    HUB,
+    INGRESS,
+    KUBE_DNS,
+    RANDOM,
+    World,
+    render,
+)
 
 
 @pytest.fixture(scope="module")
 def world(dev_plan):
     return World(dev_plan)
-
-
-def render(mutate) -> World:
-    raw = copy.deepcopy(raw_config("dev"))
-    mutate(raw)
-    return World(plan_for(raw))
 
 
 class TestDefaultDenyInEveryPlatformNamespace:
@@ -215,111 +166,6 @@ class TestOnlyGatewayReachesPostgres:
         assert world.ok(world.db, CONTROL_PLANE, 443), "the instance manager watches its Cluster"
 
 
-class TestModelPodsReachTheHub:
-    def test_model_pods_call_the_hub_on_443_only(self, world):
-        for d in world.models:
-            pod = world.pods[d["metadata"]["name"]]
-            assert world.ok(pod, HUB, 443), pod
-            assert not world.ok(pod, HUB, 80), pod
-            assert not world.ok(pod, PRIVATE_HTTPS, 443), "private ranges are not the internet"
-            assert not world.ok(pod, RANDOM, 443)
-
-    def test_frontends_fetch_embedders(self, world):
-        for pod in world.frontends:
-            assert world.ok(pod, HUB, 443) and not world.ok(pod, world.pod("coder-chat"), 8000)
-
-    def test_gateway_has_no_internet_without_external_models(self, world):
-        assert not world.ok(world.pod("litellm"), HUB, 443)
-
-    def test_hub_egress_can_be_turned_off(self):
-        w = render(lambda raw: raw.setdefault("network", {}).update(allowHubEgress=False))
-        assert not w.ok(w.pod("coder-chat"), HUB, 443)
-        assert not w.ok(w.pod("open-webui"), HUB, 443)
-
-
-class TestEgressIsDnsAndWhatEachNeeds:
-    def test_dns_for_every_pod(self, world):
-        for pod in [*world.pods.values(), world.db]:
-            assert world.ok(pod, KUBE_DNS, 53, "UDP") and world.ok(pod, KUBE_DNS, 53, "TCP"), pod
-            # The API-server rule (default 0.0.0.0/0 on 443) also covers a kube-system pod's 443.
-            if pod not in (world.pod("litellm-keys"), world.db):
-                assert not world.ok(pod, KUBE_DNS, 443), pod
-
-    def test_models_call_nothing_in_cluster(self, world):
-        for d in world.models:
-            pod = world.pods[d["metadata"]["name"]]
-            assert not world.ok(pod, world.pod("litellm"), 4000)
-            assert not world.ok(pod, world.db, 5432)
-
-    def test_key_job_reaches_gateway_and_api_server(self, world):
-        job = world.pod("litellm-keys")
-        assert world.ok(job, world.pod("litellm"), 4000)
-        assert world.ok(job, CONTROL_PLANE, 443)
-        assert not world.ok(job, world.pod("coder-chat"), 8000)
-
-    def test_api_server_cidr_narrows_the_key_job(self):
-        w = render(lambda raw: raw.setdefault("network", {}).update(apiServer={"cidr": "172.16.0.2/32"}))
-        job = w.pod("litellm-keys")
-        assert w.ok(job, CONTROL_PLANE, 443)
-        assert not w.ok(job, HUB, 443), "with the control plane named, the Job has no internet"
-
-    def test_smoke_job_reaches_gateway_and_models(self, world):
-        smoke = world.pod("smoke-test")
-        assert world.ok(smoke, world.pod("litellm"), 4000)
-        assert world.ok(smoke, world.pod("coder-chat"), 8000)
-        assert not world.ok(smoke, HUB, 443) and not world.ok(smoke, world.db, 5432)
-
-    def test_frontends_reach_only_the_gateway_in_cluster(self, world):
-        for pod in world.frontends:
-            assert world.ok(pod, world.pod("litellm"), 4000)
-            assert not world.ok(pod, world.db, 5432)
-
-
-class TestDnsWorksUnderNodeLocalDnsCacheAndCloudDns:
-    """Under NodeLocal DNSCache pods query the kube-dns Service IP and a host-network cache answers (also on
-    169.254.20.10); under Cloud DNS the node's metadata server answers on 169.254.169.254. No pod selector
-    matches either, so only ipBlocks let DNS through."""
-
-    def every_pod(self, world):
-        return [*world.pods.values(), world.db, Pod("debug", "serving", {"app": "debug"})]
-
-    @pytest.mark.parametrize("server", [NODELOCAL_DNS, METADATA, KUBE_DNS_SVC], ids=str)
-    def test_every_pod_resolves_on_udp_and_tcp(self, world, server):
-        for pod in self.every_pod(world):
-            assert world.ok(pod, server, 53, "UDP") and world.ok(pod, server, 53, "TCP"), (pod, server)
-
-    def test_only_port_53(self, world):
-        for pod in self.every_pod(world):
-            # 80 on the metadata server hands out credentials: DNS must not open it. Only the Postgres pods (Barman
-            # Cloud's Workload Identity token, database_policies) reach it on 80, by their own policy.
-            if pod != world.db:
-                assert not world.ok(pod, METADATA, 80), pod
-            assert not world.ok(pod, NODELOCAL_DNS, 8080, "TCP"), pod
-        assert not world.ok(world.pod("litellm"), KUBE_DNS_SVC, 443)
-
-    def test_kube_dns_ip_narrows_the_service_rule_to_one_address(self):
-        w = render(lambda raw: raw.setdefault("network", {}).update(kubeDnsIp="10.0.0.10"))
-        chat = w.pod("coder-chat")
-        assert w.ok(chat, External("10.0.0.10"), 53, "UDP") and w.ok(chat, External("10.0.0.10"), 53, "TCP")
-        assert not w.ok(chat, External("10.0.0.11"), 53, "UDP")
-        assert not w.ok(chat, KUBE_DNS_SVC, 53, "UDP"), "with the IP named, other Service ranges are closed"
-        assert w.ok(chat, NODELOCAL_DNS, 53, "UDP") and w.ok(chat, METADATA, 53, "UDP")
-
-    def test_without_kube_dns_ip_any_service_range_but_not_the_internet(self, world):
-        chat = world.pod("coder-chat")
-        for ip in ("10.96.0.10", "172.20.0.10", "192.168.0.10", "34.118.224.10"):
-            assert world.ok(chat, External(ip), 53, "UDP"), ip
-        assert not world.ok(chat, External("8.8.8.8"), 53, "UDP"), "no public resolver: DNS goes through the cluster"
-
-    def test_bad_kube_dns_ip_names_the_key_and_the_fix(self):
-        raw = raw_config("dev")
-        raw["network"] = {"kubeDnsIp": "kube-dns"}
-        with pytest.raises(ConfigError) as exc:
-            parse_config(raw)
-        (line,) = [ln for ln in exc.value.lines if ln.startswith("network.kubeDnsIp:")]
-        assert "kubectl -n kube-system get svc kube-dns" in line
-
-
 class TestScrapersReachMetrics:
     @pytest.mark.parametrize("collector", [GMP_COLLECTOR, AUTOPILOT_COLLECTOR], ids=str)
     def test_gmp_collectors_reach_each_metrics_port(self, world, collector):
@@ -348,46 +194,6 @@ class TestScrapersReachMetrics:
     def test_no_scraping_no_scraper(self):
         w = render(lambda raw: raw.update(observability={"scrape": "none"}))
         assert not w.ok(GMP_COLLECTOR, w.pod("coder-chat"), 8000)
-
-
-class TestNetworkConfigIsValidated:
-    @pytest.mark.parametrize(
-        "network, where",
-        [
-            (
-                {"gatewayIngressFrom": [{"ipBlock": {"cidr": "10.0.0.1/8"}}]},
-                "network.gatewayIngressFrom[0].ipBlock.cidr",
-            ),
-            ({"gatewayIngressFrom": [{"ipBlock": {"cidr": "nope"}}]}, "network.gatewayIngressFrom[0].ipBlock.cidr"),
-            ({"gatewayIngressFrom": [{}]}, "network.gatewayIngressFrom[0]"),
-            (
-                {
-                    "gatewayIngressFrom": [
-                        {"ipBlock": {"cidr": "10.0.0.0/8"}, "podSelector": {"matchLabels": {"a": "b"}}}
-                    ]
-                },
-                "network.gatewayIngressFrom[0].ipBlock",
-            ),
-            ({"internet": {"cidr": "10.0.0.0/8", "except": ["192.168.0.0/16"]}}, "network.internet.except"),
-            (
-                {"frontendIngressFrom": [{"podSelector": {"matchLabels": {"bad key!": "x"}}}]},
-                "network.frontendIngressFrom[0].podSelector.matchLabels",
-            ),
-            ({"apiServer": {"ports": [0]}}, "network.apiServer.ports"),
-            ({"allowHubEgres": True}, "network.allowHubEgres"),
-        ],
-    )
-    def test_bad_network_config_names_the_key(self, network, where):
-        raw = raw_config("dev")
-        raw["network"] = network
-        with pytest.raises(ConfigError) as exc:
-            parse_config(raw)
-        assert any(line.startswith(where + ":") for line in exc.value.lines), exc.value.lines
-
-    def test_defaults_parse(self):
-        cfg = parse_config(raw_config("dev"))
-        assert cfg.network.enabled and cfg.network.allow_hub_egress
-        assert cfg.network.internet.cidr == "0.0.0.0/0" and "10.0.0.0/8" in cfg.network.internet.except_
 
 
 class TestPoliciesAreValidKubernetes:

@@ -1,0 +1,313 @@
+"""Rule rows for single values and blocks: the stack file, each field's type, each block's own rules.
+
+One minimal edit of the dev stack per rule (see scripts/rule_edits.py for Row, FileRow and the helpers).
+"""
+
+import math
+from pathlib import Path
+
+from scripts.rule_edits import (
+    FileRow,
+    Row,
+    add_external,
+    add_llama,
+    backup,
+    drop,
+    key,
+    librechat,
+    model,
+    peers,
+    pool,
+    setv,
+)
+
+
+def _write(path: Path, data: str | bytes) -> str:
+    """Write a stack file into the temp dir; its name is what the row reads."""
+    if isinstance(data, bytes):
+        path.write_bytes(data)
+    else:
+        path.write_text(data)
+    return path.name
+
+
+def _mkdir(path: Path) -> str:
+    path.mkdir()
+    return path.name
+
+
+# --- the rows ------------------------------------------------------------------------------------------------
+
+FILE_ROWS = [
+    FileRow("the stack file exists", lambda tmp, text: "Pulumi.missing.yaml"),
+    FileRow("the stack file is readable", lambda tmp, text: _mkdir(tmp / "Pulumi.dir.yaml")),
+    FileRow(
+        "the stack file is UTF-8",
+        lambda tmp, text: _write(tmp / "Pulumi.latin1.yaml", text.replace("ai-dev", "caf\xe9").encode("latin-1")),
+    ),
+    FileRow("the stack file is YAML", lambda tmp, text: _write(tmp / "Pulumi.bad.yaml", "config:\n  a: [\n")),
+    FileRow("the stack file has a config: mapping", lambda tmp, text: _write(tmp / "Pulumi.list.yaml", "- config\n")),
+]
+
+FIELD_ROWS = [
+    Row("stack config", "the config is a mapping (parse_config's input)", lambda r: ["cluster"], replaces=True),
+    # Checks every field gets from its type (models/load.py words them).
+    Row("nodePools[0].maxNodes", "a required key is set", lambda r: drop(pool(r), "maxNodes")),
+    Row("nodePools[0].maxNode", "no unknown key (typos)", lambda r: setv(pool(r), maxNode=2)),
+    Row(
+        "models[0].extraArgs[0]",
+        "no credential anywhere in stack config (it is in git)",
+        lambda r: setv(model(r), extraArgs=["--hf-token=hf_" + "AbCdEfGhIjKlMnOpQrStUvWx"]),
+    ),
+    Row("cluster.0", "keys are names, not YAML numbers/booleans/null", lambda r: r["cluster"].update({0: 1})),
+    Row("cluster", "a block is a mapping", lambda r: r.update(cluster="ai-dev")),
+    Row("nodePools", "a list is a list", lambda r: r.update(nodePools={"name": "l4-coder"})),
+    Row("pricing", "a map is a map", lambda r: r.update(pricing=["g2-standard-8"])),
+    Row("nodePools[0].maxNodes", "an integer is an integer", lambda r: setv(pool(r), maxNodes="two")),
+    Row("nodePools[0].maxNodes", "no fraction where a count is needed", lambda r: setv(pool(r), maxNodes=1.5)),
+    Row("models[0].weightsGiB", "a number is a number", lambda r: setv(model(r), weightsGiB="lots")),
+    Row("models[0].cpuOffloadGB", "numbers are finite (no .inf/.nan)", lambda r: setv(model(r), cpuOffloadGB=math.inf)),
+    Row("scaleToZero", "a boolean is a boolean", lambda r: r.update(scaleToZero="maybe")),
+    Row("cluster.location", "a text value is text", lambda r: setv(r["cluster"], location=["us-central1"])),
+    Row("nodePools[0].minNodes", "lower bounds (counts, sizes, prices)", lambda r: setv(pool(r), minNodes=-1)),
+    Row("models[0].replicas", "upper bounds", lambda r: setv(model(r), replicas=65)),
+    Row("models[0].weightsGiB", "sizes are positive", lambda r: setv(model(r), weightsGiB=0)),
+    Row("models[0].dtype", "one of a fixed set of values", lambda r: setv(model(r), dtype="fp16")),
+    Row(
+        "gateway.keys[0].budgetDuration",
+        "a value of a given form",
+        lambda r: setv(key(r, "open-webui"), budgetDuration="30 days"),
+    ),
+    Row("models[0].modelName", "no empty text where a value is needed", lambda r: setv(model(r), modelName="")),
+    Row(
+        "gateway.keys[0].models",
+        "no empty list where one item is needed",
+        lambda r: setv(key(r, "open-webui"), models=[]),
+    ),
+    Row("models[4].apiBase", "a URL is a URL", lambda r: add_external(r, apiBase="models.example.com")),
+    Row("models[0].engine", "a model's engine is known", lambda r: setv(model(r), engine="ollama")),
+    Row("models[0]", "a model names its engine", lambda r: drop(model(r), "engine")),
+]
+
+BLOCK_ROWS = [
+    # models/common.py
+    Row("nodePools[0].name", "names fit derived Kubernetes names", lambda r: setv(pool(r), name="a" * 41)),
+    Row("nodePools[0].role", "names are DNS-1123 labels", lambda r: setv(pool(r), role="Coder_Pool")),
+    Row("images.vllm", "images are pinned", lambda r: r.update(images={"vllm": "vllm/vllm-openai"})),
+    Row("images.litellm", "no :latest image", lambda r: r.update(images={"litellm": "ghcr.io/berriai/litellm:latest"})),
+    # models/cluster.py
+    Row("cluster.location", "a GKE cluster has a location", lambda r: drop(r["cluster"], "location")),
+    Row("cluster.context", "context only with target: kubeconfig", lambda r: setv(r["cluster"], context="kind-kind")),
+    Row("cluster.location", "GKE-only keys need target: gke", lambda r: setv(r["cluster"], target="kubeconfig")),
+    Row("nodePools[0].managed", "AMD GPUs run on existing nodes", lambda r: setv(pool(r), gpuResource="amd.com/gpu")),
+    Row("nodePools[0].vramGiB", "existing nodes declare their VRAM", lambda r: setv(pool(r), managed=False)),
+    Row("nodePools[0].vramGiB", "a GKE pool's VRAM is the L4's", lambda r: setv(pool(r), vramGiB=24)),
+    Row("nodePools[0].minNodes", "minNodes <= maxNodes", lambda r: setv(pool(r), minNodes=2)),
+    Row("cluster.location", "a GKE location is a region or a zone", lambda r: setv(r["cluster"], location="iowa")),
+    Row(
+        "cluster.workloadIdentity",
+        "a created cluster always has Workload Identity",
+        lambda r: setv(r["cluster"], create=True, workloadIdentity=False),
+    ),
+    # models/zones.py
+    Row("storageClass", "no legacy Immediate-binding class on GKE", lambda r: r.update(storageClass="standard")),
+    Row("nodePools[0].zones[0]", "a zone is a zone name", lambda r: setv(pool(r), zones=["us-central1"])),
+    Row(
+        "nodePools[0].zones[0]",
+        "a pool's zone is in the cluster's region",
+        lambda r: setv(pool(r), zones=["europe-west4-a"]),
+    ),
+    Row(
+        "nodePools[0].zones",
+        "a GPU pool sits in one zone",
+        lambda r: setv(pool(r), zones=["us-central1-a", "us-central1-b"]),
+    ),
+    Row("nodePools[0].zones", "a regional cluster's GPU pool names its zone", lambda r: drop(pool(r), "zones")),
+    # models/serving.py
+    Row("models[0].inputCostPerToken", "a gateway model has prices", lambda r: drop(model(r), "inputCostPerToken")),
+    Row(
+        "models[0].inputCostPerToken",
+        "not both prices 0",
+        lambda r: setv(model(r), inputCostPerToken=0, outputCostPerToken=0),
+    ),
+    Row(
+        "models[2].enableAutoToolChoice",
+        "tool choice needs a parser",
+        lambda r: setv(model(r, "coder-agent"), toolCallParser=""),
+    ),
+    Row("models[0].cacheGiB", "the vLLM cache holds the weights", lambda r: setv(model(r), cacheGiB=2)),
+    Row(
+        "models[0].extraArgs",
+        "vLLM extraArgs leave platform flags alone",
+        lambda r: setv(model(r), extraArgs=["--port=9000"]),
+    ),
+    # models/llamacpp.py
+    Row("models[3].name", "llama model names are IDs", lambda r: setv(model(r, "embeddings"), name="my model")),
+    Row("models[3].ggufRepo", "ggufRepo is org/repo", lambda r: setv(model(r, "embeddings"), ggufRepo="nomic")),
+    Row("models[3].quant", "quant is a file-name token", lambda r: setv(model(r, "embeddings"), quant="Q8 0")),
+    Row(
+        "models[3].ggufFile",
+        "ggufFile is a path in the repo",
+        lambda r: setv(model(r, "embeddings"), ggufFile="../x.gguf"),
+    ),
+    Row("models[3].gpuLayers", "gpuLayers is all or 0-999", lambda r: setv(model(r, "embeddings"), gpuLayers=-1)),
+    Row("models[3].pool", "a CPU model has no pool", lambda r: setv(model(r, "embeddings"), pool="l4-coder")),
+    Row("models[3].replicas", "a CPU model runs 0 or 1 pod", lambda r: setv(model(r, "embeddings"), replicas=2)),
+    Row("models[4].pool", "a static llama model names its pool", add_llama),
+    Row(
+        "models[4].replicas",
+        "a static llama model runs 0 or 1 pod",
+        lambda r: add_llama(r, pool="l4-coder", replicas=2),
+    ),
+    Row(
+        "models[4].cacheGiB", "swap models share the swap cache", lambda r: add_llama(r, placement="swap", cacheGiB=10)
+    ),
+    Row("models[3].quant", "a GGUF source is named", lambda r: drop(model(r, "embeddings"), "quant")),
+    Row(
+        "models[3].ggufFile",
+        "ggufFile matches quant",
+        lambda r: setv(model(r, "embeddings"), ggufFile="nomic-embed-text-v1.5.f16.gguf"),
+    ),
+    Row(
+        "models[3].cacheGiB",
+        "the llama cache holds the GGUF",
+        lambda r: setv(model(r, "embeddings"), weightsGiB=3, cacheGiB=2),
+    ),
+    Row(
+        "models[3].extraArgs",
+        "llama extraArgs leave owned flags alone",
+        lambda r: setv(model(r, "embeddings"), extraArgs=["--ctx-size", "4096"]),
+    ),
+    Row(
+        "models[3].extraArgs",
+        "an embedding model's physical batch is its context",
+        lambda r: setv(model(r, "embeddings"), extraArgs=["--ubatch-size", "512"]),
+    ),
+    # models/external.py
+    Row(
+        "models[4].litellmModel",
+        "an external model is provider/model",
+        lambda r: add_external(r, litellmModel="granite"),
+    ),
+    # models/gateway.py
+    Row(
+        "gateway.database.urlSecret",
+        "database mode existing needs urlSecret",
+        lambda r: r["gateway"].update(database={"mode": "existing"}),
+    ),
+    Row(
+        "gateway.database.urlSecret",
+        "urlSecret only with mode existing",
+        lambda r: r["gateway"].update(database={"urlSecret": {"name": "db", "key": "url"}}),
+    ),
+    Row(
+        "gateway.database.operator",
+        "operator only with mode cnpg",
+        lambda r: r["gateway"].update(database={"mode": "none", "operator": "existing"}, storeModelInDb=False, keys=[]),
+    ),
+    Row(
+        "gateway.redis.host",
+        "an external Redis names its host",
+        lambda r: r["gateway"].update(redis={"mode": "external"}),
+    ),
+    Row(
+        "gateway.redis.host",
+        "host and passwordSecret only with an external Redis",
+        lambda r: r["gateway"].update(redis={"mode": "incluster", "host": "10.0.0.3"}),
+    ),
+    Row(
+        "gateway.keys[0].rpmLimit",
+        "key rpm/tpm limits across processes need Redis",
+        lambda r: (r["gateway"].update(redis={"mode": "none"}), r["gateway"]["keys"][0].update(rpmLimit=60)),
+    ),
+    Row(
+        "gateway.keys[1].budgetDuration", "a budget period needs a budget", lambda r: drop(key(r, "tabby"), "maxBudget")
+    ),
+    Row("gateway.smokeTest.key", "the smoke test names a key", lambda r: drop(r["gateway"]["smokeTest"], "key")),
+    Row(
+        "gateway.storeModelInDb",
+        "storeModelInDb needs a database",
+        lambda r: r["gateway"].update(database={"mode": "none"}),
+    ),
+    Row(
+        "gateway.keys",
+        "keys need a database",
+        lambda r: r["gateway"].update(database={"mode": "none"}, storeModelInDb=False),
+    ),
+    # models/database_backup.py
+    Row("gateway.database.backup.bucket", "enabled backups name a bucket", lambda r: drop(backup(r), "bucket")),
+    Row("gateway.database.backup.bucket", "a bucket is a bare GCS name", lambda r: setv(backup(r), bucket="gs://b/x")),
+    Row("gateway.database.backup.bucket", "a GCS bucket name is valid", lambda r: setv(backup(r), bucket="My_Bucket")),
+    Row(
+        "gateway.database.backup.schedule", "CNPG's cron has 6 fields", lambda r: setv(backup(r), schedule="0 3 * * *")
+    ),
+    # models/pricing.py
+    Row("pricing.g2-standard-8", "a price override sets a price", lambda r: r.update(pricing={"g2-standard-8": {}})),
+    Row("pricing", "prices are for G2 shapes", lambda r: r.update(pricing={"n1-standard-4": {"onDemand": 0.2}})),
+    Row(
+        "pricing.g2-standard-8.spot",
+        "spot is not dearer than on-demand",
+        lambda r: r.update(pricing={"g2-standard-8": {"spot": 5}}),
+    ),
+    # models/network.py
+    Row("network.dnsCidrs", "CIDRs have no host bits", lambda r: r.update(network={"dnsCidrs": ["10.0.0.1/8"]})),
+    Row(
+        "network.kubeDnsIp",
+        "kube-dns's ClusterIP is an IP address",
+        lambda r: r.update(network={"kubeDnsIp": "kube-dns"}),
+    ),
+    Row(
+        "network.gatewayIngressFrom[0].podSelector.matchLabels",
+        "label keys are valid",
+        lambda r: peers(r, {"podSelector": {"matchLabels": {"-app": "proxy"}}}),
+    ),
+    Row(
+        "network.gatewayIngressFrom[0].podSelector.matchLabels",
+        "label values are valid",
+        lambda r: peers(r, {"podSelector": {"matchLabels": {"app": "my proxy"}}}),
+    ),
+    Row(
+        "network.gatewayIngressFrom[0].ipBlock.except",
+        "ipBlock excepts lie inside its cidr",
+        lambda r: peers(r, {"ipBlock": {"cidr": "10.0.0.0/8", "except": ["192.168.0.0/16"]}}),
+    ),
+    Row(
+        "network.gatewayIngressFrom[0].ipBlock",
+        "a peer is pods or an IP block, not both",
+        lambda r: peers(r, {"ipBlock": {"cidr": "10.0.0.0/8"}, "podSelector": {"matchLabels": {"app": "x"}}}),
+    ),
+    Row("network.gatewayIngressFrom[0]", "a peer selects something", lambda r: peers(r, {})),
+    Row(
+        "network.apiServer.ports", "ports are TCP ports", lambda r: r.update(network={"apiServer": {"ports": [70000]}})
+    ),
+    # models/observability.py
+    Row(
+        "observability.interval",
+        "the scrape interval is a duration",
+        lambda r: r.update(observability={"interval": "30 seconds"}),
+    ),
+    Row(
+        "observability.interval", "the scrape interval is 5s-10m", lambda r: r.update(observability={"interval": "1s"})
+    ),
+    Row(
+        "observability.prometheusNamespace",
+        "ServiceMonitor keys need scrape: servicemonitor",
+        lambda r: r.update(observability={"prometheusNamespace": "monitoring"}),
+    ),
+    # models/frontends.py (block rules)
+    Row(
+        "frontends.tabby.promptTemplate",
+        "Tabby's template has both FIM slots",
+        lambda r: setv(r["frontends"]["tabby"], promptTemplate="<fim>{prefix}"),
+    ),
+    Row(
+        "frontends.librechat.mongoUriSecret",
+        "LibreChat names its MongoDB",
+        lambda r: r["frontends"].update(librechat={"key": "open-webui"}),
+    ),
+    Row(
+        "frontends.librechat.endpointName",
+        "LibreChat's endpoint is not a built-in name",
+        lambda r: librechat(r, endpointName="openAI"),
+    ),
+]

@@ -1,0 +1,214 @@
+"""Rule rows for cross-field rules: one minimal edit of the dev stack per rule that relates several keys.
+
+See scripts/rule_edits.py for Row and the helpers.
+"""
+
+from scripts.rule_edits import (
+    Row,
+    add_llama,
+    add_pool,
+    add_swap,
+    backup,
+    drop,
+    key,
+    librechat,
+    model,
+    setv,
+    unregister_chat_models,
+)
+
+CROSS_ROWS = [
+    # models/platform.py
+    Row("models[0].name, models[1].name", "names are unique", lambda r: setv(model(r, "coder-fim"), name="coder-chat")),
+    Row(
+        "models[0].servedModelName, models[1].servedModelName",
+        "served names are unique",
+        lambda r: setv(model(r, "coder-fim"), servedModelName="qwen2.5-coder-7b-instruct"),
+    ),
+    Row("models[0].pool", "a model's pool is declared", lambda r: setv(model(r), pool="l4-chat")),
+    Row(
+        "models[0].tensorParallelSize",
+        "tensor parallelism fits the node's GPUs",
+        lambda r: setv(model(r), tensorParallelSize=2),
+    ),
+    Row("models[0].weightsGiB", "vLLM weights fit host RAM", lambda r: setv(model(r), weightsGiB=40, cacheGiB=60)),
+    Row("models[0].weightsGiB", "vLLM weights fit VRAM", lambda r: setv(model(r), weightsGiB=21, cacheGiB=30)),
+    Row(
+        "models[2].maxModelLen",
+        "weights plus one full-length KV cache fit VRAM",
+        lambda r: setv(model(r, "coder-agent"), maxModelLen=65536),
+    ),
+    Row("models[0].modelShape", "the KV-cache sizing knows the model", lambda r: setv(model(r), modelName="acme/c-7b")),
+    Row(
+        "models[0].maxModelLen",
+        "a model's context length is known",
+        lambda r: (
+            model(r).pop("maxModelLen"),
+            setv(
+                model(r),
+                modelName="acme/c-7b",
+                modelShape={"numHiddenLayers": 28, "numKeyValueHeads": 4, "headDim": 128},
+            ),
+        ),
+    ),
+    Row(
+        "models[0].modelShape.numHiddenLayers",
+        "a model shape is complete",
+        lambda r: setv(model(r), modelName="acme/c-7b", modelShape={"numKeyValueHeads": 4, "headDim": 128}),
+    ),
+    Row("nodePools[0].maxNodes", "the GPU budget fits the pool", lambda r: setv(model(r, "coder-fim"), replicas=1)),
+    Row(
+        "gateway.keys[0].alias, gateway.keys[1].alias",
+        "key aliases are unique",
+        lambda r: setv(key(r, "tabby"), alias="open-webui"),
+    ),
+    Row(
+        "gateway.keys[1].models[0]",
+        "a key's models are in the gateway",
+        lambda r: setv(key(r, "tabby"), models=["coder"]),
+    ),
+    Row(
+        "nodePools",
+        "GKE pools need target: gke",
+        lambda r: (setv(r["cluster"], target="kubeconfig"), drop(r["cluster"], "location")),
+    ),
+    Row("gateway.smokeTest.key", "the smoke key is declared", lambda r: setv(r["gateway"]["smokeTest"], key="smoke")),
+    Row(
+        "gateway.smokeTest.key",
+        "the smoke key lives in the gateway namespace",
+        lambda r: drop(key(r, "smoke-test"), "namespace"),
+    ),
+    Row(
+        "gateway.smokeTest.key",
+        "the smoke key covers every model",
+        lambda r: setv(key(r, "smoke-test"), models=["coder-chat"]),
+    ),
+    # models/database_backup.py (cross-field)
+    Row(
+        "gateway.database.backup",
+        "a CNPG database on GKE decides on backups",
+        lambda r: drop(r["gateway"]["database"], "backup"),
+    ),
+    Row(
+        "gateway.database.backup.enabled",
+        "backups need GKE (laptops: enabled: false)",
+        lambda r: (setv(r["cluster"], target="kubeconfig"), drop(r["cluster"], "location"), r.update(nodePools=[])),
+    ),
+    Row(
+        "gateway.database.backup.enabled",
+        "backups need Workload Identity",
+        lambda r: setv(r["cluster"], workloadIdentity=False),
+    ),
+    Row(
+        "gateway.database.backup.enabled",
+        "backups are for mode: cnpg",
+        lambda r: setv(r["gateway"]["database"], mode="existing", urlSecret={"name": "db", "key": "url"}),
+    ),
+    Row(
+        "gateway.database.restoreFrom",
+        "restoreFrom is for mode: cnpg",
+        lambda r: setv(
+            r["gateway"]["database"],
+            mode="existing",
+            urlSecret={"name": "db", "key": "url"},
+            backup={},
+            restoreFrom={"bucket": "old-backups"},
+        ),
+    ),
+    Row(
+        "gateway.database.backup.serverName",
+        "a restored cluster archives under a new name",
+        lambda r: setv(r["gateway"]["database"], restoreFrom={"bucket": backup(r)["bucket"]}),
+    ),
+    # models/llama_rules.py
+    Row("models[4].placement", "a swap model needs a swap section", lambda r: add_llama(r, placement="swap")),
+    Row(
+        "models[5].pool",
+        "one static model per pool",
+        lambda r: (add_pool(r), add_llama(r, pool="static-x"), add_llama(r, name="Llama-Y", pool="static-x")),
+    ),
+    Row(
+        "swap.pool",
+        "the swap pool is declared",
+        lambda r: (add_llama(r, placement="swap"), r.update(swap={"pool": "nope"})),
+    ),
+    Row("swap", "a swap section has a swap model", lambda r: r.update(swap={"pool": "l4-coder", "replicas": 0})),
+    Row(
+        "swap.healthCheckTimeout", "swap load timeout < gateway timeout", lambda r: add_swap(r, healthCheckTimeout=600)
+    ),
+    Row("models[4].name", "names differ in more than case", lambda r: add_llama(r, name="Coder-Chat", placement="cpu")),
+    Row("models[4].name", "a CPU model's Service name is free", lambda r: add_llama(r, name="coder", placement="cpu")),
+    Row(
+        "models[4].weightsGiB",
+        "a GGUF fits host RAM",
+        lambda r: (add_pool(r, machine="g2-standard-4"), add_llama(r, pool="static-x", weightsGiB=14, gpuLayers=20)),
+    ),
+    Row(
+        "models[4].weightsGiB",
+        "a fully offloaded GGUF fits VRAM",
+        lambda r: (add_pool(r), add_llama(r, pool="static-x", weightsGiB=22)),
+    ),
+    Row(
+        "swap.exclusive",
+        "exclusive: false needs every swap model to fit at once",
+        lambda r: add_swap(r, models=3, weights=8, exclusive=False),
+    ),
+    Row("swap.cacheGiB", "the swap cache holds every swap GGUF", lambda r: add_swap(r, cacheGiB=2)),
+    Row(
+        "images.llamaSwap",
+        "static and swap servers run one llama.cpp build",
+        lambda r: r.update(images={"llamaSwap": "ghcr.io/mostlygeek/llama-swap:v200-cuda-b9000"}),
+    ),
+    # models/frontends.py (cross-field)
+    Row(
+        "frontends.tabby.model",
+        "a front-end's model is in the gateway",
+        lambda r: setv(r["frontends"]["tabby"], model="coder-fim-2"),
+    ),
+    Row(
+        "frontends.tabby.model",
+        "Tabby's model is mode: completion",
+        lambda r: setv(r["frontends"]["tabby"], model="coder-chat"),
+    ),
+    Row(
+        "frontends.librechat.models",
+        "LibreChat has a chat model to list",
+        lambda r: (
+            librechat(r),
+            unregister_chat_models(r),
+            r["gateway"].update(keys=[], smokeTest={}),
+            r["frontends"].pop("openWebui"),
+            r["frontends"].pop("tabby"),
+        ),
+    ),
+    Row(
+        "frontends.openWebui.key",
+        "a front-end's key is declared",
+        lambda r: setv(r["frontends"]["openWebui"], key="webui"),
+    ),
+    Row(
+        "frontends.tabby.key",
+        "a key alias, never a key value",
+        lambda r: setv(r["frontends"]["tabby"], key="sk-1234abcd"),
+    ),
+    Row(
+        "gateway.keys[1].namespace",
+        "a front-end's key is stored beside it",
+        lambda r: setv(key(r, "tabby"), namespace="dev-tools"),
+    ),
+    Row(
+        "gateway.keys[1].models",
+        "a front-end's key covers its models",
+        lambda r: setv(key(r, "tabby"), models=["embeddings"]),
+    ),
+    Row(
+        "gateway.keys[0].models",
+        "Open WebUI's key covers a chat model",
+        lambda r: setv(key(r, "open-webui"), models=["coder-fim"]),
+    ),
+    Row(
+        "frontends.librechat.titleModel",
+        "LibreChat's title model is listed",
+        lambda r: librechat(r, models=["coder-chat"], titleModel="coder-agent"),
+    ),
+]
