@@ -25,17 +25,11 @@ when a request failed.
 """
 
 import argparse
-import contextlib
-import http.client
 import json
 import os
-import statistics
 import sys
 import tempfile
-import threading
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -44,247 +38,18 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import yaml  # noqa: E402
+from bench.cpu_share import cpu_during, wait_quiet  # noqa: E402
+from bench.gateway_servers import MASTER, UPSTREAM, cores, llama_threads, rendered_gateway, servers  # noqa: E402
+from bench.load_fire import Side, fire  # noqa: E402
 
-from bench.cpu_share import cpu_during, pin, wait_quiet  # noqa: E402
-from offline.report import render_plan  # noqa: E402
-from tests.consumers.litellm_proxy import drop_shared_state, find_litellm, free_port, run_litellm_proxy  # noqa: E402
-from tests.consumers.llama_server import find_llama_server, run_llama_server  # noqa: E402
-from tests.consumers.tiny_gguf import ensure_tiny_gguf  # noqa: E402
-
-MASTER, UPSTREAM = "sk-bench-master", "bench-upstream-key"
 TARGET_RATIO = 1.3
-REQUEST_TIMEOUT = 60.0  # seconds per request; a side also stops at its own deadline
-SIDE_DEADLINE = 600.0
 # Generation lengths per request. The tiny GGUF never emits EOS, so every reply is exactly that many tokens
 # (finish_reason "length"): the backend does the same work for every request. 8 tokens take ~1 ms of CPU
 # here; 160 tokens bring the direct p50 at concurrency 16 to ~170-200 ms, about what 8 tokens cost the dev
 # stack's real backend (a 7B AWQ model on an L4 reads its 5.6 GiB of weights per decode step: >= ~20 ms a
 # token at 300 GB/s), so the proxy's fixed cost is weighed against a backend as slow as the real one.
 MAX_TOKENS = (8, 160)
-PROMPT = "Write a short greeting."
 NOISY = 0.25  # a run during which other jobs used this share of a core or more is left out of the figures
-
-
-# --------------------------------------------------------------------------- #
-# the rendered gateway, localised
-# --------------------------------------------------------------------------- #
-@dataclass
-class Gateway:
-    config: dict[str, Any]
-    availability: dict[str, Any]
-    hook_name: str
-    hook_text: str
-    args: list[str]  # rendered container args minus --config/--port/--host
-    env: dict[str, str]  # rendered literal env values (secretKeyRef ones are set by the bench)
-    chat_alias: str
-    served_name: str
-
-    @property
-    def workers(self) -> int:
-        return int(next((v for k, v in zip(self.args, self.args[1:], strict=False) if k == "--num_workers"), 1))
-
-
-def rendered_gateway(stack_file: Path = ROOT / "Pulumi.dev.yaml") -> Gateway:
-    plan = render_plan(stack_file, stack_file.stem.split(".", 1)[-1])
-    data = plan.one("ConfigMap", "litellm-config")["data"]
-    config = yaml.safe_load(data["config.yaml"])
-    running = {d["metadata"]["name"] for d in plan.find("Deployment") if d["spec"]["replicas"] > 0}
-    chat = next(
-        e for e in config["model_list"] if e["model_name"] in running and e["model_info"].get("mode", "chat") == "chat"
-    )
-    (container,) = plan.one("Deployment", "litellm")["spec"]["template"]["spec"]["containers"]
-    args, it = [], iter(container.get("args", []))
-    for arg in it:
-        if arg in ("--config", "--port", "--host"):
-            next(it, None)
-        elif not arg.startswith(("--config=", "--port=", "--host=")):
-            args.append(arg)
-    env = {e["name"]: str(e["value"]) for e in container.get("env", []) if "value" in e}
-    hook = next(k for k in data if k.endswith(".py"))
-    return Gateway(
-        config,
-        json.loads(data["availability.json"]),
-        hook,
-        data[hook],
-        args,
-        env,
-        chat["model_name"],
-        chat["litellm_params"]["model"].split("/", 1)[1],
-    )
-
-
-def localise(gw: Gateway, work: Path, chat_port: int) -> Path:
-    """Write config.yaml, the hook and availability.json into `work`; only addresses and the DB change."""
-    config, availability = json.loads(json.dumps(gw.config)), json.loads(json.dumps(gw.availability))
-    for entry in config["model_list"]:
-        name = entry["model_name"]
-        port = chat_port if name == gw.chat_alias else free_port()  # a closed port: the model has no pod
-        entry["litellm_params"]["api_base"] = f"http://127.0.0.1:{port}/v1"
-        if name in availability:
-            availability[name].update(host="127.0.0.1", port=port)
-    drop_shared_state(config)  # the database, and Redis: figures exclude Redis round trips
-    (work / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    (work / "availability.json").write_text(json.dumps(availability))
-    (work / gw.hook_name).write_text(gw.hook_text)
-    return work / "config.yaml"
-
-
-def cores() -> list[int]:
-    return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else list(range(os.cpu_count() or 1))
-
-
-def llama_threads() -> int:
-    """Half the cores (2 here: one thread); the rest stay with the proxy and the load generator."""
-    return max(1, len(cores()) // 2)
-
-
-@contextlib.contextmanager
-def servers(gw: Gateway, work: Path, concurrency: int, max_tokens: int) -> Iterator[tuple[Any, Any]]:
-    """Yield the (LiteLLMProxy, LlamaServer) handles."""
-    llama, litellm = find_llama_server(), find_litellm()
-    if llama is None or litellm is None:
-        raise SystemExit(
-            "needs llama-server and litellm: bash .ci/install_llama_server.sh; bash .ci/install_litellm.sh"
-        )
-    gguf = ensure_tiny_gguf(work / "tiny.gguf")
-    slots = max(1, concurrency)
-    argv = [
-        "-m",
-        str(gguf),
-        "--alias",
-        gw.served_name,
-        "--parallel",
-        str(slots),
-        "--ctx-size",
-        str(slots * max(256, max_tokens + 128)),
-        "--threads",
-        str(llama_threads()),
-        "--n-gpu-layers",
-        "0",
-        "--poll",
-        "0",
-        # The proxy's pooled keep-alive connections each hold an HTTP thread: room for them and the client.
-        "--threads-http",
-        str(4 * slots),
-    ]
-    chat_port = free_port()
-    with run_llama_server(argv, port=chat_port, bin_path=llama, env={"LLAMA_API_KEY": UPSTREAM}) as direct:
-        if len(cores()) > 1:  # the model's own node: it never takes the gateway's cores
-            pin(direct.proc.pid, set(cores()[-llama_threads() :]))
-        config_path = localise(gw, work, chat_port)
-        env = {**gw.env, "LITELLM_MASTER_KEY": MASTER, "UPSTREAM_API_KEY": UPSTREAM, "DATABASE_URL": None}
-        if gw.workers > 1:
-            # Workers share their prometheus samples through this folder; a private one, so that two proxies
-            # on this machine never wipe each other's (the proxy's default is a fixed path under /tmp).
-            (work / "prometheus").mkdir(exist_ok=True)
-            env["PROMETHEUS_MULTIPROC_DIR"] = str(work / "prometheus")
-        with run_litellm_proxy(
-            config_path, free_port(), env=env, extra_args=gw.args, litellm_bin=litellm, timeout=180
-        ) as proxy:
-            yield proxy, direct
-
-
-# --------------------------------------------------------------------------- #
-# load generator: C threads, one keep-alive connection each
-# --------------------------------------------------------------------------- #
-@dataclass
-class Side:
-    name: str
-    requests: int
-    concurrency: int
-    wall: float = 0.0
-    latencies: list[float] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds per process during this run
-
-    @property
-    def noise(self) -> float:
-        """Cores the rest of the box used on average during this run."""
-        return self.cpu.get("other", 0.0) / self.wall if self.wall else 0.0
-
-    def pct(self, q: float) -> float:
-        xs = sorted(self.latencies) or [float("nan")]
-        return xs[min(len(xs) - 1, max(0, round(q * len(xs)) - 1))]
-
-    @property
-    def p50(self) -> float:
-        return statistics.median(self.latencies) if self.latencies else float("nan")
-
-    @property
-    def throughput(self) -> float:
-        return len(self.latencies) / self.wall if self.wall else 0.0
-
-    def line(self) -> str:
-        return (
-            f"{self.name:<8} n={self.requests:<4} c={self.concurrency:<3} errors={len(self.errors):<3} "
-            f"p50={self.p50 * 1000:7.1f} ms  p95={self.pct(0.95) * 1000:7.1f} ms  "
-            f"max={max(self.latencies, default=float('nan')) * 1000:7.1f} ms  {self.throughput:6.1f} req/s  cpu "
-            + " ".join(f"{k}={v:.1f}s" for k, v in self.cpu.items())
-        )
-
-
-def fire(
-    base_url: str,
-    key: str,
-    model: str,
-    n: int,
-    concurrency: int,
-    name: str = "",
-    max_tokens: int = 8,
-    deadline: float = SIDE_DEADLINE,
-) -> Side:
-    """Send n chat requests over `concurrency` keep-alive connections; every one is timed and checked."""
-    host, port = base_url.removeprefix("http://").rsplit(":", 1)
-    body = json.dumps(
-        {"model": model, "messages": [{"role": "user", "content": PROMPT}], "max_tokens": max_tokens, "temperature": 0}
-    ).encode()
-    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {key}"}
-    side, lock, left = Side(name, n, concurrency), threading.Lock(), [n]
-    stop_at = time.monotonic() + deadline
-
-    def worker() -> None:
-        conn = None
-        while True:
-            with lock:
-                if left[0] <= 0:
-                    break
-                left[0] -= 1
-            if time.monotonic() > stop_at:
-                with lock:
-                    side.errors.append("side deadline passed")
-                continue
-            t0 = time.perf_counter()
-            try:
-                conn = conn or http.client.HTTPConnection(host, int(port), timeout=REQUEST_TIMEOUT)
-                conn.request("POST", "/v1/chat/completions", body, headers)
-                resp = conn.getresponse()
-                raw = resp.read()
-                dt = time.perf_counter() - t0
-                reply = json.loads(raw) if resp.status == 200 else None
-                ok = bool(reply and reply.get("choices") and reply["choices"][0]["message"].get("content"))
-                err = None if ok else f"HTTP {resp.status}: {raw[:200]!r}"
-                if resp.getheader("connection", "").lower() == "close":
-                    conn.close()
-                    conn = None
-            except (OSError, http.client.HTTPException, ValueError) as exc:
-                dt, err = time.perf_counter() - t0, f"{type(exc).__name__}: {exc}"
-                if conn is not None:
-                    conn.close()  # a fresh connection for the next request
-                conn = None
-            with lock:
-                (side.errors.append(err) if err else side.latencies.append(dt))
-        if conn is not None:
-            conn.close()
-
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(max(1, min(concurrency, n)))]
-    t0 = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(deadline + REQUEST_TIMEOUT)
-    side.wall = time.perf_counter() - t0
-    return side
 
 
 # --------------------------------------------------------------------------- #

@@ -21,6 +21,18 @@ def gcp_account_id(cluster_name: str) -> str:
     return f"pg-backup-{cluster_name}"[:30].rstrip("-")
 
 
+def bucket_grants(
+    prefix: str, bucket: str | None, roles: tuple[str, ...], member: pulumi.Input[str], opts: pulumi.ResourceOptions
+) -> list[pulumi.Resource]:
+    """One bucket-level IAM member per role, named `<prefix>-<role's last segment>`."""
+    return [
+        gcp.storage.BucketIAMMember(
+            f"{prefix}-{role.rsplit('.', 1)[-1].lower()}", bucket=bucket, role=role, member=member, opts=opts
+        )
+        for role in roles
+    ]
+
+
 class DatabaseBackup(pulumi.ComponentResource):
     gcp_service_account: pulumi.Input[str] | None  # email the Cluster's pods act as, None when nothing reaches GCS
     ready: list[pulumi.Resource]  # what the Cluster must wait for
@@ -82,27 +94,11 @@ class DatabaseBackup(pulumi.ComponentResource):
             on_bucket = pulumi.ResourceOptions.merge(retain, pulumi.ResourceOptions(depends_on=bucket_deps))
             # objectAdmin writes and prunes; legacyBucketReader adds storage.buckets.get, which barman-cloud's
             # bucket check needs and objectAdmin lacks.
-            for role in ("roles/storage.objectAdmin", "roles/storage.legacyBucketReader"):
-                grants.append(
-                    gcp.storage.BucketIAMMember(
-                        f"{name}-{role.rsplit('.', 1)[-1].lower()}",
-                        bucket=backup.bucket,
-                        role=role,
-                        member=member,
-                        opts=on_bucket,
-                    )
-                )
+            roles = ("roles/storage.objectAdmin", "roles/storage.legacyBucketReader")
+            grants += bucket_grants(name, backup.bucket, roles, member, on_bucket)
         if restore is not None:
-            for role in ("roles/storage.objectViewer", "roles/storage.legacyBucketReader"):
-                grants.append(
-                    gcp.storage.BucketIAMMember(
-                        f"{name}-restore-{role.rsplit('.', 1)[-1].lower()}",
-                        bucket=restore.bucket,
-                        role=role,
-                        member=member,
-                        opts=after_account,
-                    )
-                )
+            roles = ("roles/storage.objectViewer", "roles/storage.legacyBucketReader")
+            grants += bucket_grants(f"{name}-restore", restore.bucket, roles, member, after_account)
 
         operator_ns = database.OPERATOR_NAMESPACE
         upstream = list(opts.depends_on or []) if opts and isinstance(opts.depends_on, list) else []

@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_VENV = ".venv-litellm"
 
@@ -107,6 +109,17 @@ def drop_shared_state(config: dict) -> dict:
     for key in ("redis_host", "redis_port", "redis_password"):
         (config.get("router_settings") or {}).pop(key, None)
     return config
+
+
+def write_without_database(work: Path, config: dict, availability: dict, data: dict) -> None:
+    """Write the localised config.yaml (database settings dropped: Prisma cannot fetch its engines here; Redis
+    stays), availability.json and the rendered ConfigMap's hook (`data`) into `work`."""
+    for key in ("database_url", "store_model_in_db"):
+        config["general_settings"].pop(key, None)
+    (work / "config.yaml").write_text(yaml.safe_dump(config))
+    (work / "availability.json").write_text(json.dumps(availability))
+    hook = next(k for k in data if k.endswith(".py"))
+    (work / hook).write_text(data[hook])
 
 
 # --------------------------------------------------------------------------- #

@@ -19,11 +19,12 @@ import yaml
 
 from components.manifests.smoke import SCRIPT as SMOKE_SCRIPT
 from tests.conftest import plan_for, raw_config
-from tests.consumers.litellm_proxy import free_port, http_json, run_litellm_proxy
+from tests.consumers.litellm_proxy import free_port, http_json, run_litellm_proxy, write_without_database
 from tests.consumers.llama_server import run_llama_server
 from tests.consumers.redis_server import run_redis_server
 from tests.consumers.require import litellm_binary, llama_binary, redis_binary
 from tests.consumers.tiny_gguf import ensure_tiny_gguf
+from tests.test_gateway_service import EXTERNAL
 
 pytestmark = pytest.mark.consumer
 MASTER, UPSTREAM, EXTERNAL_KEY = "sk-e2e-master", "e2e-upstream-key", "e2e-external-key"
@@ -39,26 +40,10 @@ def e2e_stack(external_port: int) -> dict:
     raw = copy.deepcopy(raw_config("dev"))
     raw["nodePools"][0]["maxNodes"] = 2
     next(m for m in raw["models"] if m.get("mode") == "completion")["replicas"] = 1
-    raw["models"].append(
-        {
-            "name": "granite-8b-code-instruct-128k",
-            "engine": "external",
-            "apiBase": f"http://127.0.0.1:{external_port}/v1",
-            "litellmModel": "openai/granite-3-2-8b-instruct",
-            "apiKeySecret": {"name": "granite-endpoint", "key": "api-key"},
-            "displayName": "Granite 8B Code Instruct",
-            "provider": "openshift-ai",
-            "category": "code",
-            "contextLength": 131072,
-            "rpm": 120,
-            "tpm": 100000,
-            "inputCostPerToken": 0.000001,
-            "outputCostPerToken": 0.000002,
-        }
-    )
+    raw["models"].append({**EXTERNAL, "apiBase": f"http://127.0.0.1:{external_port}/v1"})
     for key in raw["gateway"]["keys"]:
         if key["alias"] == raw["gateway"]["smokeTest"]["key"]:
-            key["models"].append("granite-8b-code-instruct-128k")
+            key["models"].append(EXTERNAL["name"])
     return raw
 
 
@@ -107,14 +92,9 @@ def gateway(tmp_path_factory):
                 )
             entry["litellm_params"]["api_base"] = f"http://127.0.0.1:{ports[name]}/v1"
             availability[name].update(host="127.0.0.1", port=ports[name])
-        for key in ("database_url", "store_model_in_db"):
-            config["general_settings"].pop(key, None)
         # The rendered Redis settings stay: a real redis-server stands in for the in-cluster one.
         redis = stack.enter_context(run_redis_server(free_port(), REDIS_PASSWORD, redis_binary()))
-        (work / "config.yaml").write_text(yaml.safe_dump(config))
-        (work / "availability.json").write_text(json.dumps(availability))
-        hook = next(k for k in data if k.endswith(".py"))
-        (work / hook).write_text(data[hook])
+        write_without_database(work, config, availability, data)
         proxy = stack.enter_context(
             run_litellm_proxy(
                 work / "config.yaml",
@@ -294,31 +274,39 @@ class TestExternalModel:
         assert status == 200 and body["choices"]
 
 
+def run_key_job(gateway, tmp_path, kube, keys: list[dict]) -> subprocess.CompletedProcess:
+    """The key Job's script for `keys` against the real proxy, with `kube` served as the Kubernetes API."""
+    from tests.fakes import serve
+    from tests.test_mint_keys import SCRIPT, TOKEN
+
+    (tmp_path / "keys.json").write_text(json.dumps(keys))
+    (tmp_path / "token").write_text(TOKEN)
+    with serve(kube) as kube_url:
+        env = {
+            **os.environ,
+            "LITELLM_URL": gateway["proxy"].base_url,
+            "LITELLM_MASTER_KEY": MASTER,
+            "KEYS_FILE": str(tmp_path / "keys.json"),
+            "K8S_API": kube_url,
+            "K8S_TOKEN_FILE": str(tmp_path / "token"),
+            "WAIT_SECONDS": "10",
+        }
+        return subprocess.run(
+            [sys.executable, str(SCRIPT)], check=False, env=env, capture_output=True, text=True, timeout=120
+        )
+
+
 class TestKeyJobAgainstTheRealProxy:
     """As far as this machine allows: the proxy has no database (Prisma cannot fetch its engines here), so the
     Job must wait for readiness, try to free the alias (/key/delete, the first call with no Secret yet), and fail
     loudly on the proxy's 500 without writing a Secret or generating anything."""
 
     def test_fails_loudly_without_a_database(self, gateway, tmp_path):
-        from tests.fakes import FakeKube, serve
-        from tests.test_mint_keys import KEYS, SCRIPT, TOKEN
+        from tests.fakes import FakeKube
+        from tests.test_mint_keys import KEYS, TOKEN
 
         kube = FakeKube(TOKEN)
-        (tmp_path / "keys.json").write_text(json.dumps(KEYS))
-        (tmp_path / "token").write_text(TOKEN)
-        with serve(kube) as kube_url:
-            env = {
-                **os.environ,
-                "LITELLM_URL": gateway["proxy"].base_url,
-                "LITELLM_MASTER_KEY": MASTER,
-                "KEYS_FILE": str(tmp_path / "keys.json"),
-                "K8S_API": kube_url,
-                "K8S_TOKEN_FILE": str(tmp_path / "token"),
-                "WAIT_SECONDS": "10",
-            }
-            res = subprocess.run(
-                [sys.executable, str(SCRIPT)], check=False, env=env, capture_output=True, text=True, timeout=120
-            )
+        res = run_key_job(gateway, tmp_path, kube, KEYS)
         assert res.returncode == 1
         assert "/key/delete for 'open-webui' failed (500) (virtual keys need the gateway's database" in res.stderr
         assert "/key/generate" not in res.stderr
@@ -328,8 +316,8 @@ class TestKeyJobAgainstTheRealProxy:
         """The real proxy's /key/info without a database answers 500: the stored key is kept, nothing minted."""
         import base64
 
-        from tests.fakes import FakeKube, serve
-        from tests.test_mint_keys import KEYS, SCRIPT, TOKEN
+        from tests.fakes import FakeKube
+        from tests.test_mint_keys import KEYS, TOKEN
 
         kube = FakeKube(TOKEN)
         stored = {
@@ -337,21 +325,7 @@ class TestKeyJobAgainstTheRealProxy:
             "data": {"api-key": base64.b64encode(b"sk-kept").decode()},
         }
         kube.secrets[(KEYS[0]["namespace"], KEYS[0]["secret_name"])] = stored
-        (tmp_path / "keys.json").write_text(json.dumps(KEYS[:1]))
-        (tmp_path / "token").write_text(TOKEN)
-        with serve(kube) as kube_url:
-            env = {
-                **os.environ,
-                "LITELLM_URL": gateway["proxy"].base_url,
-                "LITELLM_MASTER_KEY": MASTER,
-                "KEYS_FILE": str(tmp_path / "keys.json"),
-                "K8S_API": kube_url,
-                "K8S_TOKEN_FILE": str(tmp_path / "token"),
-                "WAIT_SECONDS": "10",
-            }
-            res = subprocess.run(
-                [sys.executable, str(SCRIPT)], check=False, env=env, capture_output=True, text=True, timeout=120
-            )
+        res = run_key_job(gateway, tmp_path, kube, KEYS[:1])
         assert res.returncode == 1 and "/key/info for 'open-webui' failed (500)" in res.stderr
         assert "/key/delete" not in res.stderr and "/key/generate" not in res.stderr
         assert kube.value(KEYS[0]["namespace"], KEYS[0]["secret_name"]) == "sk-kept"

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from tests.conftest import plan_for, raw_config
-from tests.consumers.litellm_proxy import free_port, http_json, run_litellm_proxy
+from tests.consumers.litellm_proxy import free_port, http_json, run_litellm_proxy, write_without_database
 from tests.consumers.redis_server import run_redis_server
 from tests.consumers.require import litellm_binary, redis_binary
 from tests.consumers.stub_openai import run_stub_openai
@@ -71,12 +71,7 @@ def gateway(tmp_path, redis_mode: str):
             env.update(REDIS_HOST="127.0.0.1", REDIS_PORT=str(redis.port), REDIS_PASSWORD=REDIS_PASSWORD)
         else:
             assert not env_names & {"REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD"}
-        for key in ("database_url", "store_model_in_db"):
-            config["general_settings"].pop(key, None)
-        (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
-        (tmp_path / "availability.json").write_text(json.dumps(availability))
-        hook = next(k for k in data if k.endswith(".py"))
-        (tmp_path / hook).write_text(data[hook])
+        write_without_database(tmp_path, config, availability, data)
         proxy = stack_.enter_context(
             run_litellm_proxy(
                 tmp_path / "config.yaml",
