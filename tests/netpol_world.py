@@ -6,6 +6,8 @@ policies are tested against the labels the workloads really carry. The evaluator
 
 import copy
 
+import pytest
+
 from tests.conftest import plan_for, raw_config
 from tests.netpol import External, Pod, Policies, container_port, pods_of
 
@@ -61,6 +63,12 @@ class World:
 
     def ok(self, src, dst, port, protocol="TCP") -> bool:
         return self.net.allowed(src, dst, port, protocol)
+
+
+@pytest.fixture(scope="module")
+def world(dev_plan) -> World:
+    """The dev stack's pods and policies, shared by the ingress and egress tests."""
+    return World(dev_plan)
 
 
 def render(mutate) -> World:

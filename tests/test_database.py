@@ -40,7 +40,8 @@ def reject(raw) -> str:
 
 
 class TestStatefulNamespacesAreKept:
-    """Deleting a Namespace deletes the retained Cluster and PVCs in it: the Namespace must be kept too."""
+    """Deleting a Namespace deletes the retained Cluster and PVCs in it: the Namespace must be kept too (the real
+    engine showed it: destroy deleted the namespaces and Kubernetes garbage-collected the retained PVCs)."""
 
     def test_namespaces_holding_data_are_protected_and_retained(self, dev):
         for ns in ("litellm", "experience"):  # the database and key Secrets; front-end data PVCs and keys

@@ -19,14 +19,9 @@ from tests.netpol_world import (
     NODELOCAL_DNS,
     PRIVATE_HTTPS,
     RANDOM,
-    World,
     render,
+    world,  # noqa: F401 (the shared fixture)
 )
-
-
-@pytest.fixture(scope="module")
-def world(dev_plan):
-    return World(dev_plan)
 
 
 class TestModelPodsReachTheHub:
