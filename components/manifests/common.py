@@ -196,3 +196,18 @@ HF_XET_BOUNDS = {
 }
 # The staging init containers' resources: the bounded Xet buffers (~1 GB) + Python + hashing, with headroom.
 STAGING_RESOURCES = {"requests": {"cpu": "500m", "memory": "2Gi"}, "limits": {"cpu": "2", "memory": "4Gi"}}
+
+
+# The CloudNativePG Helm repository: the operator's chart and the Barman Cloud plugin's.
+CNPG_CHART_REPO = "https://cloudnative-pg.github.io/charts"
+
+
+def helm_release(
+    name: str, chart: str, version: str, namespace: str, repo: str, values: dict[str, Any], create_namespace: bool
+) -> dict[str, Any]:
+    """Inputs of kubernetes.helm.v3.Release: a pinned chart, atomic (a failed install rolls back)."""
+    out: dict[str, Any] = {"name": name, "chart": chart, "version": version, "namespace": namespace}
+    if create_namespace:
+        out["create_namespace"] = True
+    out.update({"repository_opts": {"repo": repo}, "atomic": True, "values": values})
+    return out

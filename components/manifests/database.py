@@ -5,11 +5,10 @@ from typing import Any
 from models.gateway import DatabaseSpec
 
 from . import database_backup as backup
-from .common import metadata
+from .common import CNPG_CHART_REPO, helm_release, metadata
 
 CLUSTER_NAME = "litellm-db"
 OPERATOR_NAMESPACE = "cnpg-system"
-CHART_REPO = "https://cloudnative-pg.github.io/charts"
 # CNPG writes the app user's credentials to <cluster>-app; `uri` is a ready postgresql:// URL.
 APP_SECRET, APP_URI_KEY = f"{CLUSTER_NAME}-app", "uri"
 APP_DATABASE = {"database": "litellm", "owner": "litellm"}
@@ -20,16 +19,15 @@ GKE_SA_ANNOTATION = "iam.gke.io/gcp-service-account"
 
 def operator_release(spec: DatabaseSpec) -> dict[str, Any]:
     """Inputs of kubernetes.helm.v3.Release for the operator (chart version pinned)."""
-    return {
-        "name": "cnpg",
-        "chart": "cloudnative-pg",
-        "version": spec.operator_chart_version,
-        "namespace": OPERATOR_NAMESPACE,
-        "create_namespace": True,
-        "repository_opts": {"repo": CHART_REPO},
-        "atomic": True,
-        "values": {"crds": {"create": True}},
-    }
+    return helm_release(
+        "cnpg",
+        "cloudnative-pg",
+        spec.operator_chart_version,
+        OPERATOR_NAMESPACE,
+        CNPG_CHART_REPO,
+        {"crds": {"create": True}},
+        create_namespace=True,
+    )
 
 
 def placement(instances: int) -> dict[str, Any]:

@@ -5,13 +5,12 @@ from typing import Any
 
 from models.database_backup import BackupSpec, RestoreSpec
 
-from .common import metadata
+from .common import CNPG_CHART_REPO, helm_release, metadata
 
 PLUGIN = "barman-cloud.cloudnative-pg.io"
 OBJECT_STORE = "litellm-db-backups"  # where this cluster archives WAL and writes base backups
 RESTORE_STORE = "litellm-db-restore-source"  # read only: the backup a new cluster bootstraps from
 RESTORE_SOURCE = "origin"  # the externalClusters entry bootstrap.recovery names
-CHART_REPO = "https://cloudnative-pg.github.io/charts"
 CERT_MANAGER_REPO = "https://charts.jetstack.io"
 CERT_MANAGER_NAMESPACE = "cert-manager"
 SCHEDULED_BACKUP = "litellm-db-daily"
@@ -19,29 +18,28 @@ SCHEDULED_BACKUP = "litellm-db-daily"
 
 def plugin_release(spec: BackupSpec, operator_namespace: str) -> dict[str, Any]:
     """The plugin must run in the operator's namespace; its chart brings the ObjectStore CRD."""
-    return {
-        "name": "barman-cloud",
-        "chart": "plugin-barman-cloud",
-        "version": spec.plugin_chart_version,
-        "namespace": operator_namespace,
-        "repository_opts": {"repo": CHART_REPO},
-        "atomic": True,
-        "values": {"crds": {"create": True}},
-    }
+    return helm_release(
+        "barman-cloud",
+        "plugin-barman-cloud",
+        spec.plugin_chart_version,
+        operator_namespace,
+        CNPG_CHART_REPO,
+        {"crds": {"create": True}},
+        create_namespace=False,  # the operator's release creates it
+    )
 
 
 def cert_manager_release(spec: BackupSpec) -> dict[str, Any]:
     """cert-manager issues the TLS pair the operator and the plugin talk gRPC over; CRDs kept on uninstall."""
-    return {
-        "name": "cert-manager",
-        "chart": "cert-manager",
-        "version": spec.cert_manager_chart_version,
-        "namespace": CERT_MANAGER_NAMESPACE,
-        "create_namespace": True,
-        "repository_opts": {"repo": CERT_MANAGER_REPO},
-        "atomic": True,
-        "values": {"crds": {"enabled": True, "keep": True}},
-    }
+    return helm_release(
+        "cert-manager",
+        "cert-manager",
+        spec.cert_manager_chart_version,
+        CERT_MANAGER_NAMESPACE,
+        CERT_MANAGER_REPO,
+        {"crds": {"enabled": True, "keep": True}},
+        create_namespace=True,
+    )
 
 
 def _store(name: str, namespace: str, destination: str) -> dict[str, Any]:
