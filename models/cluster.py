@@ -1,7 +1,7 @@
 """Where the platform runs: the GKE cluster and its GPU node pools.
 
 Node counts here are totals: GKE's autoscaling.min/max_node_count and initial_node_count count per zone, so the
-components send total_min/total_max_node_count and pin every GPU pool to one zone (README "Zones, disks and Spot").
+components send total_min/total_max_node_count and pin every GPU pool to one zone (docs/concepts/pools.md).
 """
 
 import math

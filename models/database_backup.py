@@ -93,7 +93,7 @@ class BackupSpec(Spec):
 class RestoreSpec(Spec):
     """`gateway.database.restoreFrom`: bootstrap a new Cluster from a Barman Cloud backup in GCS.
 
-    Read only when the Cluster is created (README "Day 2: backups and restore")."""
+    Read only when the Cluster is created (docs/how-to/backup-restore.md)."""
 
     bucket: str
     path: str = Field(default="litellm-db", pattern=r"^[a-z0-9][-_a-z0-9/]*[a-z0-9]$", max_length=200)
@@ -139,8 +139,8 @@ def backup_problems(
         p.add(
             f"{key}.{'backup.enabled' if backup.on else 'restoreFrom'}",
             "Barman Cloud reaches GCS as a GCP service account through Workload Identity, but "
-            "cluster.workloadIdentity is false; enable Workload Identity on the cluster (README "
-            '"Day 2: backups and restore") and remove cluster.workloadIdentity: false, or set backup.enabled: false',
+            "cluster.workloadIdentity is false; enable Workload Identity on the cluster "
+            "(docs/how-to/backup-restore.md) and remove cluster.workloadIdentity: false, or set backup.enabled: false",
         )
     if (
         restore is not None

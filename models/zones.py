@@ -3,7 +3,7 @@
 A model's cache PVC is a zonal persistent disk; once bound, its pod can only run in that zone. So a GKE GPU pool
 sits in exactly one zone (a multi-zone pool would strand a disk in a zone whose L4s are gone while the pool grows
 elsewhere), and the PVCs use a class whose binding waits for the first consumer, so the disk is created in the
-zone of the node the pod was scheduled to: the pool's zone. README "Zones, disks and Spot" has the trade-off.
+zone of the node the pod was scheduled to: the pool's zone. docs/concepts/pools.md has the trade-off.
 """
 
 from typing import Any
@@ -63,8 +63,8 @@ def zone_problems(cfg: Any) -> Problems:
             p.add(
                 key,
                 f"{pool.zones} spans {len(pool.zones)} zones; a GPU pool sits in one zone because its models' "
-                "cache disks are zonal and a pod can only come back in its disk's zone (README \"Zones, disks "
-                'and Spot"). Keep one zone, or declare one pool per zone and spread the models over them',
+                "cache disks are zonal and a pod can only come back in its disk's zone "
+                "(docs/concepts/pools.md). Keep one zone, or declare one pool per zone and spread the models over them",
             )
         elif not pool.zones and cluster.is_regional:
             p.add(

@@ -10,6 +10,7 @@ import yaml
 
 from models import ConfigError, config_from_pulumi_values, parse_config, read_stack_file
 from models.cost import format_cost_plan
+from offline.diagram import write_diagram
 from offline.mocks import pulumi_config_values, run_program
 from offline.plan import Plan, requested_gpus, to_plan
 
@@ -79,7 +80,7 @@ def write_plan(plan: Plan, out: Path) -> None:
 
 
 def summary(plan: Plan, out: Path) -> str:
-    lines = [f"rendered to {out}/ (k8s/, gcp/, outputs.yaml, cost.yaml)", "models:"]
+    lines = [f"rendered to {out}/ (k8s/, gcp/, outputs.yaml, cost.yaml, platform.svg)", "models:"]
     for d in sorted(plan.find("Deployment"), key=lambda d: d["metadata"]["name"]):  # stable for PR diffs
         comp = d["metadata"]["labels"].get("app.kubernetes.io/component")
         if comp == "model":
@@ -101,4 +102,7 @@ def summary(plan: Plan, out: Path) -> str:
 def render(stack_file: Path, out: Path, stack: str = "dev") -> str:
     plan = render_plan(stack_file, stack)
     write_plan(plan, out)
+    # The config already passed the check inside render_plan; parsed again here for the picture.
+    cfg = parse_config(config_from_pulumi_values(pulumi_config_values(read_stack_file(stack_file))))
+    write_diagram(cfg, stack, out)
     return summary(plan, out)

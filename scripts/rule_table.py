@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""Every stack-config validation rule, triggered once by a minimal edit of the dev stack: the README table.
+"""Every stack-config validation rule, triggered once by a minimal edit of the dev stack: the table on the docs
+page docs/reference/validation-rules.md.
 
     python scripts/rule_table.py            # print the Markdown table
-    python scripts/rule_table.py --write    # replace the table in README.md ("Validation rules")
+    python scripts/rule_table.py --write    # replace the table in that page (scripts/gen_docs.py does it too)
 
 Each row is one edit of Pulumi.dev.yaml's llm-platform:* keys (or of the stack file itself) and the line the
 config check prints for it: the key path it blames and the message, as a user sees them. tests/test_rule_table.py
-keeps README.md equal to this output, and checks that the rows together reach every rule site in models/ (each
+keeps the page equal to this output, and checks that the rows together reach every rule site in models/ (each
 `raise ValueError`, `raise ConfigError` and `p.add`), so a new rule without a row fails the tests.
 """
 
@@ -26,6 +27,7 @@ from models import ConfigError, parse_config, read_stack_file  # noqa: E402
 from scripts.rule_rows import ROWS, FileRow, Row  # noqa: E402
 
 NS = "llm-platform:"
+PAGE = ROOT / "docs" / "reference" / "validation-rules.md"
 BEGIN, END = "<!-- rule-table:begin (scripts/rule_table.py --write) -->", "<!-- rule-table:end -->"
 
 
@@ -80,20 +82,19 @@ def table(rows: list[Row | FileRow] | None = None) -> str:
     return "\n".join(out) + "\n"
 
 
-def readme_with(table_md: str, readme: str) -> str:
-    start, end = readme.index(BEGIN) + len(BEGIN), readme.index(END)
-    return readme[:start] + "\n" + table_md + readme[end:]
+def page_with(table_md: str, page: str) -> str:
+    start, end = page.index(BEGIN) + len(BEGIN), page.index(END)
+    return page[:start] + "\n" + table_md + page[end:]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--write", action="store_true", help="replace the table in README.md")
+    parser.add_argument("--write", action="store_true", help="replace the table in the docs page")
     args = parser.parse_args(argv)
     md = table()
     if args.write:
-        readme = ROOT / "README.md"
-        readme.write_text(readme_with(md, readme.read_text()))
-        print(f"README.md: {md.count(chr(10)) - 2} rules")
+        PAGE.write_text(page_with(md, PAGE.read_text()))
+        print(f"{PAGE.relative_to(ROOT)}: {md.count(chr(10)) - 2} rules")
     else:
         sys.stdout.write(md)
     return 0

@@ -9,9 +9,11 @@ bash scripts/setup.sh requirements-dev.txt
 CACHE="${LLM_PLATFORM_CACHE:-$HOME/.cache/llm-platform}"
 export CONSUMERS_VENV="${CONSUMERS_VENV:-$CACHE/venvs/consumers}" LITELLM_VENV="${LITELLM_VENV:-$CACHE/venvs/litellm}"
 export CHECKOV_VENV="${CHECKOV_VENV:-$CACHE/venvs/checkov}" VLLM_VENV="${VLLM_VENV:-$CACHE/venvs/vllm}"
+export DOCS_VENV="${DOCS_VENV:-$CACHE/venvs/docs}"
 export LLAMA_SERVER_BIN="$(bash .ci/install_llama_server.sh)"
 bash .ci/install_litellm.sh >&2
 bash .ci/install_checkov.sh >&2   # tests/test_checkov.py scans every rendered stack
+bash .ci/install_mkdocs.sh >&2    # tests/test_docs_site.py (mkdocs build --strict), tests/test_stack_schema.py
 bash .ci/install_redis_server.sh >&2   # the gateway's shared rate limits, across workers (tests/consumers)
 bash .ci/fetch_crds.sh >&2       # tests/test_crd_schema.py: the CNPG and Barman Cloud plugin CRDs (Go modules)
 bash .ci/install_vllm.sh >&2      # tests/consumers/test_vllm_parser.py: vLLM 0.11's own serve parser (~3 GB)
@@ -20,11 +22,11 @@ if ! command -v busybox >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 &&
   (apt-get update -qq && apt-get install -y -qq busybox) >&2 || echo "warning: busybox not installed" >&2
 fi
 # The local control plane for the engine tier (tests/engine): built once into the cache outside the clone
-# (scripts/engine/build_cluster_tools.sh; the README's local control plane section has the cold time), reused after.
+# (scripts/engine/build_cluster_tools.sh; docs/verification/engine-tier.md has the cold time), reused after.
 LLM_PLATFORM_CLUSTER_BIN="$(bash scripts/engine/build_cluster_tools.sh)"  # not `export X=$(...)`: that hides a failure
 export LLM_PLATFORM_CLUSTER_BIN
 # Engine tier (tests/engine): the Pulumi CLI, language host and providers, built once with `go` into
-# ~/.cache/llm-platform/engine (cold build: README "Real-engine tier"); a failed build stops the run here.
+# ~/.cache/llm-platform/engine (cold build: docs/verification/engine-tier.md); a failed build stops the run here.
 bash scripts/engine/build_pulumi_tools.sh >/dev/null
 export LLM_PLATFORM_REQUIRE_CONSUMERS=1
 # Lint, format and types: any finding fails the run (pyproject.toml holds the rule set and the mypy scope).

@@ -3,7 +3,7 @@
 Each stack file is rendered with render.py into a temp folder and scanned with the pinned checkov from
 $CHECKOV_VENV or .venv-checkov (`bash .ci/install_checkov.sh`; CHECKOV_BIN overrides). Stack-wide skips live in .checkov.yaml;
 per-workload skips are `checkov.io/skipN` annotations, and only the checks in PER_WORKLOAD_SKIPS may be skipped
-that way (README "Security and reliability" lists both).
+that way (docs/operations/security.md lists both).
 """
 
 import json
@@ -22,7 +22,7 @@ STACK_FILES = sorted(
     str(p.relative_to(ROOT)) for p in [*ROOT.glob("Pulumi.*.yaml"), *ROOT.glob("examples/Pulumi.*.yaml")]
 )
 CONFIG = ROOT / ".checkov.yaml"
-# Check id -> why a workload may carry it as an annotation (the README exception table has the details).
+# Check id -> why a workload may carry it as an annotation (docs/operations/security.md has the details).
 PER_WORKLOAD_SKIPS = {
     "CKV_K8S_22": "writable root filesystem: vLLM, LiteLLM, Open WebUI, LibreChat",
     "CKV_K8S_23": "root user: vLLM, Open WebUI, AMD llama.cpp/llama-swap",

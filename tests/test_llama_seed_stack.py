@@ -128,14 +128,17 @@ class TestRenderCli:
         assert "models[1].pool: pool 'static-a'" in res.stderr and "Traceback" not in res.stderr + res.stdout
 
 
-def readme_diff(heading: str) -> list[str]:
-    """The ```diff block under a README heading."""
-    text = (ROOT / "README.md").read_text().split(f"### {heading}\n", 1)[1]
+RECIPES = ROOT / "docs" / "how-to" / "llamacpp-swap-and-pin.md"
+
+
+def docs_diff(heading: str) -> list[str]:
+    """The ```diff block under a heading of the how-to page."""
+    text = RECIPES.read_text().split(f"## {heading}\n", 1)[1]
     return text.split("```diff\n", 1)[1].split("```", 1)[0].splitlines()
 
 
 def apply_diff(lines: list[str], diff: list[str]) -> list[str]:
-    """Apply a README-style diff: context and removed lines are found in order, added lines go where they stand."""
+    """Apply a docs-style diff: context and removed lines are found in order, added lines go where they stand."""
     out, pos = list(lines), 0
     for d in diff:
         op, text = d[0], d[1:]
@@ -143,7 +146,7 @@ def apply_diff(lines: list[str], diff: list[str]) -> list[str]:
             out.insert(pos, text)
             pos += 1
             continue
-        pos = out.index(text, pos)  # ValueError: the README diff no longer matches the seed stack
+        pos = out.index(text, pos)  # ValueError: the docs diff no longer matches the seed stack
         if op == "-":
             del out[pos]
         else:
@@ -151,9 +154,9 @@ def apply_diff(lines: list[str], diff: list[str]) -> list[str]:
     return out
 
 
-class TestReadmeRecipes:
+class TestDocsRecipes:
     def render(self, heading):
-        doc = yaml.safe_load("\n".join(apply_diff(SEED_FILE.read_text().splitlines(), readme_diff(heading))))
+        doc = yaml.safe_load("\n".join(apply_diff(SEED_FILE.read_text().splitlines(), docs_diff(heading))))
         raw = {k.removeprefix("llm-platform:"): v for k, v in doc["config"].items() if k.startswith("llm-platform:")}
         return plan_for(raw)
 

@@ -3,7 +3,7 @@
 Every Deployment and Job, init containers included: requests and limits for cpu and memory, seccomp
 RuntimeDefault, no privilege escalation, every capability dropped, non-root with an explicit UID >= 10000 and a
 read-only root filesystem, no service-account token, pinned images with an explicit pull policy. The exceptions
-are the README's table ("Security and reliability"): the only containers that may relax a rule, each only on a
+are the table in docs/operations/security.md: the only containers that may relax a rule, each only on a
 workload that carries the matching checkov skip annotation.
 """
 
@@ -24,7 +24,7 @@ STACK_FILES = sorted(
 )
 MONGO = {"name": "librechat-mongo", "key": "uri"}
 
-# container name -> the checkov check its workload must skip for each relaxed rule (README exception table)
+# container name -> the checkov check its workload must skip for each relaxed rule (docs/operations/security.md)
 ROOT_OK = {"vllm", "open-webui", "llama-server@amd", "llama-swap@amd"}  # CKV_K8S_23 + CKV_K8S_40
 WRITABLE_OK = {"vllm", "litellm", "open-webui", "librechat"}  # CKV_K8S_22
 LOW_UID_OK = {"librechat": 1000}  # the image's own user, which owns /app; CKV_K8S_40
@@ -119,7 +119,7 @@ class TestContainer:
         non_root = ctx.get("runAsNonRoot", pctx.get("runAsNonRoot")) is True
         key = f"{c['name']}@amd" if is_amd(pod) else c["name"]
         if not non_root:
-            assert not init and key in ROOT_OK, f"{key} runs as root and is not a README exception"
+            assert not init and key in ROOT_OK, f"{key} runs as root and is not a documented exception"
             assert {"CKV_K8S_23", "CKV_K8S_40"} <= skipped(manifest)
             return
         assert uid is not None and uid != 0, "non-root needs an explicit UID (the image may have none)"
@@ -188,9 +188,8 @@ def test_the_only_root_containers_are_the_documented_ones():
     assert roots == ROOT_OK
 
 
-def test_readme_lists_every_exception():
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("## Security and reliability", 1)[1]
+def test_docs_list_every_exception():
+    section = (ROOT / "docs" / "operations" / "security.md").read_text()
     for needle in (
         "vLLM",
         "LiteLLM",

@@ -1,8 +1,9 @@
-"""README "Validation rules" is scripts/rule_table.py's output, and that table reaches every rule in models/.
+"""The docs page "Validation rules" (docs/reference/validation-rules.md) holds scripts/rule_table.py's output, and that
+table reaches every rule in models/.
 
 A rule site is a `raise ValueError(...)`, `raise ConfigError(...)` or `p.add(...)` (a Problems line) in
 models/*.py, found by parsing the source. Running every row under a line tracer shows which sites the rows
-reach; a site no row reaches is a rule missing from the README.
+reach; a site no row reaches is a rule missing from the docs page.
 """
 
 import ast
@@ -61,11 +62,11 @@ def reached_lines() -> set[tuple[str, int]]:
     return seen
 
 
-def test_readme_table_is_the_script_output():
-    readme = (ROOT / "README.md").read_text()
-    assert rule_table.BEGIN in readme and rule_table.END in readme, "README lacks the rule-table markers"
-    expected = rule_table.readme_with(rule_table.table(), readme)
-    assert readme == expected, "README's Validation rules table is stale: run python scripts/rule_table.py --write"
+def test_docs_rule_table_is_the_script_output():
+    page = rule_table.PAGE.read_text()
+    assert rule_table.BEGIN in page and rule_table.END in page, "the validation-rules page lacks the table markers"
+    expected = rule_table.page_with(rule_table.table(), page)
+    assert page == expected, "docs/reference/validation-rules.md is stale: run .venv/bin/python scripts/gen_docs.py"
 
 
 def test_every_rule_site_has_a_row():

@@ -5,7 +5,7 @@
 # Cache: ${LLM_PLATFORM_CACHE:-$HOME/.cache/llm-platform}/engine (outside the clone; Go's own module and
 # build caches stay at their defaults, also outside). Generated wrapper go.mod files live there too.
 #
-# What the Go module proxy serves decides the versions (see README "Real-engine tier"):
+# What the Go module proxy serves decides the versions (see docs/verification/engine-tier.md):
 #  - Pulumi CLI: pkg/v3 v3.272.0 (the SDK pin) is not served; v3.274.1 is the nearest served release.
 #  - pulumi-language-python's module is not served at any version: scripts/engine/langhost is a minimal
 #    host that runs the SDK's own pulumi-language-python-exec (served in sdk/v3) under the project venv.
@@ -81,7 +81,7 @@ if [[ -z "$PULUMI_BIN" ]]; then
   PULUMI_BIN="$CACHE/bin/pulumi-$PULUMI_V"
   mkdir -p "$PULUMI_BIN"
   if [[ "$("$PULUMI_BIN/pulumi" version 2>/dev/null || true)" != "$PULUMI_V" ]]; then
-    log "building pulumi $PULUMI_V (cold: see README for the time)"
+    log "building pulumi $PULUMI_V (cold: see docs/verification/engine-tier.md for the time)"
     write_wrapper
     run pulumi-build bash -c "cd '$PW' && go build -trimpath -ldflags '-s -w $LDV' -o '$PULUMI_BIN/pulumi' github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"
     [[ "$("$PULUMI_BIN/pulumi" version)" == "$PULUMI_V" ]] || die "built pulumi does not report $PULUMI_V"
