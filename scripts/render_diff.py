@@ -79,7 +79,8 @@ def summary(results: dict[str, tuple[str, dict[str, int], bool]], limit: int = C
         "### Offline render diff (base → PR)",
         "",
         "Kubernetes manifests, GCP inputs, outputs and cost plan, rendered under Pulumi's mocks "
-        "(no cloud credentials). Full diff: the `render-diff` artifact.",
+        "(no cloud credentials). Full diff: the `render-diff` artifact. Each stack's picture as the PR would "
+        "deploy it (`platform.svg`; its source `platform.dot` is in the diff): the `platform-svg` artifact.",
         "",
         "| stack | added | removed | changed | head renders |",
         "|---|---|---|---|---|",

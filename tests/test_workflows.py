@@ -140,6 +140,16 @@ class TestWorkflows:
         assert not job_uses(doc["jobs"]["render-diff"], "google-github-actions/auth"), "no cloud credentials"
         assert "id-token" not in doc["jobs"]["render-diff"]["permissions"]
 
+    def test_pr_attaches_each_stacks_picture_next_to_the_diff(self):
+        job = load(ROOT / ".github" / "workflows" / "pr.yml")["jobs"]["render-diff"]
+        diff_out = next(s["run"] for s in job["steps"] if "render_diff.py" in s.get("run", "")).split("--out ")[1]
+        uploads = {s["with"]["name"]: s["with"]["path"] for s in job_uses(job, "actions/upload-artifact")}
+        # render_diff.py renders the PR side into <out>/head/<stack>/, where render.py writes platform.svg
+        assert (
+            uploads["platform-svg"]
+            == diff_out.strip('"').replace("$RUNNER_TEMP", "${{ runner.temp }}") + "/head/*/platform.svg"
+        )
+
     def test_deploy_is_dev_then_prod_behind_an_approval(self):
         doc = load(ROOT / ".github" / "workflows" / "deploy.yml")
         assert doc["on"]["push"]["branches"] == ["main"]
