@@ -128,51 +128,6 @@ class TestRenderCli:
         assert "models[1].pool: pool 'static-a'" in res.stderr and "Traceback" not in res.stderr + res.stdout
 
 
-RECIPES = ROOT / "docs" / "how-to" / "llamacpp-swap-and-pin.md"
-
-
-def docs_diff(heading: str) -> list[str]:
-    """The ```diff block under a heading of the how-to page."""
-    text = RECIPES.read_text().split(f"## {heading}\n", 1)[1]
-    return text.split("```diff\n", 1)[1].split("```", 1)[0].splitlines()
-
-
-def apply_diff(lines: list[str], diff: list[str]) -> list[str]:
-    """Apply a docs-style diff: context and removed lines are found in order, added lines go where they stand."""
-    out, pos = list(lines), 0
-    for d in diff:
-        op, text = d[0], d[1:]
-        if op == "+":
-            out.insert(pos, text)
-            pos += 1
-            continue
-        pos = out.index(text, pos)  # ValueError: the docs diff no longer matches the seed stack
-        if op == "-":
-            del out[pos]
-        else:
-            pos += 1
-    return out
-
-
-class TestDocsRecipes:
-    def render(self, heading):
-        doc = yaml.safe_load("\n".join(apply_diff(SEED_FILE.read_text().splitlines(), docs_diff(heading))))
-        raw = {k.removeprefix("llm-platform:"): v for k, v in doc["config"].items() if k.startswith("llm-platform:")}
-        return plan_for(raw)
-
-    def test_add_a_swap_model(self):
-        p = self.render("Add a swap model")
-        assert "Mistral-Small-3.2-24B-Instruct" in swap_config(p)["models"]
-        assert p.outputs["modelEndpoints"]["Mistral-Small-3.2-24B-Instruct"].startswith("http://llama-swap.")
-        assert p.one("PersistentVolumeClaim", "llama-swap-cache")["spec"]["resources"]["requests"]["storage"] == "50Gi"
-
-    def test_pin_a_model(self):
-        p = self.render("Pin a model")
-        assert p.outputs["modelEndpoints"]["DeepSeek-R1-Distill-Qwen-14B"].startswith("http://llama-static-c.")
-        assert list(swap_config(p)["models"]) == ["Llama-3.1-8B-Instruct"]
-        assert p.outputs["gpusRequested"]["static-c"] == 1
-
-
 class TestExistingClusterWithLabelledNodes:
     """The seed's own setting: an existing cluster whose AMD GPU nodes carry ai.llm.role labels."""
 
