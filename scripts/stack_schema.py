@@ -6,10 +6,9 @@
 
 Keys are camelCase as the stack file spells them, under `config:` with the `llm-platform:` prefix; other
 namespaces (`gcp:project`, ...) and Pulumi's own file keys (`encryptionsalt`, `secure:` values) are accepted as
-Pulumi writes them. Descriptions come from the models: a class docstring, a field's `Field(description=...)`, or
-else the `#` comment lines right above the field (and a trailing `# ...` on its line), so the schema says what the
-code says without a second copy. Editors read it through the `# yaml-language-server: $schema=...` modeline at the
-top of every shipped stack file; the config check in models/ stays the authority (cross-field rules live there).
+Pulumi writes them. Descriptions come from the models: a class docstring, a field's `Field(description=...)`, the
+`#` comment lines right above the field (and a trailing `# ...` on its line), or else models/field_docs.py.
+Editors read it through the `# yaml-language-server: $schema=...` modeline at the top of every shipped stack file; the config check in models/ stays the authority (cross-field rules live there).
 """
 
 import ast
@@ -25,6 +24,7 @@ from pydantic import BaseModel
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from models.field_docs import FIELD_DOCS  # noqa: E402
 from models.platform_spec import PlatformSpec  # noqa: E402
 
 NS = "llm-platform:"
@@ -75,6 +75,7 @@ def _describe(defs: dict[str, Any], models: dict[str, type[BaseModel]], comments
                 continue
             owners = [c.__name__ for c in cls.__mro__]  # a field may come from a base class
             text = next((comments[(o, field)] for o in owners if (o, field) in comments), None)
+            text = text or next((FIELD_DOCS[f"{o}.{alias}"] for o in owners if f"{o}.{alias}" in FIELD_DOCS), None)
             if text:
                 prop["description"] = text
 

@@ -10,6 +10,8 @@ import jsonschema
 import pytest
 import yaml
 
+from models.field_docs import FIELD_DOCS
+from models.platform_spec import PlatformSpec
 from scripts import config_reference, gen_docs, stack_schema
 from tests.docs_tools import ROOT, docs_tool
 
@@ -50,6 +52,28 @@ def test_the_schema_speaks_the_stack_files_spelling():
     assert pool["machineType"]["enum"][0].startswith("g2-standard-")  # enums from Literal types
     assert pool["minNodes"]["default"] == 0  # defaults from the fields
     assert "zonal" in pool["zones"]["description"]  # descriptions from the models' field comments
+
+
+def test_every_key_is_described():
+    undescribed = [
+        f"{name}.{key}"
+        for name, node in schema()["$defs"].items()
+        for key, prop in node.get("properties", {}).items()
+        if not prop.get("description")
+    ]
+    assert not undescribed, f"describe these keys (a comment above the field, or models/field_docs.py): {undescribed}"
+
+
+def test_field_docs_name_only_existing_keys():
+    classes = stack_schema._model_classes(PlatformSpec)
+    bases = {base.__name__: base for cls in classes.values() for base in cls.__mro__ if hasattr(base, "model_fields")}
+    stale = []
+    for entry in FIELD_DOCS:
+        owner, key = entry.split(".", 1)
+        cls = bases.get(owner)
+        if cls is None or all((info.alias or f) != key for f, info in cls.model_fields.items()):
+            stale.append(entry)
+    assert not stale, f"models/field_docs.py describes keys that do not exist: {stale}"
 
 
 @pytest.mark.parametrize("stack_file", STACKS, ids=IDS)
