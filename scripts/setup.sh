@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Create .venv with the pinned runtime (Pulumi SDKs, pydantic). Idempotent.
+# Create .venv with the pinned runtime (Pulumi SDKs, pydantic, graphviz-pure for platform.svg). Idempotent.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PY="${PYTHON:-python3}"
