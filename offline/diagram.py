@@ -127,6 +127,10 @@ def platform_dot(cfg: Any, stack: str) -> str:
     return "\n".join(out) + "\n"
 
 
+class GraphvizMissing(RuntimeError):
+    """The pinned graphviz-pure is not installed (render.py prints this and exits 1, with no traceback)."""
+
+
 def dot_command() -> str | None:
     """The pinned graphviz-pure next to this interpreter (a venv's bin), else one on PATH."""
     beside = Path(sys.executable).parent / DOT_COMMAND
@@ -141,7 +145,7 @@ def write_diagram(cfg: Any, stack: str, out: Path) -> Path:
     (out / "platform.dot").write_text(dot_text)
     command = dot_command()
     if command is None:
-        raise RuntimeError(
+        raise GraphvizMissing(
             f"{DOT_COMMAND} is not installed (the pinned graphviz-pure wheel in requirements.txt draws "
             "platform.svg); run bash scripts/setup.sh"
         )

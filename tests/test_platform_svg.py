@@ -95,6 +95,16 @@ def test_render_writes_the_svg_beside_the_manifests(tmp_path):
 
 def test_a_missing_graphviz_fails_loudly(tmp_path, monkeypatch):
     monkeypatch.setattr(diagram, "dot_command", lambda: None)
-    with pytest.raises(RuntimeError, match="graphviz-pure is not installed"):
+    with pytest.raises(diagram.GraphvizMissing, match="graphviz-pure is not installed"):
         diagram.write_diagram(parsed(ROOT / "Pulumi.dev.yaml"), "dev", tmp_path)
     assert (tmp_path / "platform.dot").is_file() and not (tmp_path / "platform.svg").exists()
+
+
+def test_render_without_graphviz_says_so_and_exits_1(tmp_path, monkeypatch, capsys):
+    import render
+
+    monkeypatch.setattr(diagram, "dot_command", lambda: None)
+    assert render.main(["--stack-file", str(ROOT / "Pulumi.local.yaml"), "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: graphviz-pure is not installed") and "bash scripts/setup.sh" in err
+    assert (tmp_path / "k8s").is_dir()  # the manifests were written before the picture
