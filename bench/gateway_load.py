@@ -110,7 +110,7 @@ class Report:
 
     @property
     def judged(self) -> Result:
-        """The target is judged on the longest generation (see README: the ms-scale backend cannot meet it)."""
+        """The target is judged on the longest generation (see docs/verification/measured.md: the ms-scale backend cannot meet it)."""
         return max(self.results, key=lambda r: r.max_tokens)
 
     def summary(self) -> str:

@@ -1,7 +1,7 @@
 """The rule rows' building blocks: the Row and FileRow types and the edit helpers the rows call.
 
 A Row edits the llm-platform:* tree in place (or returns a replacement); `path` is the key path the expected
-line starts with, `rule` a short name for the README. A FileRow writes a damaged stack file instead.
+line starts with, `rule` a short name for the docs table (docs/reference/validation-rules.md). A FileRow writes a damaged stack file instead.
 """
 
 from collections.abc import Callable

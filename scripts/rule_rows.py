@@ -1,6 +1,6 @@
 """The rows of scripts/rule_table.py: one minimal edit of the dev stack per validation rule.
 
-The single import point for the rows, in README order: stack file, field types and block rules
+The single import point for the rows, in the docs table's order: stack file, field types and block rules
 (scripts/rule_rows_blocks.py), then cross-field rules (scripts/rule_rows_cross.py). Row, FileRow and the edit
 helpers are in scripts/rule_edits.py.
 """

@@ -1,6 +1,6 @@
 """bench/gateway_load.py at a tiny load: the rendered gateway in front of a real llama-server answers every request.
 
-No timing is asserted (the machine is shared; figures come from running the script itself, see the README).
+No timing is asserted (the machine is shared; figures come from running the script itself, see docs/verification/measured.md).
 """
 
 import pytest

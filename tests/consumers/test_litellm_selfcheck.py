@@ -43,7 +43,7 @@ def _config(api_base: str) -> dict:
     return {
         "model_list": [
             # mode set explicitly on both: deployments sharing one litellm `model`
-            # string otherwise leak model_info.mode into each other (see README)
+            # string otherwise leak model_info.mode into each other
             {
                 "model_name": "coder-chat",
                 "litellm_params": dict(params, rpm=60),
