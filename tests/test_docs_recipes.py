@@ -143,6 +143,16 @@ def check_pin_an_image(before: Plan, after: Plan) -> None:
     assert container(after, "litellm", "litellm")["image"] == "ghcr.io/berriai/litellm-non_root:v1.102.5"
 
 
+def check_create_an_environment(before: Plan, after: Plan) -> None:
+    clusters = [inputs for typ, _, inputs in after.gcp if typ.endswith("container/cluster:Cluster")]
+    assert [(c["name"], c["project"], c["deletionProtection"]) for c in clusters] == [
+        ("ai-staging", "ai-staging-project", False)
+    ]
+    buckets = [inputs["name"] for typ, _, inputs in after.gcp if typ.endswith("storage/bucket:Bucket")]
+    assert buckets == ["ai-staging-project-litellm-db-backups"]
+    assert "ai-prod" in json.dumps(before.gcp) and "ai-prod" not in json.dumps(after.gcp)
+
+
 CHECKS: dict[str, Callable[[Plan, Plan], None]] = {
     "add-a-model": check_add_a_model,
     "change-a-model": check_change_a_model,
@@ -153,6 +163,7 @@ CHECKS: dict[str, Callable[[Plan, Plan], None]] = {
     "mint-a-key": check_mint_a_key,
     "add-an-external-model": check_add_an_external_model,
     "pin-an-image": check_pin_an_image,
+    "create-an-environment": check_create_an_environment,
 }
 
 
