@@ -13,6 +13,7 @@ from scripts.stack_schema import NS, stack_schema  # noqa: E402
 
 PAGE = ROOT / "docs" / "reference" / "config.md"
 Row = tuple[str, str, str, str]  # key path, type, default, description
+UNSET = object()
 
 HEADER = """# Stack config keys
 
@@ -87,8 +88,12 @@ class Walker:
             bounds.append(f"≤ {node['maxLength']} chars")
         return kind + (f" ({', '.join(bounds)})" if bounds else "")
 
-    def rows(self, node: dict[str, Any], path: str, required: bool) -> list[Row]:
+    def rows(self, node: dict[str, Any], path: str, required: bool, inherited: Any = UNSET) -> list[Row]:
+        """Rows for a key and its sub-keys; `inherited` is the value a parent block's own default gives this key
+        (e.g. a front-end's resources differ from the resources block's defaults)."""
         node = self.unwrap(node)
+        if inherited is not UNSET:
+            node = {**node, "default": inherited}
         desc = node.get("description", "")
         default = (
             "**required**" if required else ("-" if node.get("default") is None else f"`{_show(node['default'])}`")
@@ -96,8 +101,9 @@ class Walker:
         if node.get("type") == "object" and "properties" in node:
             out: list[Row] = [(path, "block", default if required else "", desc)]
             need = set(node.get("required", []))
+            given = node.get("default") if isinstance(node.get("default"), dict) else {}
             for key, sub in node["properties"].items():
-                out += self.rows(sub, f"{path}.{key}", key in need)
+                out += self.rows(sub, f"{path}.{key}", key in need, given.get(key, UNSET))
             return out
         if node.get("type") == "object" and isinstance(node.get("additionalProperties"), dict):
             inner = self.unwrap(node["additionalProperties"])
@@ -107,7 +113,6 @@ class Walker:
         if "properties" in items:
             return [(path, "list", default, desc)] + self.rows(items, f"{path}[]", False)[1:]
         return [(path, self.type_of(node), default, desc)]
-
 
 def _show(value: Any) -> str:
     if isinstance(value, bool):

@@ -66,8 +66,6 @@ def _describe(defs: dict[str, Any], models: dict[str, type[BaseModel]], comments
         cls = models.get(name)
         for alias, prop in schema.get("properties", {}).items():
             prop.pop("title", None)
-            if isinstance(prop.get("default"), dict) and prop["default"]:
-                del prop["default"]  # a block's default is its keys' defaults, listed with them
             field = (
                 next((f for f, info in cls.model_fields.items() if (info.alias or f) == alias), None) if cls else None
             )

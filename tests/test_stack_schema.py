@@ -135,3 +135,11 @@ def test_check_jsonschema_accepts_what_pulumi_writes(tmp_path):
     good.write_text(yaml.safe_dump(doc))
     proc = check([good])
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_the_reference_page_shows_a_blocks_own_defaults():
+    """A block whose default differs from its type's (LibreChat's resources, the backup sidecar's) shows its own."""
+    page = config_reference.PAGE.read_text()
+    assert "| `frontends.librechat.resources.memoryLimit` | string | `1536Mi` |" in page
+    assert "| `gateway.database.backup.sidecarResources.cpu` | string | `200m` |" in page
+    assert "| `gateway.database.resources.cpu` | string | `500m` |" in page
