@@ -101,7 +101,8 @@ class Walker:
         if node.get("type") == "object" and "properties" in node:
             out: list[Row] = [(path, "block", default if required else "", desc)]
             need = set(node.get("required", []))
-            given = node.get("default") if isinstance(node.get("default"), dict) else {}
+            own = node.get("default")
+            given: dict[str, Any] = own if isinstance(own, dict) else {}
             for key, sub in node["properties"].items():
                 out += self.rows(sub, f"{path}.{key}", key in need, given.get(key, UNSET))
             return out
@@ -113,6 +114,7 @@ class Walker:
         if "properties" in items:
             return [(path, "list", default, desc)] + self.rows(items, f"{path}[]", False)[1:]
         return [(path, self.type_of(node), default, desc)]
+
 
 def _show(value: Any) -> str:
     if isinstance(value, bool):
