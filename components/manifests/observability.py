@@ -206,6 +206,7 @@ def operator_outputs(cfg: PlatformConfig) -> dict[str, Any]:
             "namespaces": network.namespaces(cfg) if cfg.network.enabled else [],
         },
         "alerts": alert_objects.alerts_output(cfg),
+        "dashboards": alert_objects.dashboards_output(cfg),
     }
     return out
 
