@@ -1,5 +1,7 @@
 """Where every metric name the alert rules and dashboards read comes from, checked against the exporter's source
 at the version the platform runs. docs/operations/alerts.md prints this table; tests fail on a name not in it.
+tests/consumers/test_alert_metric_names.py checks the LiteLLM names on the real proxy's /metrics and the vLLM
+names in vLLM 0.11's own logger.
 
 Counters from Python's prometheus_client are exposed with a `_total` suffix, histograms as `_bucket`/`_sum`/
 `_count`: the names below are the exposed series names.
