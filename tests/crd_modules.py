@@ -25,4 +25,9 @@ RULE_CRDS = {
     "ClusterRules": (GMP, "charts/operator/crds/monitoring.googleapis.com_clusterrules.yaml"),
     "PrometheusRule": (PROM_OPERATOR, "example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml"),
 }
-CRDS = {**CNPG_CRDS, **RULE_CRDS}
+# The scrape objects (components/manifests/observability.py), from the same two modules.
+SCRAPE_CRDS = {
+    "PodMonitoring": (GMP, "charts/operator/crds/monitoring.googleapis.com_podmonitorings.yaml"),
+    "ServiceMonitor": (PROM_OPERATOR, "example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml"),
+}
+CRDS = {**CNPG_CRDS, **RULE_CRDS, **SCRAPE_CRDS}

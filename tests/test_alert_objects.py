@@ -62,6 +62,19 @@ class TestRuleObjectsMatchTheirCrds:
         assert list(validator("Rules").iter_errors(bad)), "unknown fields must fail"
 
 
+@pytest.mark.consumer
+@pytest.mark.parametrize("scrape", ["podmonitoring", "servicemonitor"])
+def test_scrape_objects_match_their_crds(scrape):
+    """The PodMonitorings and ServiceMonitors the rules depend on, against the same modules' CRDs."""
+    raw = raw_config("prod")
+    raw["observability"] = {"scrape": scrape}
+    kind = {"podmonitoring": "PodMonitoring", "servicemonitor": "ServiceMonitor"}[scrape]
+    objects = plan_for(raw).find(kind)
+    assert len(objects) >= 5
+    for m in objects:
+        check(m)
+
+
 class TestWhereRulesGo:
     def test_gmp_objects_sit_where_their_series_are(self):
         objects = rule_objects(plan_for(alerting_raw()))
