@@ -8,14 +8,8 @@ import pulumi_gcp as gcp
 
 from components.k8s import apply, child
 from components.manifests import grafana_dashboard
-from components.manifests.alert_objects import dashboards_output
-from components.manifests.dashboard_panels import cloud_monitoring_dashboard
+from components.manifests.dashboard_panels import cloud_dashboard_on, cloud_monitoring_dashboard
 from models.platform import PlatformConfig
-
-
-def cloud_dashboard_on(spec: PlatformConfig) -> bool:
-    """As configured, else on GKE stacks whose metrics GKE Managed Prometheus collects."""
-    return dashboards_output(spec)["cloudMonitoring"] is not None
 
 
 class Dashboards(pulumi.ComponentResource):

@@ -14,7 +14,6 @@ from models.platform import PlatformConfig
 
 from . import alert_rules as ar
 from .common import metadata
-from .grafana_dashboard import NAME as GRAFANA_CONFIGMAP
 
 NAME = "llm-platform-alerts"
 
@@ -86,16 +85,4 @@ def alerts_output(cfg: PlatformConfig) -> dict[str, Any]:
         "alerts": sorted({r["alert"] for rules in ar.rule_groups(cfg).values() for r in rules}) if objects else [],
         "notifications": {"secret": "gmp-public/alertmanager", "receivers": receivers} if receivers else None,
         "runbooks": "docs/operations/alerts.md",
-    }
-
-
-def dashboards_output(cfg: PlatformConfig) -> dict[str, Any]:
-    """Stack output `dashboards`: where the dashboards are (the Cloud Monitoring one by display name)."""
-    on = cfg.dashboard.cloud_monitoring
-    cloud = on if on is not None else (cfg.cluster.is_gke and cfg.scrape_mode() == "podmonitoring")
-    grafana = cfg.dashboard.grafana
-    where = grafana.namespace or cfg.observability.prometheus_namespace or cfg.namespaces.gateway
-    return {
-        "cloudMonitoring": f"llm-platform {cfg.cluster.name} (Cloud Monitoring > Dashboards)" if cloud else None,
-        "grafana": f"ConfigMap {where}/{GRAFANA_CONFIGMAP}" if grafana.enabled else None,
     }

@@ -14,6 +14,7 @@ from .alert_rules import BACKUP_METRIC
 from .promql import agg, binop, quantile, rate, sel
 
 WINDOW = "5m"
+GRAFANA_CONFIGMAP = "llm-platform-dashboard"
 
 
 @dataclass(frozen=True)
@@ -192,3 +193,21 @@ def cloud_monitoring_dashboard(cfg: PlatformConfig) -> dict[str, Any]:
             }
         )
     return {"displayName": f"llm-platform {cfg.cluster.name}", "mosaicLayout": {"columns": 48, "tiles": tiles}}
+
+
+def cloud_dashboard_on(cfg: PlatformConfig) -> bool:
+    """As configured, else on GKE stacks whose metrics GKE Managed Prometheus collects."""
+    on = cfg.dashboard.cloud_monitoring
+    return on if on is not None else (cfg.cluster.is_gke and cfg.scrape_mode() == "podmonitoring")
+
+
+def dashboards_output(cfg: PlatformConfig) -> dict[str, Any]:
+    """Stack output `dashboards`: where the dashboards are (the Cloud Monitoring one by display name)."""
+    grafana = cfg.dashboard.grafana
+    where = grafana.namespace or cfg.observability.prometheus_namespace or cfg.namespaces.gateway
+    return {
+        "cloudMonitoring": f"llm-platform {cfg.cluster.name} (Cloud Monitoring > Dashboards)"
+        if cloud_dashboard_on(cfg)
+        else None,
+        "grafana": f"ConfigMap {where}/{GRAFANA_CONFIGMAP}" if grafana.enabled else None,
+    }

@@ -15,9 +15,9 @@ from grafana_foundation_sdk.models.dashboard import DataSourceRef
 from models.platform import PlatformConfig
 
 from .common import metadata
-from .dashboard_panels import panels
+from .dashboard_panels import GRAFANA_CONFIGMAP, panels
 
-NAME, UID, KEY = "llm-platform-dashboard", "llm-platform", "llm-platform.json"
+UID, KEY = "llm-platform", "llm-platform.json"
 DATASOURCE = DataSourceRef(type_val="prometheus", uid="${datasource}")
 
 
@@ -41,7 +41,7 @@ def dashboard_json(cfg: PlatformConfig) -> dict[str, Any]:
 def configmap(cfg: PlatformConfig) -> dict[str, Any]:
     grafana = cfg.dashboard.grafana
     ns = grafana.namespace or cfg.observability.prometheus_namespace or cfg.namespaces.gateway
-    meta = metadata(NAME, ns, "dashboard")
+    meta = metadata(GRAFANA_CONFIGMAP, ns, "dashboard")
     meta["labels"].update(grafana.labels)
     return {
         "apiVersion": "v1",
