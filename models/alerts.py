@@ -36,6 +36,7 @@ def _email(value: str) -> str:
 
 
 SecretKey = Annotated[str, AfterValidator(_config_key)]
+Seconds = Annotated[float, Field(gt=0, le=3600)]
 Email = Annotated[str, AfterValidator(_email)]
 
 
@@ -47,8 +48,8 @@ class AlertsSpec(Spec):
     # GatewayErrorRatioHigh: share of a model's gateway requests answered 5xx (503 refusals excluded).
     gateway_error_ratio: float = Field(default=0.05, gt=0, lt=1)
     # GatewayLatencyP95High: p95 of the gateway's end-to-end latency per model, seconds; per-model overrides.
-    latency_p95_seconds: float = Field(default=60, gt=0, le=3600)
-    latency_p95_seconds_by_model: dict[DnsName, float] = Field(default_factory=dict)
+    latency_p95_seconds: Seconds = 60
+    latency_p95_seconds_by_model: dict[DnsName, Seconds] = Field(default_factory=dict)
     # KeyBudgetNearlySpent: share of a key's maxBudget spent (KeyBudgetExhausted fires at 100%).
     budget_warn_ratio: float = Field(default=0.8, gt=0, lt=1)
     # GpuIdleOnNode: minutes a GPU holds no model (framebuffer below gpuIdleMemoryMiB) while its node bills.
