@@ -1,7 +1,6 @@
 """Cross-field rules of the alerting blocks (models/alerts.py): what they name must exist, and the Managed
 Prometheus pieces need a stack that Managed Prometheus scrapes."""
 
-from .alerts import SECRETS_NAMESPACE
 from .common import Problems
 from .platform_spec import PlatformSpec
 
@@ -51,8 +50,3 @@ def alerting_problems(cfg: PlatformSpec) -> Problems:
             "set scrape: servicemonitor (or podmonitoring) or disable it",
         )
     return p
-
-
-def secret_config_key(name: str) -> str:
-    """The full Pulumi config key of a notifications secret."""
-    return f"{SECRETS_NAMESPACE}:{name}"
