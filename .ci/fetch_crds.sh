@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Fetch the CRDs tests/test_crd_schema.py checks the CNPG objects against: the CloudNativePG and Barman Cloud
-# plugin Go modules (pinned versions, h1 sums verified by the Go toolchain) into the default module cache.
+# Fetch the CRDs tests/test_crd_schema.py and tests/test_alert_objects.py check against: the CloudNativePG,
+# Barman Cloud plugin, GKE Managed Prometheus (prometheus-engine, ~440 MB) and prometheus-operator Go modules
+# (pinned versions, h1 sums verified by the Go toolchain) into the default module cache.
 # Idempotent: a cached module is not downloaded again. Installs Debian's golang-go when `go` is missing.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

@@ -2,7 +2,9 @@
 
 import pulumi
 
+from components.alerting import Alerting
 from components.cluster import platform_cluster
+from components.dashboards import Dashboards
 from components.frontends import declare_frontends
 from components.gateway import LiteLLMGateway
 from components.gateway_database import GatewayDatabase
@@ -100,6 +102,9 @@ class LlmPlatform(pulumi.ComponentResource):
             )
 
         observability = Observability(f"{name}-observability", spec, opts=in_ns)
+        # Rules read the series the scrape objects produce; gmp-public and the rule CRDs come with the cluster.
+        Alerting(f"{name}-alerting", spec, opts=in_ns)
+        Dashboards(f"{name}-dashboards", spec, opts=in_ns)
 
         self.gateway_url = gateway.url
         self.master_key = gateway.master_key

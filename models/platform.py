@@ -4,6 +4,7 @@ from collections import defaultdict
 
 from pydantic import model_validator
 
+from .alerting_rules import alerting_problems
 from .common import Problems, duplicates
 from .database_backup import backup_problems
 from .external import ExternalModelSpec
@@ -36,6 +37,7 @@ class PlatformConfig(PlatformSpec):
             self._frontends_use_declared_keys,
             self._smoke_key_fits,
             self._database_backups,
+            self._alerting,
         ):
             rule(p)
         p.raise_if_any()
@@ -194,3 +196,6 @@ class PlatformConfig(PlatformSpec):
         cluster = self.cluster
         problems = backup_problems(db.mode, db.backup, db.restore_from, cluster.is_gke, cluster.workload_identity)
         p.lines.extend(problems.lines)
+
+    def _alerting(self, p: Problems) -> None:
+        p.lines.extend(alerting_problems(self).lines)

@@ -5,6 +5,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from .alerts import AlertsSpec, CostSpec, DashboardSpec, NotificationsSpec
 from .base import Spec
 from .cluster import ClusterSpec, NodePoolSpec
 from .common import DnsName, ImageRef
@@ -61,6 +62,11 @@ class PlatformSpec(Spec):
     # NetworkPolicies (models/network.py) and scrape configs (models/observability.py).
     network: NetworkSpec = NetworkSpec()
     observability: ObservabilitySpec = ObservabilitySpec()
+    # Alert rules, where they go, the cost alert and the dashboards (models/alerts.py, docs/operations/alerts.md).
+    alerts: AlertsSpec = AlertsSpec()
+    cost: CostSpec = CostSpec()
+    notifications: NotificationsSpec | None = None
+    dashboard: DashboardSpec = DashboardSpec()
 
     def serving_replicas(self, model: ModelSpec) -> int:
         """Pods that answer for `model` now: its own, the swap pool's, or 1 for an external endpoint."""
@@ -103,6 +109,12 @@ class PlatformSpec(Spec):
         if self.observability.scrape is not None:
             return self.observability.scrape
         return "podmonitoring" if self.cluster.is_gke else "none"
+
+    def alerts_enabled(self) -> bool:
+        """Alert rules: as configured, else whenever /metrics are scraped (rules need the series)."""
+        if self.alerts.enabled is not None:
+            return self.alerts.enabled
+        return self.scrape_mode() != "none"
 
     def prometheus_namespaces(self) -> list[str]:
         """The namespaces whose pods scrape the platform: GMP's two (Standard, Autopilot), or prometheus-operator's."""

@@ -6,9 +6,10 @@ helpers are in scripts/rule_edits.py.
 """
 
 from scripts.rule_edits import FileRow, Row
+from scripts.rule_rows_alerts import ALERT_ROWS
 from scripts.rule_rows_blocks import BLOCK_ROWS, FIELD_ROWS, FILE_ROWS
 from scripts.rule_rows_cross import CROSS_ROWS
 
-__all__ = ["BLOCK_ROWS", "CROSS_ROWS", "FIELD_ROWS", "FILE_ROWS", "ROWS", "FileRow", "Row"]
+__all__ = ["ALERT_ROWS", "BLOCK_ROWS", "CROSS_ROWS", "FIELD_ROWS", "FILE_ROWS", "ROWS", "FileRow", "Row"]
 
-ROWS: list = FILE_ROWS + FIELD_ROWS + BLOCK_ROWS + CROSS_ROWS
+ROWS: list = FILE_ROWS + FIELD_ROWS + BLOCK_ROWS + CROSS_ROWS + ALERT_ROWS

@@ -15,7 +15,10 @@ bash .ci/install_litellm.sh >&2
 bash .ci/install_checkov.sh >&2   # tests/test_checkov.py scans every rendered stack
 bash .ci/install_mkdocs.sh >&2    # tests/test_docs_site.py (mkdocs build --strict), tests/test_stack_schema.py
 bash .ci/install_redis_server.sh >&2   # the gateway's shared rate limits, across workers (tests/consumers)
-bash .ci/fetch_crds.sh >&2       # tests/test_crd_schema.py: the CNPG and Barman Cloud plugin CRDs (Go modules)
+bash .ci/fetch_crds.sh >&2       # CRDs (Go modules): CNPG, Barman Cloud plugin, GMP Rules, PrometheusRule
+# promtool (Debian's prometheus package, extracted into the cache): tests/test_alert_rules_promtool.py
+PROMTOOL="$(bash .ci/install_promtool.sh)"  # not `export X=$(...)`: that hides a failure
+export PROMTOOL
 bash .ci/install_vllm.sh >&2      # tests/consumers/test_vllm_parser.py: vLLM 0.11's own serve parser (~3 GB)
 # busybox runs Tabby's key-substitution init script as its image does (tests/test_tabby_render.py)
 if ! command -v busybox >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [[ $(id -u) -eq 0 ]]; then

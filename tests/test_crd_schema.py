@@ -20,7 +20,7 @@ import yaml
 from offline.mocks import run_program
 from offline.plan import to_plan
 from tests.conftest import ROOT, plan_for, raw_config, require_consumers
-from tests.crd_modules import CRDS
+from tests.crd_modules import CNPG_CRDS, CRDS
 from tests.test_k8s_schema import STACKS, stack_config
 
 pytestmark = pytest.mark.consumer
@@ -76,7 +76,7 @@ def check(manifest: dict) -> None:
 
 
 def cnpg_objects(plan) -> list[dict]:
-    return [m for m in plan.k8s if m["kind"] in CRDS]
+    return [m for m in plan.k8s if m["kind"] in CNPG_CRDS]
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -86,7 +86,7 @@ def test_cnpg_objects_match_their_crds(stack):
         check(m)
     kinds = {m["kind"] for m in cnpg_objects(plan)}
     if stack in ("dev", "prod"):
-        assert kinds == set(CRDS), f"{stack} declares a Cluster, its ObjectStore and a ScheduledBackup"
+        assert kinds == set(CNPG_CRDS), f"{stack} declares a Cluster, its ObjectStore and a ScheduledBackup"
 
 
 def test_restore_cluster_matches_the_crd():

@@ -27,6 +27,8 @@ class TestDevStack:
             assert (kind, name) in names
         assert sorted(t for t, _, _ in dev_plan.gcp) == [
             "gcp:container/nodePool:NodePool",
+            # the stack's Cloud Monitoring dashboard (components/dashboards.py)
+            "gcp:monitoring/dashboard:Dashboard",
             # gateway.database.backup: the bucket, its service account and their grants
             "gcp:serviceaccount/account:Account",
             "gcp:serviceaccount/iAMMember:IAMMember",

@@ -381,4 +381,8 @@ def test_credential_named_config_fields_take_references_only():
         "RedisSpec.passwordSecret": "SecretRef",  # Memorystore's AUTH string, by Secret reference
         "GatewaySpec.keys": "KeySpec",  # declared keys: alias, scope, budget (minted in-cluster)
         "SmokeTestSpec.key": "str",  # a gateway.keys alias
+        # notifications: names of llm-platform-secrets:* Pulumi config secrets (a pasted URL fails their pattern)
+        "EmailSpec.authPasswordSecret": "str",
+        "SlackSpec.apiUrlSecret": "str",
+        "WebhookSpec.urlSecret": "str",
     }, found

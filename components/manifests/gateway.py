@@ -120,6 +120,12 @@ def litellm_config(cfg: PlatformConfig) -> dict[str, Any]:
             "callbacks": [f"{HOOK_MODULE}.availability", *metrics_callbacks(cfg)],
             # litellm_settings, not general_settings: it sets litellm.require_auth_for_metrics_endpoint.
             **({"require_auth_for_metrics_endpoint": False} if metrics_callbacks(cfg) else {}),
+            # litellm_redis_{failed,total}_requests_total on /metrics: the GatewayRedisUnreachable alert.
+            **(
+                {"service_callback": ["prometheus_system"]}
+                if metrics_callbacks(cfg) and redis.mode(cfg) != "none"
+                else {}
+            ),
         },
         "router_settings": {
             "num_retries": gw.num_retries,

@@ -18,7 +18,7 @@ from typing import Any
 from models.observability import GMP_NAMESPACES
 from models.platform import PlatformConfig
 
-from . import database, database_backup, gateway, keys, network, redis, smoke
+from . import alert_objects, dashboard_panels, database, database_backup, gateway, keys, network, redis, smoke
 from . import workloads as wl
 from .common import metadata
 from .vllm import UPSTREAM_KEY, UPSTREAM_SECRET
@@ -205,6 +205,8 @@ def operator_outputs(cfg: PlatformConfig) -> dict[str, Any]:
             "enabled": cfg.network.enabled,
             "namespaces": network.namespaces(cfg) if cfg.network.enabled else [],
         },
+        "alerts": alert_objects.alerts_output(cfg),
+        "dashboards": dashboard_panels.dashboards_output(cfg),
     }
     return out
 
