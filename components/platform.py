@@ -36,6 +36,8 @@ class LlmPlatform(pulumi.ComponentResource):
 
     def __init__(self, name: str, spec: PlatformConfig, opts: pulumi.ResourceOptions | None = None):
         super().__init__("llm-platform:platform:LlmPlatform", name, None, opts)
+        for warning in spec.warnings():  # rendered but not fully checkable: say so in the preview
+            pulumi.log.warn(warning, resource=self)
         cluster = platform_cluster(f"{name}-cluster", spec.cluster, opts=pulumi.ResourceOptions(parent=self))
         for pool in (p for p in spec.node_pools if p.managed):  # managed: false = existing labelled nodes
             GpuNodePool(

@@ -11,7 +11,7 @@ from .frontends import frontend_problems
 from .llama_rules import gpu_demands, llama_problems
 from .platform_spec import ImagesSpec, ModelSpec, NamespacesSpec, PlatformSpec
 from .serving import VllmModelSpec
-from .vllm_sizing import kv_cache_problem
+from .vllm_sizing import context_problem, kv_cache_problem, unknown_model_warning
 from .zones import zone_problems
 
 __all__ = ["ImagesSpec", "ModelSpec", "NamespacesSpec", "PlatformConfig", "PlatformSpec"]
@@ -40,6 +40,15 @@ class PlatformConfig(PlatformSpec):
             rule(p)
         p.raise_if_any()
         return self
+
+    def warnings(self) -> list[str]:
+        """What renders but cannot be fully checked: 'key: what; how to fix' lines. Pure data: the program
+        logs them (pulumi.log.warn) and render.py prints them; they never fail a preview."""
+        w = Problems()
+        for i, m in enumerate(self.models):
+            if isinstance(m, VllmModelSpec) and (found := unknown_model_warning(m)):
+                w.add(f"models[{i}].{found[0]}", found[1])
+        return w.lines
 
     def _names_are_unique(self, p: Problems) -> None:
         for field, values in (
@@ -98,7 +107,7 @@ class PlatformConfig(PlatformSpec):
                     f"tensorParallelSize {m.tensor_parallel_size}); raise tensorParallelSize, "
                     "quantize, or set cpuOffloadGB",
                 )
-            elif problem := kv_cache_problem(m, gpu):
+            elif problem := context_problem(m) or kv_cache_problem(m, gpu):
                 p.add(f"{key}.{problem[0]}", problem[1])
 
     def _llama_backends(self, p: Problems) -> None:
