@@ -73,13 +73,15 @@ SHAPES: dict[str, Shape] = {
     "mistralai/mistral-7b-instruct-v0.3": Shape(32, 8, 128, 32768),
     "mistralai/mistral-7b-v0.3": Shape(32, 8, 128, 32768),
     "mistralai/mistral-7b-instruct-v0.2": Shape(32, 8, 128, 32768),
-    "mistralai/mistral-nemo-instruct-2407": Shape(40, 8, 128, 1024000),  # hidden 5120, 32 heads, head_dim 128
+    # hidden 5120, 32 heads, head_dim 128 [searched: 40 layers, 8 KV heads, max_position_embeddings 1024000]
+    "mistralai/mistral-nemo-instruct-2407": Shape(40, 8, 128, 1024000),
     "mistralai/mistral-nemo-base-2407": Shape(40, 8, 128, 1024000),
     # Gemma 2 (google/...): sliding_window 4096 on alternate layers [searched: Gemma2Config attn_types]
     "google/gemma-2-2b": _gemma2(26, 4, 256),
     "google/gemma-2-9b": _gemma2(42, 8, 256),
     "google/gemma-2-27b": _gemma2(46, 16, 128),
     # Gemma 3 (google/...; text_config of the multimodal 4b/12b/27b): sliding_window_pattern 6
+    # [searched: 1b 26 layers/1 KV/256/window 512/32768, global layers 5,11,17,23; 4b 34/4/256/window 1024]
     "google/gemma-3-1b": _gemma3(26, 1, 256, 32768, 512),
     "google/gemma-3-4b": _gemma3(34, 4, 256, 131072, 1024),
     "google/gemma-3-12b": _gemma3(48, 8, 256, 131072, 1024),
@@ -126,6 +128,9 @@ SHAPES: dict[str, Shape] = {
     # DeepSeek-V2-Lite: MLA, kv_lora_rank 512, qk_rope_head_dim 64, 27 layers, yarn 40 x 4096
     # [searched: num_layers 27, kv_lora_rank 512, qk_pos_emb_head_dim 64]
     "deepseek-ai/deepseek-v2-lite": Shape(27, 1, 576, 163840, kv_lora_rank=512, qk_rope_head_dim=64),
+    # GLM-4.7-Flash (glm4_moe_lite): MLA like DeepSeek-V3, 47 layers, kv_lora_rank 512, qk_rope_head_dim 64
+    # [searched: a port's Glm4MoeLiteConfig "values from config.json"; max_position_embeddings 202752]
+    "zai-org/glm-4.7-flash": Shape(47, 1, 576, 202752, kv_lora_rank=512, qk_rope_head_dim=64),
     # GLM-4 (THUDM/... and zai-org/...): 40 layers, 2 KV groups of 128
     "thudm/glm-4-9b-chat-hf": Shape(40, 2, 128, 131072),
     "thudm/glm-4-9b-0414": Shape(40, 2, 128, 32768),
@@ -170,3 +175,16 @@ def known_shape(model_name: str) -> Shape | None:
 
 def known_models() -> list[str]:
     return sorted(SHAPES)
+
+
+_BY_REPO_NAME = {key.split("/", 1)[1]: shape for key, shape in SHAPES.items()}
+
+
+def gguf_shape(gguf_repo: str) -> Shape | None:
+    """The geometry of a GGUF conversion (e.g. bartowski/Meta-Llama-3.1-8B-Instruct-GGUF): the table row of the
+    original repo name, whoever published the conversion."""
+    name = gguf_repo.rsplit("/", 1)[-1].lower().removesuffix("-gguf")
+    for suffix in ("", *SUFFIXES):
+        if name.endswith(suffix) and (shape := _BY_REPO_NAME.get(name[: len(name) - len(suffix)])):
+            return shape
+    return None

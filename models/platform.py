@@ -9,6 +9,8 @@ from .database_backup import backup_problems
 from .external import ExternalModelSpec
 from .frontends import frontend_problems
 from .llama_rules import gpu_demands, llama_problems
+from .llama_sizing import unknown_shape_warning
+from .llamacpp import LlamaCppModelSpec
 from .platform_spec import ImagesSpec, ModelSpec, NamespacesSpec, PlatformSpec
 from .serving import VllmModelSpec
 from .vllm_sizing import context_problem, kv_cache_problem, unknown_model_warning
@@ -48,6 +50,8 @@ class PlatformConfig(PlatformSpec):
         for i, m in enumerate(self.models):
             if isinstance(m, VllmModelSpec) and (found := unknown_model_warning(m)):
                 w.add(f"models[{i}].{found[0]}", found[1])
+            elif isinstance(m, LlamaCppModelSpec) and (text := unknown_shape_warning(m)):
+                w.add(f"models[{i}].modelShape", text)
         return w.lines
 
     def _names_are_unique(self, p: Problems) -> None:

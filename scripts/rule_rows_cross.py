@@ -187,6 +187,20 @@ CROSS_ROWS = [
         lambda r: (add_pool(r), add_llama(r, pool="static-x", weightsGiB=22)),
     ),
     Row(
+        "models[4].contextSize",
+        "a fully offloaded GGUF's KV cache at contextSize fits beside it",
+        lambda r: (
+            add_pool(r),
+            add_llama(
+                r,
+                pool="static-x",
+                ggufRepo="unsloth/Qwen3-Coder-30B-A3B-Instruct-GGUF",
+                weightsGiB=17.4,
+                contextSize=131072,
+            ),
+        ),
+    ),
+    Row(
         "swap.exclusive",
         "exclusive: false needs every swap model to fit at once",
         lambda r: add_swap(r, models=3, weights=8, exclusive=False),
