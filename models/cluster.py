@@ -41,7 +41,29 @@ def region_of(location: str) -> str | None:
 
 
 def l4_zones_hint(region: str) -> str:
-    return f"gcloud compute accelerator-types list --filter='name=nvidia-l4 AND zone~^{region}-'"
+    return f'gcloud compute accelerator-types list --filter="name=nvidia-l4 AND zone~{region}"'
+
+
+# Zones with NVIDIA L4 (G2 machines) per region, from Google Cloud's "GPU regions and zones" table
+# (cloud.google.com/compute/docs/gpus/gpu-regions-zones); documentation only, not checked against an account:
+# a zone's stock and a project's quota still vary. A regional cluster's pool without `zones` takes the first.
+L4_ZONES: dict[str, tuple[str, ...]] = {
+    "us-central1": ("us-central1-a", "us-central1-b", "us-central1-c"),
+    "us-east1": ("us-east1-b", "us-east1-c", "us-east1-d"),
+    "us-east4": ("us-east4-a", "us-east4-c"),
+    "us-west1": ("us-west1-a", "us-west1-b", "us-west1-c"),
+    "us-west4": ("us-west4-a", "us-west4-c"),
+    "europe-west1": ("europe-west1-b", "europe-west1-c"),
+    "europe-west4": ("europe-west4-a", "europe-west4-b", "europe-west4-c"),
+    "asia-east1": ("asia-east1-a", "asia-east1-c"),
+    "asia-northeast1": ("asia-northeast1-a", "asia-northeast1-c"),
+    "asia-southeast1": ("asia-southeast1-a", "asia-southeast1-b", "asia-southeast1-c"),
+}
+
+
+def default_l4_zone(region: str | None) -> str | None:
+    zones = L4_ZONES.get(region or "")
+    return zones[0] if zones else None
 
 
 class ClusterSpec(Spec):

@@ -205,5 +205,12 @@ class PlatformConfig(PlatformSpec):
     def _database_backups(self, p: Problems) -> None:
         db = self.gateway.database
         cluster = self.cluster
-        problems = backup_problems(db.mode, db.backup, db.restore_from, cluster.is_gke, cluster.workload_identity)
+        problems = backup_problems(
+            db.mode,
+            db.backup,
+            db.restore_from,
+            cluster.is_gke,
+            cluster.workload_identity,
+            cluster.project or cluster.name,
+        )
         p.lines.extend(problems.lines)

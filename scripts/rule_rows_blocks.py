@@ -122,7 +122,11 @@ BLOCK_ROWS = [
         "a GPU pool sits in one zone",
         lambda r: setv(pool(r), zones=["us-central1-a", "us-central1-b"]),
     ),
-    Row("nodePools[0].zones", "a regional cluster's GPU pool names its zone", lambda r: drop(pool(r), "zones")),
+    Row(
+        "nodePools[0].zones",
+        "a regional cluster's GPU pool names its zone outside the L4 zone table",
+        lambda r: (drop(pool(r), "zones"), setv(r["cluster"], location="me-central2")),
+    ),
     # models/serving.py
     Row("models[0].inputCostPerToken", "a gateway model has prices", lambda r: drop(model(r), "inputCostPerToken")),
     Row(
