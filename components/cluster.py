@@ -10,6 +10,7 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from models.cluster import ClusterSpec
+from models.gke_preflight import ClusterNeeds, preflight_problems
 
 CLUSTER_TIMEOUTS = pulumi.CustomTimeouts(create="45m", update="60m", delete="45m")
 
@@ -33,10 +34,11 @@ def workload_identity_problem(spec: ClusterSpec, configs: list | None, project: 
     )
 
 
-def _checked_name(spec: ClusterSpec, name: str, configs: list | None) -> str:
-    problem = workload_identity_problem(spec, configs, gcp.config.project)
-    if problem:
-        raise pulumi.RunError(problem)
+def _checked_name(spec: ClusterSpec, needs: ClusterNeeds, name: str, configs: list | None, found: dict) -> str:
+    problems = [p for p in [workload_identity_problem(spec, configs, gcp.config.project)] if p]
+    problems += preflight_problems(spec, needs, found)
+    if problems:
+        raise pulumi.RunError("\n".join(problems))
     return name
 
 
@@ -93,7 +95,14 @@ class GkeCluster(pulumi.ComponentResource):
     endpoint: pulumi.Output[str]
     provider: k8s.Provider
 
-    def __init__(self, name: str, spec: ClusterSpec, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        spec: ClusterSpec,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        needs: ClusterNeeds | None = None,
+    ):
         super().__init__("llm-platform:cluster:GkeCluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         if spec.create:
@@ -126,10 +135,16 @@ class GkeCluster(pulumi.ComponentResource):
             ca = cluster.master_auth.apply(lambda a: a.cluster_ca_certificate)
         else:
             found = gcp.container.get_cluster_output(name=spec.name, location=spec.location, project=spec.project)
-            # Every pool and the provider depend on the name, so a cluster without Workload Identity stops the
-            # deployment at preview with the fix, before GKE rejects a GKE_METADATA pool.
-            self.cluster_name = pulumi.Output.all(found.name, found.workload_identity_configs).apply(
-                lambda v: _checked_name(spec, v[0], v[1])
+            # Every pool and the provider depend on the name, so a cluster without Workload Identity (or an
+            # Autopilot cluster, no PD CSI driver, no Managed Prometheus: models/gke_preflight.py) stops the
+            # deployment at preview with the gcloud fix, before GKE or Kubernetes refuse a pool, PVC or CRD object.
+            facts = pulumi.Output.all(
+                enable_autopilot=found.enable_autopilot,
+                addons_configs=found.addons_configs,
+                monitoring_configs=found.monitoring_configs,
+            )
+            self.cluster_name = pulumi.Output.all(found.name, found.workload_identity_configs, facts).apply(
+                lambda v: _checked_name(spec, needs or ClusterNeeds(), v[0], v[1], v[2])
             )
             self.endpoint = found.endpoint
             ca = found.master_auths.apply(lambda auths: auths[0].cluster_ca_certificate)
@@ -154,7 +169,9 @@ class KubeconfigCluster(pulumi.ComponentResource):
 
 
 def platform_cluster(
-    name: str, spec: ClusterSpec, opts: pulumi.ResourceOptions | None = None
+    name: str, spec: ClusterSpec, opts: pulumi.ResourceOptions | None = None, needs: ClusterNeeds | None = None
 ) -> "GkeCluster | KubeconfigCluster":
-    """The cluster component for `spec.target`."""
-    return (GkeCluster if spec.is_gke else KubeconfigCluster)(name, spec, opts=opts)
+    """The cluster component for `spec.target`; `needs`: what the stack asks of an existing GKE cluster."""
+    if spec.is_gke:
+        return GkeCluster(name, spec, opts=opts, needs=needs)
+    return KubeconfigCluster(name, spec, opts=opts)

@@ -16,6 +16,7 @@ from components.network_policies import NetworkPolicies
 from components.observability import Observability
 from components.smoke_test_job import SmokeTest
 from components.vllm_model import VllmModel
+from models.gke_preflight import needs_of
 from models.llama_rules import gpu_demands
 from models.platform import PlatformConfig
 
@@ -38,7 +39,9 @@ class LlmPlatform(pulumi.ComponentResource):
         super().__init__("llm-platform:platform:LlmPlatform", name, None, opts)
         for warning in spec.warnings():  # rendered but not fully checkable: say so in the preview
             pulumi.log.warn(warning, resource=self)
-        cluster = platform_cluster(f"{name}-cluster", spec.cluster, opts=pulumi.ResourceOptions(parent=self))
+        cluster = platform_cluster(
+            f"{name}-cluster", spec.cluster, opts=pulumi.ResourceOptions(parent=self), needs=needs_of(spec)
+        )
         for pool in (p for p in spec.node_pools if p.managed):  # managed: false = existing labelled nodes
             GpuNodePool(
                 f"{name}-{pool.name}",
