@@ -52,6 +52,7 @@ class LlmPlatform(pulumi.ComponentResource):
                 zones=spec.pool_zones(pool),
                 project=spec.cluster.project,
                 workload_metadata=spec.cluster.workload_metadata_mode,
+                service_account=cluster.node_service_account,
                 opts=pulumi.ResourceOptions(parent=self),
             )
 

@@ -6,13 +6,14 @@ components send total_min/total_max_node_count and pin every GPU pool to one zon
 
 import math
 import re
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
 from .base import Spec
 from .common import DnsName, PositiveGiB
 from .machines import G2_MACHINES, L4_VRAM_GIB, MachineShape
+from .maintenance import MaintenanceSpec
 
 MachineType = Literal[
     "g2-standard-4",
@@ -87,6 +88,11 @@ class ClusterSpec(Spec):
     # the cluster. Created clusters always have it; an existing cluster is checked at deploy time. false: an
     # existing cluster without it, pools then use GCE_METADATA (pods can reach the node service account).
     workload_identity: bool = True
+    # When GKE may upgrade a created cluster (models/maintenance.py); default weekends 03:00-11:00 UTC.
+    maintenance: MaintenanceSpec | None = None
+    # The node pools' service account: an existing one's email, or (default, GKE) a dedicated least-privilege
+    # account this stack creates (components/node_service_account.py), never the Compute Engine default.
+    node_service_account: str | None = Field(default=None, pattern=r"^[a-z][-a-z0-9]{4,28}[a-z0-9]@[-a-z0-9.]+$")
 
     @model_validator(mode="after")
     def _target_fields(self) -> "ClusterSpec":
@@ -102,6 +108,13 @@ class ClusterSpec(Spec):
                 raise ValueError(
                     f"location: '{self.location}' is neither a region nor a zone; use a region such as "
                     "us-central1 (regional cluster) or a zone such as us-central1-a (zonal cluster)"
+                )
+            if self.maintenance is not None and not self.create:
+                raise ValueError(
+                    "maintenance: only applies to a cluster this stack creates (create: true); set an existing "
+                    f"cluster's window with gcloud container clusters update {self.name} --location={self.location} "
+                    "--maintenance-window-start=... --maintenance-window-end=... --maintenance-window-recurrence=..., "
+                    "and remove maintenance"
                 )
             if self.create and not self.workload_identity:
                 raise ValueError(
@@ -148,6 +161,11 @@ class ClusterSpec(Spec):
         }
 
     @property
+    def maintenance_policy(self) -> dict[str, Any] | None:
+        """A created cluster's maintenance_policy: the configured window, or the default one."""
+        return (self.maintenance or MaintenanceSpec()).policy() if self.create else None
+
+    @property
     def gke_location(self) -> str:
         """The region or zone of a GKE cluster (the validator requires it for target: gke)."""
         if self.location is None:
@@ -166,6 +184,9 @@ class NodePoolSpec(Spec):
     role: DnsName
     gpu_resource: GpuResource = "nvidia.com/gpu"
     disk_size_gb: int = Field(default=200, ge=50, le=4096)
+    # GKE's driver install: DEFAULT is the version GKE qualified for the node version (it moves only with node
+    # upgrades, inside the maintenance window); LATEST follows new drivers as GKE ships them.
+    gpu_driver_version: Literal["DEFAULT", "LATEST"] = "DEFAULT"
     # The pool's single zone on a regional cluster (rule in platform.py): its models' cache disks are zonal.
     zones: list[str] = Field(default_factory=list)
     # false: pre-existing nodes labelled ai.llm.role=<role>, not declared as a GKE pool (required for AMD GPUs);

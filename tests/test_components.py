@@ -32,7 +32,7 @@ class TestGpuNodePool:
         (pool,) = by_type(capture, "NodePool")
         nc = pool["nodeConfig"]
         assert nc["guestAccelerators"] == [
-            {"type": "nvidia-l4", "count": 1, "gpuDriverInstallationConfig": {"gpuDriverVersion": "LATEST"}}
+            {"type": "nvidia-l4", "count": 1, "gpuDriverInstallationConfig": {"gpuDriverVersion": "DEFAULT"}}
         ]
         assert nc["machineType"] == "g2-standard-8" and nc["spot"] is True
         # Totals, in the pool's one zone: GKE's min/maxNodeCount would count per zone.

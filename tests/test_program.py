@@ -27,6 +27,9 @@ class TestDevStack:
             assert (kind, name) in names
         assert sorted(t for t, _, _ in dev_plan.gcp) == [
             "gcp:container/nodePool:NodePool",
+            # the nodes' least-privilege service account: five project roles (components/node_service_account.py)
+            *["gcp:projects/iAMMember:IAMMember"] * 5,
+            "gcp:serviceaccount/account:Account",
             # gateway.database.backup: the bucket, its service account and their grants
             "gcp:serviceaccount/account:Account",
             "gcp:serviceaccount/iAMMember:IAMMember",
