@@ -12,6 +12,7 @@ from .llama_rules import gpu_demands, llama_problems
 from .llama_sizing import unknown_shape_warning
 from .llamacpp import LlamaCppModelSpec
 from .platform_spec import ImagesSpec, ModelSpec, NamespacesSpec, PlatformSpec
+from .pricing import price_warning
 from .serving import VllmModelSpec
 from .vllm_sizing import context_problem, kv_cache_problem, unknown_model_warning
 from .zones import zone_problems
@@ -52,6 +53,9 @@ class PlatformConfig(PlatformSpec):
                 w.add(f"models[{i}].{found[0]}", found[1])
             elif isinstance(m, LlamaCppModelSpec) and (text := unknown_shape_warning(m)):
                 w.add(f"models[{i}].modelShape", text)
+        shapes = [(p.machine_type, p.spot) for p in self.node_pools if p.managed]
+        if self.cluster.is_gke and (text := price_warning(self.cluster.region, shapes, self.pricing)):
+            w.add("cluster.location", text)
         return w.lines
 
     def _names_are_unique(self, p: Problems) -> None:
