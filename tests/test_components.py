@@ -132,6 +132,7 @@ class TestLiteLLMGateway:
             "api_key": "os.environ/UPSTREAM_API_KEY",
             "input_cost_per_token": 5e-07,
             "output_cost_per_token": 1.5e-06,
+            "num_retries": 1,  # dev's pool is spot and gateway.numRetries is unset (tests/test_spot_retries.py)
         }
         (dep,) = [o for o in objs if o["kind"] == "Deployment"]
         c = dep["spec"]["template"]["spec"]["containers"][0]
