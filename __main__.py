@@ -25,7 +25,9 @@ pulumi.export("masterKey", platform.master_key)
 pulumi.export("modelEndpoints", platform.model_endpoints)
 pulumi.export("gpusRequested", platform.gpus_requested)
 pulumi.export("costPlan", cost_plan(config))
-pulumi.export("nodePools", node_pool_plan(config))  # totals GKE runs, zones, the created system pool
+pulumi.export("nodePools", node_pool_plan(config))
+if warnings := config.warnings():  # also logged at preview; kept as an output for CI and render.py
+    pulumi.export("configWarnings", warnings)  # totals GKE runs, zones, the created system pool
 # For operators: Service DNS and ports, Secret and Job names, kubectl commands, metrics endpoints (no values).
 for key, value in platform.operator_outputs.items():
     pulumi.export(key, value)

@@ -62,6 +62,13 @@ def generated_stack(n: int) -> dict:
             "weightsGiB": 5.6,
             "quantization": "awq_marlin",
             "maxModelLen": 16384,
+            # A distinct hub id per model, outside the sizing table: its config.json geometry, as a user would.
+            "modelShape": {
+                "numHiddenLayers": 28,
+                "numKeyValueHeads": 4,
+                "headDim": 128,
+                "maxPositionEmbeddings": 32768,
+            },
             "enablePrefixCaching": True,
             "inputCostPerToken": 0.0000005,
             "outputCostPerToken": 0.0000015,
@@ -75,7 +82,7 @@ def generated_stack(n: int) -> dict:
             "llm-platform:cluster": {"name": "bench", "location": "us-central1"},
             "llm-platform:nodePools": pools,
             "llm-platform:models": models,
-            "llm-platform:gateway": {"replicas": 1},
+            "llm-platform:gateway": {"replicas": 1, "database": {"backup": {"enabled": False}}},
         }
     }
 

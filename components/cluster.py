@@ -4,12 +4,16 @@ GkeCluster: a GKE cluster the GPU pools join (looked up, or declared with `creat
 KubeconfigCluster: any existing Kubernetes context (kind, minikube, ...): no GCP resource at all.
 """
 
+from typing import Any, cast
+
 import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 import yaml
 
+from components.node_service_account import NodeServiceAccount
 from models.cluster import ClusterSpec
+from models.gke_preflight import ClusterNeeds, preflight_problems
 
 CLUSTER_TIMEOUTS = pulumi.CustomTimeouts(create="45m", update="60m", delete="45m")
 
@@ -33,14 +37,15 @@ def workload_identity_problem(spec: ClusterSpec, configs: list | None, project: 
     )
 
 
-def _checked_name(spec: ClusterSpec, name: str, configs: list | None) -> str:
-    problem = workload_identity_problem(spec, configs, gcp.config.project)
-    if problem:
-        raise pulumi.RunError(problem)
+def _checked_name(spec: ClusterSpec, needs: ClusterNeeds, name: str, configs: list | None, found: dict) -> str:
+    problems = [p for p in [workload_identity_problem(spec, configs, gcp.config.project)] if p]
+    problems += preflight_problems(spec, needs, found)
+    if problems:
+        raise pulumi.RunError("\n".join(problems))
     return name
 
 
-def system_pool_args(spec: ClusterSpec, *, cluster: object) -> dict:
+def system_pool_args(spec: ClusterSpec, *, cluster: object, service_account: object = None) -> dict:
     """Inputs of the created cluster's CPU pool; total counts, since GKE counts min/max per zone."""
     nodes = spec.system_pool_nodes()
     return {
@@ -54,6 +59,7 @@ def system_pool_args(spec: ClusterSpec, *, cluster: object) -> dict:
             "machine_type": spec.system_machine_type,
             "workload_metadata_config": {"mode": "GKE_METADATA"},
             "oauth_scopes": ["https://www.googleapis.com/auth/cloud-platform"],
+            "service_account": service_account,
         },
     }
 
@@ -92,10 +98,24 @@ class GkeCluster(pulumi.ComponentResource):
     cluster_name: pulumi.Output[str]
     endpoint: pulumi.Output[str]
     provider: k8s.Provider
+    # The nodes' service account email: the configured one, or the dedicated one created here; None when the stack
+    # declares no node pool on an existing cluster.
+    node_service_account: pulumi.Input[str] | None
 
-    def __init__(self, name: str, spec: ClusterSpec, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        spec: ClusterSpec,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        needs: ClusterNeeds | None = None,
+    ):
         super().__init__("llm-platform:cluster:GkeCluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        needs = needs or ClusterNeeds()
+        self.node_service_account = spec.node_service_account
+        if spec.node_service_account is None and (spec.create or needs.node_pools):
+            self.node_service_account = NodeServiceAccount(f"{name}-nodes", spec, opts=child).email
         if spec.create:
             project = spec.project or gcp.config.project
             cluster = gcp.container.Cluster(
@@ -112,11 +132,12 @@ class GkeCluster(pulumi.ComponentResource):
                 # The PD CSI driver provides standard-rwo/premium-rwo, the classes the PVCs name.
                 addons_config={"gce_persistent_disk_csi_driver_config": {"enabled": True}},
                 datapath_provider="ADVANCED_DATAPATH",  # Dataplane V2 enforces NetworkPolicy
+                maintenance_policy=cast(Any, spec.maintenance_policy),  # GPU nodes drain on the stack's schedule
                 opts=pulumi.ResourceOptions(parent=self, custom_timeouts=CLUSTER_TIMEOUTS, protect=True),
             )
             gcp.container.NodePool(
                 f"{name}-system",
-                **system_pool_args(spec, cluster=cluster.name),
+                **system_pool_args(spec, cluster=cluster.name, service_account=self.node_service_account),
                 opts=pulumi.ResourceOptions(
                     parent=self, custom_timeouts=CLUSTER_TIMEOUTS, ignore_changes=["initialNodeCount"]
                 ),
@@ -126,16 +147,28 @@ class GkeCluster(pulumi.ComponentResource):
             ca = cluster.master_auth.apply(lambda a: a.cluster_ca_certificate)
         else:
             found = gcp.container.get_cluster_output(name=spec.name, location=spec.location, project=spec.project)
-            # Every pool and the provider depend on the name, so a cluster without Workload Identity stops the
-            # deployment at preview with the fix, before GKE rejects a GKE_METADATA pool.
-            self.cluster_name = pulumi.Output.all(found.name, found.workload_identity_configs).apply(
-                lambda v: _checked_name(spec, v[0], v[1])
+            # Every pool and the provider depend on the name, so a cluster without Workload Identity (or an
+            # Autopilot cluster, no PD CSI driver, no Managed Prometheus: models/gke_preflight.py) stops the
+            # deployment at preview with the gcloud fix, before GKE or Kubernetes refuse a pool, PVC or CRD object.
+            facts = pulumi.Output.all(
+                enable_autopilot=found.enable_autopilot,
+                addons_configs=found.addons_configs,
+                monitoring_configs=found.monitoring_configs,
+            )
+            self.cluster_name = pulumi.Output.all(found.name, found.workload_identity_configs, facts).apply(
+                lambda v: _checked_name(spec, needs, v[0], v[1], v[2])
             )
             self.endpoint = found.endpoint
             ca = found.master_auths.apply(lambda auths: auths[0].cluster_ca_certificate)
         config = pulumi.Output.all(self.endpoint, ca).apply(lambda v: kubeconfig(spec.name, v[0], v[1]))
         self.provider = k8s.Provider(f"{name}-k8s", kubeconfig=config, opts=child)
-        self.register_outputs({"cluster_name": self.cluster_name, "endpoint": self.endpoint})
+        self.register_outputs(
+            {
+                "cluster_name": self.cluster_name,
+                "endpoint": self.endpoint,
+                "node_service_account": self.node_service_account,
+            }
+        )
 
 
 class KubeconfigCluster(pulumi.ComponentResource):
@@ -144,6 +177,7 @@ class KubeconfigCluster(pulumi.ComponentResource):
     cluster_name: pulumi.Output[str]
     endpoint: pulumi.Output[str]
     provider: k8s.Provider
+    node_service_account: pulumi.Input[str] | None = None
 
     def __init__(self, name: str, spec: ClusterSpec, opts: pulumi.ResourceOptions | None = None):
         super().__init__("llm-platform:cluster:KubeconfigCluster", name, None, opts)
@@ -154,7 +188,9 @@ class KubeconfigCluster(pulumi.ComponentResource):
 
 
 def platform_cluster(
-    name: str, spec: ClusterSpec, opts: pulumi.ResourceOptions | None = None
+    name: str, spec: ClusterSpec, opts: pulumi.ResourceOptions | None = None, needs: ClusterNeeds | None = None
 ) -> "GkeCluster | KubeconfigCluster":
-    """The cluster component for `spec.target`."""
-    return (GkeCluster if spec.is_gke else KubeconfigCluster)(name, spec, opts=opts)
+    """The cluster component for `spec.target`; `needs`: what the stack asks of an existing GKE cluster."""
+    if spec.is_gke:
+        return GkeCluster(name, spec, opts=opts, needs=needs)
+    return KubeconfigCluster(name, spec, opts=opts)

@@ -29,6 +29,7 @@ def node_pool_args(
     zones: list[str],
     project: Any = None,
     workload_metadata: str = "GKE_METADATA",
+    service_account: Any = None,
 ) -> dict[str, Any]:
     """Inputs of gcp.container.NodePool; pure so tests can read them without Pulumi. `zones`: the pool's one
     zone (PlatformConfig.pool_zones; empty only for a zonal cluster's own zone)."""
@@ -49,7 +50,7 @@ def node_pool_args(
                 {
                     "type": "nvidia-l4",
                     "count": spec.shape.gpus,
-                    "gpu_driver_installation_config": {"gpu_driver_version": "LATEST"},
+                    "gpu_driver_installation_config": {"gpu_driver_version": spec.gpu_driver_version},
                 }
             ],
             "labels": {ROLE_LABEL: spec.role},
@@ -57,6 +58,7 @@ def node_pool_args(
             "workload_metadata_config": {"mode": workload_metadata},
             "metadata": {"disable-legacy-endpoints": "true"},
             "oauth_scopes": ["https://www.googleapis.com/auth/cloud-platform"],
+            "service_account": service_account,  # components/node_service_account.py, not the compute default
             "shielded_instance_config": {"enable_secure_boot": True, "enable_integrity_monitoring": True},
         },
     }
@@ -82,6 +84,7 @@ class GpuNodePool(pulumi.ComponentResource):
         zones: list[str] | None = None,
         project: Any = None,
         workload_metadata: str = "GKE_METADATA",
+        service_account: Any = None,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("llm-platform:gpu:GpuNodePool", name, None, opts)
@@ -95,6 +98,7 @@ class GpuNodePool(pulumi.ComponentResource):
                 zones=list(spec.zones) if zones is None else zones,
                 project=project,
                 workload_metadata=workload_metadata,
+                service_account=service_account,
             ),
             opts=pulumi.ResourceOptions(
                 parent=self, custom_timeouts=POOL_TIMEOUTS, ignore_changes=["initialNodeCount"]

@@ -18,6 +18,7 @@ from components.network_policies import NetworkPolicies
 from components.observability import Observability
 from components.smoke_test_job import SmokeTest
 from components.vllm_model import VllmModel
+from models.gke_preflight import needs_of
 from models.llama_rules import gpu_demands
 from models.platform import PlatformConfig
 
@@ -38,7 +39,11 @@ class LlmPlatform(pulumi.ComponentResource):
 
     def __init__(self, name: str, spec: PlatformConfig, opts: pulumi.ResourceOptions | None = None):
         super().__init__("llm-platform:platform:LlmPlatform", name, None, opts)
-        cluster = platform_cluster(f"{name}-cluster", spec.cluster, opts=pulumi.ResourceOptions(parent=self))
+        for warning in spec.warnings():  # rendered but not fully checkable: say so in the preview
+            pulumi.log.warn(warning, resource=self)
+        cluster = platform_cluster(
+            f"{name}-cluster", spec.cluster, opts=pulumi.ResourceOptions(parent=self), needs=needs_of(spec)
+        )
         for pool in (p for p in spec.node_pools if p.managed):  # managed: false = existing labelled nodes
             GpuNodePool(
                 f"{name}-{pool.name}",
@@ -49,6 +54,7 @@ class LlmPlatform(pulumi.ComponentResource):
                 zones=spec.pool_zones(pool),
                 project=spec.cluster.project,
                 workload_metadata=spec.cluster.workload_metadata_mode,
+                service_account=cluster.node_service_account,
                 opts=pulumi.ResourceOptions(parent=self),
             )
 

@@ -6,13 +6,14 @@ components send total_min/total_max_node_count and pin every GPU pool to one zon
 
 import math
 import re
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
 from .base import Spec
 from .common import DnsName, PositiveGiB
 from .machines import G2_MACHINES, L4_VRAM_GIB, MachineShape
+from .maintenance import MaintenanceSpec
 
 MachineType = Literal[
     "g2-standard-4",
@@ -41,7 +42,29 @@ def region_of(location: str) -> str | None:
 
 
 def l4_zones_hint(region: str) -> str:
-    return f"gcloud compute accelerator-types list --filter='name=nvidia-l4 AND zone~^{region}-'"
+    return f'gcloud compute accelerator-types list --filter="name=nvidia-l4 AND zone~{region}"'
+
+
+# Zones with NVIDIA L4 (G2 machines) per region, from Google Cloud's "GPU regions and zones" table
+# (cloud.google.com/compute/docs/gpus/gpu-regions-zones); documentation only, not checked against an account:
+# a zone's stock and a project's quota still vary. A regional cluster's pool without `zones` takes the first.
+L4_ZONES: dict[str, tuple[str, ...]] = {
+    "us-central1": ("us-central1-a", "us-central1-b", "us-central1-c"),
+    "us-east1": ("us-east1-b", "us-east1-c", "us-east1-d"),
+    "us-east4": ("us-east4-a", "us-east4-c"),
+    "us-west1": ("us-west1-a", "us-west1-b", "us-west1-c"),
+    "us-west4": ("us-west4-a", "us-west4-c"),
+    "europe-west1": ("europe-west1-b", "europe-west1-c"),
+    "europe-west4": ("europe-west4-a", "europe-west4-b", "europe-west4-c"),
+    "asia-east1": ("asia-east1-a", "asia-east1-c"),
+    "asia-northeast1": ("asia-northeast1-a", "asia-northeast1-c"),
+    "asia-southeast1": ("asia-southeast1-a", "asia-southeast1-b", "asia-southeast1-c"),
+}
+
+
+def default_l4_zone(region: str | None) -> str | None:
+    zones = L4_ZONES.get(region or "")
+    return zones[0] if zones else None
 
 
 class ClusterSpec(Spec):
@@ -65,6 +88,11 @@ class ClusterSpec(Spec):
     # the cluster. Created clusters always have it; an existing cluster is checked at deploy time. false: an
     # existing cluster without it, pools then use GCE_METADATA (pods can reach the node service account).
     workload_identity: bool = True
+    # When GKE may upgrade a created cluster (models/maintenance.py); default weekends 03:00-11:00 UTC.
+    maintenance: MaintenanceSpec | None = None
+    # The node pools' service account: an existing one's email, or (default, GKE) a dedicated least-privilege
+    # account this stack creates (components/node_service_account.py), never the Compute Engine default.
+    node_service_account: str | None = Field(default=None, pattern=r"^[a-z][-a-z0-9]{4,28}[a-z0-9]@[-a-z0-9.]+$")
 
     @model_validator(mode="after")
     def _target_fields(self) -> "ClusterSpec":
@@ -80,6 +108,13 @@ class ClusterSpec(Spec):
                 raise ValueError(
                     f"location: '{self.location}' is neither a region nor a zone; use a region such as "
                     "us-central1 (regional cluster) or a zone such as us-central1-a (zonal cluster)"
+                )
+            if self.maintenance is not None and not self.create:
+                raise ValueError(
+                    "maintenance: only applies to a cluster this stack creates (create: true); set an existing "
+                    f"cluster's window with gcloud container clusters update {self.name} --location={self.location} "
+                    "--maintenance-window-start=... --maintenance-window-end=... --maintenance-window-recurrence=..., "
+                    "and remove maintenance"
                 )
             if self.create and not self.workload_identity:
                 raise ValueError(
@@ -126,6 +161,11 @@ class ClusterSpec(Spec):
         }
 
     @property
+    def maintenance_policy(self) -> dict[str, Any] | None:
+        """A created cluster's maintenance_policy: the configured window, or the default one."""
+        return (self.maintenance or MaintenanceSpec()).policy() if self.create else None
+
+    @property
     def gke_location(self) -> str:
         """The region or zone of a GKE cluster (the validator requires it for target: gke)."""
         if self.location is None:
@@ -144,6 +184,9 @@ class NodePoolSpec(Spec):
     role: DnsName
     gpu_resource: GpuResource = "nvidia.com/gpu"
     disk_size_gb: int = Field(default=200, ge=50, le=4096)
+    # GKE's driver install: DEFAULT is the version GKE qualified for the node version (it moves only with node
+    # upgrades, inside the maintenance window); LATEST follows new drivers as GKE ships them.
+    gpu_driver_version: Literal["DEFAULT", "LATEST"] = "DEFAULT"
     # The pool's single zone on a regional cluster (rule in platform.py): its models' cache disks are zonal.
     zones: list[str] = Field(default_factory=list)
     # false: pre-existing nodes labelled ai.llm.role=<role>, not declared as a GKE pool (required for AMD GPUs);

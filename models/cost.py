@@ -5,16 +5,18 @@ Per pool:
 - planned = the nodes the planned replicas need: ceil(GPUs requested / GPUs per node), at least the idle
             nodes and at most maxNodes. A lower bound when tensor-parallel replicas fragment nodes.
 GPU-hours count every GPU on a running node (what is billed), per 730-hour month; dollars use the spot
-price where the pool is spot. Only GPU nodes the stack creates are costed: the system pool, disks, egress
-and `managed: false` pools (existing nodes) are not.
+price where the pool is spot. `monthly` adds boot disks, PVCs and the cluster fee (models/cost_extras.py) to
+the GPU nodes. Not costed: the system pool's CPU nodes, egress, and `managed: false` pools (existing nodes).
+Prices are per region (models/pricing.py); a region outside the table uses us-central1's and warns.
 """
 
 import math
 from typing import Any
 
+from .cost_extras import extras
 from .llama_rules import gpu_demands
 from .platform_spec import PlatformSpec
-from .pricing import HOURS_PER_MONTH, PRICES_AS_OF, PRICES_REGION, node_price
+from .pricing import HOURS_PER_MONTH, PRICES_AS_OF, node_price, price_region
 
 
 def _requested_gpus(cfg: PlatformSpec) -> dict[str, int]:
@@ -39,10 +41,16 @@ def _level(nodes: int, gpus_per_node: int, price: float) -> dict[str, Any]:
 
 
 def pool_cost(
-    pool: Any, *, requested: int, min_nodes: int, overrides: dict, zones: list[str] | None = None
+    pool: Any,
+    *,
+    requested: int,
+    min_nodes: int,
+    overrides: dict,
+    zones: list[str] | None = None,
+    region: str | None = None,
 ) -> dict[str, Any]:
     gpus_per_node = pool.shape.gpus
-    price, source = node_price(pool.machine_type, pool.spot, overrides)
+    price, source = node_price(pool.machine_type, pool.spot, overrides, region)
     needed = math.ceil(requested / gpus_per_node)
     planned = min(pool.max_nodes, max(min_nodes, needed))  # node counts are pool totals (one zone per pool)
     return {
@@ -69,6 +77,7 @@ def cost_plan(cfg: PlatformSpec) -> dict[str, Any]:
             min_nodes=cfg.effective_min_nodes(p),
             overrides=cfg.pricing,
             zones=cfg.pool_zones(p),
+            region=cfg.cluster.region,
         )
         for p in cfg.node_pools
         if getattr(p, "managed", True)
@@ -82,15 +91,24 @@ def cost_plan(cfg: PlatformSpec) -> dict[str, Any]:
         }
         for level in ("idle", "planned")
     }
+    nodes = {level: {name: p[level]["nodes"] for name, p in pools.items()} for level in ("idle", "planned")}
+    more = extras(cfg, nodes, HOURS_PER_MONTH)
+    fixed = more["pvcs"]["usdPerMonth"] + more["clusterFeeUsdPerMonth"]
+    monthly = {
+        level: _money(total[level]["usdPerMonth"] + more["bootDisks"][level]["usdPerMonth"] + fixed)
+        for level in ("idle", "planned")
+    }
     return {
         "currency": "USD",
         "hoursPerMonth": HOURS_PER_MONTH,
-        "priceTable": f"{PRICES_AS_OF} {PRICES_REGION}",
+        "priceTable": f"{PRICES_AS_OF} {price_region(cfg.cluster.region)}",
         "scaleToZero": cfg.scale_to_zero,
         "pools": pools,
         # managed: false pools are existing nodes this stack neither creates nor prices.
         "notCosted": [p.name for p in cfg.node_pools if not getattr(p, "managed", True)],
-        "total": total,
+        "total": total,  # GPU nodes
+        **more,
+        "monthly": monthly,  # GPU nodes + boot disks + PVCs + cluster fee
     }
 
 
@@ -119,4 +137,13 @@ def format_cost_plan(plan: dict[str, Any]) -> list[str]:
         + ("  [scaleToZero]" if plan["scaleToZero"] else "")
     )
     lines.append(f"  planned GPU cost: ${planned['usdPerMonth']:,.2f}/month ({planned['gpuHoursPerMonth']} GPU-hours)")
+    if "monthly" in plan:
+        boot, claims = plan["bootDisks"], plan["pvcs"]
+        lines.append(
+            f"  disks and fee:    boot disks ${boot['idle']['usdPerMonth']:,.2f} idle / "
+            f"${boot['planned']['usdPerMonth']:,.2f} planned, PVCs {sum(claims['gib'].values())} GiB "
+            f"{claims['disk']} ${claims['usdPerMonth']:,.2f}, cluster fee ${plan['clusterFeeUsdPerMonth']:,.2f}"
+        )
+        monthly = plan["monthly"]
+        lines.append(f"  monthly total:    ${monthly['idle']:,.2f} idle, ${monthly['planned']:,.2f} planned")
     return lines

@@ -111,8 +111,19 @@ class RestoreSpec(Spec):
         return f"gs://{self.bucket}/{self.path}"
 
 
+def derived_bucket(owner: str) -> str:
+    """A backup bucket name from the project (or cluster) name: GCS names are global, so the project id leads."""
+    suffix = "-litellm-db-backups"
+    return re.sub(r"[^a-z0-9-]", "-", owner.lower())[: 63 - len(suffix)].strip("-") + suffix
+
+
 def backup_problems(
-    mode: str, backup: BackupSpec, restore: RestoreSpec | None, is_gke: bool, workload_identity: bool = True
+    mode: str,
+    backup: BackupSpec,
+    restore: RestoreSpec | None,
+    is_gke: bool,
+    workload_identity: bool = True,
+    bucket_owner: str = "PROJECT_ID",
 ) -> Problems:
     """Rules that need the database mode and the cluster target (models/platform.py runs them)."""
     p, key = Problems(), "gateway.database"
@@ -125,8 +136,10 @@ def backup_problems(
     if backup.enabled is None and is_gke:
         p.add(
             f"{key}.backup",
-            "the database holds every virtual key and all spend but has no backup decision; set "
-            "backup: {enabled: true, bucket: <name>, createBucket: true} or backup: {enabled: false}",
+            "the database holds every virtual key and all spend but has no backup decision. Paste this line "
+            "under config: (merged into llm-platform:gateway if the stack has one; the stack creates the bucket): "
+            f"`llm-platform:gateway: {{database: {{backup: {{enabled: true, bucket: {derived_bucket(bucket_owner)}, "
+            "createBucket: true}}}`, or set backup: {enabled: false} to run without backups",
         )
     if (backup.on or restore is not None) and not is_gke:
         what = "backup.enabled" if backup.on else "restoreFrom"

@@ -153,8 +153,9 @@ class GatewaySpec(Spec):
     resources: ResourcesSpec = ResourcesSpec()
     # Seconds a request may take upstream; model loads are handled by readiness, not by waiting here.
     request_timeout: int = Field(default=600, ge=1, le=3600)
-    # Connection errors fail at once; retries only help flaky upstreams.
-    num_retries: int = Field(default=0, ge=0, le=5)
+    # Connection errors fail at once; retries only help flaky upstreams. Unset: 0, except 1 for a model on a Spot
+    # pool (PlatformSpec.model_retries), so a request cut by a preempted node is tried once more. Set: every model.
+    num_retries: int | None = Field(default=None, ge=0, le=5)
     num_workers: int = Field(default=1, ge=1, le=16)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     drop_params: bool = True

@@ -8,6 +8,7 @@ import re
 
 from .cluster import NodePoolSpec
 from .common import Problems
+from .llama_sizing import kv_problem
 from .llamacpp import LlamaCppModelSpec
 from .platform_spec import PlatformSpec
 
@@ -164,6 +165,8 @@ def _sizing_rules(cfg: PlatformSpec, p: Problems) -> None:
         pool = pools.get(m.static_pool) if m.placement == "static" else swap_pool
         if pool is not None:
             _fits(f"models[{i}].weightsGiB", f"'{m.name}'", m.weights_gib, m.full_offload, pool, p)
+            if problem := kv_problem(m, pool.gpu_vram_gib, VRAM_HEADROOM_GIB):
+                p.add(f"models[{i}].contextSize", problem)
     swapped = swap_models(cfg)
     if cfg.swap is None or not swapped:
         return

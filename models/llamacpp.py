@@ -14,6 +14,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 from .base import Spec
 from .common import DnsName, PositiveGiB
 from .serving import GatewayEntry
+from .vllm_sizing import ModelShapeSpec
 
 # Per GPU backend, the static servers and the llama-swap image run the same llama.cpp build, so a rendered
 # flag means the same thing on both (llama-swap tags are v<release>-<backend>-b<llama.cpp build>[-non-root], built
@@ -152,6 +153,8 @@ class LlamaCppModelSpec(GatewayEntry):
 
     # 0 = the model's trained context length.
     context_size: int = Field(default=8192, ge=0, le=1048576)
+    # Attention geometry for the KV-cache rule (models/llama_sizing.py) when ggufRepo's model is not in the table.
+    model_shape: ModelShapeSpec | None = None
     gpu_layers: GpuLayers = "all"
     batch_size: int | None = Field(default=None, ge=1, le=65536)
     threads: int | None = Field(default=None, ge=1, le=256)

@@ -10,9 +10,12 @@ from .database_backup import backup_problems
 from .external import ExternalModelSpec
 from .frontends import frontend_problems
 from .llama_rules import gpu_demands, llama_problems
+from .llama_sizing import unknown_shape_warning
+from .llamacpp import LlamaCppModelSpec
 from .platform_spec import ImagesSpec, ModelSpec, NamespacesSpec, PlatformSpec
+from .pricing import price_warning
 from .serving import VllmModelSpec
-from .vllm_sizing import kv_cache_problem
+from .vllm_sizing import context_problem, kv_cache_problem, unknown_model_warning
 from .zones import zone_problems
 
 __all__ = ["ImagesSpec", "ModelSpec", "NamespacesSpec", "PlatformConfig", "PlatformSpec"]
@@ -42,6 +45,20 @@ class PlatformConfig(PlatformSpec):
             rule(p)
         p.raise_if_any()
         return self
+
+    def warnings(self) -> list[str]:
+        """What renders but cannot be fully checked: 'key: what; how to fix' lines. Pure data: the program
+        logs them (pulumi.log.warn) and render.py prints them; they never fail a preview."""
+        w = Problems()
+        for i, m in enumerate(self.models):
+            if isinstance(m, VllmModelSpec) and (found := unknown_model_warning(m)):
+                w.add(f"models[{i}].{found[0]}", found[1])
+            elif isinstance(m, LlamaCppModelSpec) and (text := unknown_shape_warning(m)):
+                w.add(f"models[{i}].modelShape", text)
+        shapes = [(p.machine_type, p.spot) for p in self.node_pools if p.managed]
+        if self.cluster.is_gke and (text := price_warning(self.cluster.region, shapes, self.pricing)):
+            w.add("cluster.location", text)
+        return w.lines
 
     def _names_are_unique(self, p: Problems) -> None:
         for field, values in (
@@ -100,7 +117,7 @@ class PlatformConfig(PlatformSpec):
                     f"tensorParallelSize {m.tensor_parallel_size}); raise tensorParallelSize, "
                     "quantize, or set cpuOffloadGB",
                 )
-            elif problem := kv_cache_problem(m, gpu):
+            elif problem := context_problem(m) or kv_cache_problem(m, gpu):
                 p.add(f"{key}.{problem[0]}", problem[1])
 
     def _llama_backends(self, p: Problems) -> None:
@@ -194,7 +211,14 @@ class PlatformConfig(PlatformSpec):
     def _database_backups(self, p: Problems) -> None:
         db = self.gateway.database
         cluster = self.cluster
-        problems = backup_problems(db.mode, db.backup, db.restore_from, cluster.is_gke, cluster.workload_identity)
+        problems = backup_problems(
+            db.mode,
+            db.backup,
+            db.restore_from,
+            cluster.is_gke,
+            cluster.workload_identity,
+            cluster.project or cluster.name,
+        )
         p.lines.extend(problems.lines)
 
     def _alerting(self, p: Problems) -> None:

@@ -82,6 +82,26 @@ class PlatformSpec(Spec):
         on_gpu = not (model.engine == "llamacpp" and model.placement == "cpu")
         return 0 if self.scale_to_zero and on_gpu else model.replicas
 
+    def model_pool(self, model: ModelSpec) -> NodePoolSpec | None:
+        """The GPU pool that serves `model` (its own, or swap.pool), None for CPU and external models."""
+        name = None
+        if model.engine == "vllm" or (model.engine == "llamacpp" and model.placement == "static"):
+            name = model.pool
+        elif model.engine == "llamacpp" and model.placement == "swap" and self.swap is not None:
+            name = self.swap.pool
+        return next((n for n in self.node_pools if n.name == name), None)
+
+    @property
+    def gateway_retries(self) -> int:
+        """The router-wide num_retries: gateway.numRetries, 0 when unset."""
+        return self.gateway.num_retries or 0
+
+    def model_retries(self, model: ModelSpec) -> int | None:
+        """A model's own num_retries: 1 on a Spot pool while gateway.numRetries is unset (a preempted node drops
+        its in-flight requests; one retry reaches another replica or the rescheduled pod), else None."""
+        pool = self.model_pool(model)
+        return 1 if self.gateway.num_retries is None and pool is not None and pool.spot else None
+
     def effective_min_nodes(self, pool: NodePoolSpec) -> int:
         return 0 if self.scale_to_zero else pool.min_nodes
 

@@ -16,6 +16,7 @@ this decomposition reproduces to 1e-6. Spot prices move (up to monthly): overrid
 e.g. `llm-platform:pricing: {g2-standard-8: {onDemand: 0.85, spot: 0.34}}`.
 """
 
+from collections.abc import Sequence
 from typing import Annotated
 
 from pydantic import AfterValidator, Field, model_validator
@@ -77,14 +78,42 @@ def _known_shapes(value: dict[str, MachinePrice]) -> dict[str, MachinePrice]:
 PricingOverrides = Annotated[dict[str, MachinePrice], AfterValidator(_known_shapes)]
 
 
-def node_price(machine_type: str, spot: bool, overrides: dict[str, MachinePrice]) -> tuple[float, str]:
-    """USD per node-hour for one shape and provisioning model, and where the figure came from."""
+# Regions whose G2 prices are in the table. Only us-central1's were checked; a cluster elsewhere is priced with
+# them and warned about (price_warning), until its region's figures are added here or set in `pricing`.
+REGION_PRICES: dict[str, dict[str, tuple[float, float]]] = {PRICES_REGION: G2_PRICES}
+
+
+def price_region(region: str | None) -> str:
+    """The region whose table prices apply: the cluster's own when the table has it, else us-central1."""
+    return region if region in REGION_PRICES else PRICES_REGION
+
+
+def node_price(
+    machine_type: str, spot: bool, overrides: dict[str, MachinePrice], region: str | None = None
+) -> tuple[float, str]:
+    """USD per node-hour for one shape and provisioning model in the cluster's region, and where it came from."""
     override = overrides.get(machine_type)
     value = None if override is None else (override.spot if spot else override.on_demand)
     if value is not None:
         return value, "stack config"
-    on_demand, spot_price = G2_PRICES[machine_type]
-    return (spot_price if spot else on_demand), f"table {PRICES_AS_OF} {PRICES_REGION}"
+    table = price_region(region)
+    on_demand, spot_price = REGION_PRICES[table][machine_type]
+    return (spot_price if spot else on_demand), f"table {PRICES_AS_OF} {table}"
+
+
+def price_warning(region: str | None, machine_types: Sequence[tuple[str, bool]], overrides: dict) -> str | None:
+    """Why the cost plan's figures may be off: the cluster's region is not in the table and some priced shape
+    (machine type, spot) has no stack-config price."""
+    if region is None or region in REGION_PRICES:
+        return None
+    unpriced = sorted({t for t, spot in machine_types if node_price(t, spot, overrides, region)[1] != "stack config"})
+    if not unpriced:
+        return None
+    return (
+        f"'{region}' has no G2 prices in the table, so the cost plan uses {PRICES_REGION}'s for {', '.join(unpriced)}; "
+        "set this region's figures (Google Cloud VM instance pricing, G2) in llm-platform:pricing, e.g. "
+        f"{{{unpriced[0]}: {{onDemand: ..., spot: ...}}}}"
+    )
 
 
 def check_table() -> list[str]:

@@ -7,7 +7,7 @@ from pydantic import Field, model_validator
 
 from .base import Spec
 from .common import DnsName, PositiveGiB, TokenPrice
-from .vllm_sizing import ModelShapeSpec
+from .vllm_sizing import MAX_GPU_MEMORY_UTILIZATION, ModelShapeSpec
 
 # Each enum is a subset of what vLLM 0.11 registers (ModelDType, CacheDType, ToolParserManager,
 # ReasoningParserManager, QUANTIZATION_METHODS); tests/consumers/test_vllm_parser.py checks it against vLLM itself.
@@ -89,7 +89,7 @@ class VllmModelSpec(GatewayEntry):
     kv_cache_dtype: KvCacheDtype | None = None
     # Attention geometry for the KV-cache sizing rule, for a model outside models/vllm_sizing.py's table.
     model_shape: ModelShapeSpec | None = None
-    gpu_memory_utilization: float = Field(default=0.9, ge=0.1, le=1.0)
+    gpu_memory_utilization: float = Field(default=0.9, ge=0.1, le=1.0)  # above 0.95: _utilisation_leaves_graphs
     tensor_parallel_size: int = Field(default=1, ge=1)
     enable_chunked_prefill: bool | None = None
     max_num_batched_tokens: int | None = Field(default=None, ge=1)
@@ -109,6 +109,17 @@ class VllmModelSpec(GatewayEntry):
             raise ValueError(
                 "enableAutoToolChoice: is true but toolCallParser is empty; vLLM refuses to start. "
                 "Set toolCallParser (e.g. hermes for Qwen2.5) or set enableAutoToolChoice: false"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _utilisation_leaves_graphs(self) -> "VllmModelSpec":
+        if self.gpu_memory_utilization > MAX_GPU_MEMORY_UTILIZATION:
+            raise ValueError(
+                f"gpuMemoryUtilization: {self.gpu_memory_utilization} is above {MAX_GPU_MEMORY_UTILIZATION}; vLLM "
+                "captures CUDA graphs after sizing the KV cache, from the memory outside this fraction, so 0.96-0.99 "
+                "risk an out-of-memory at start (1.0 is refused by vLLM 0.11). Set at most 0.95, and shorten "
+                "maxModelLen or set kvCacheDtype: fp8 if the KV cache needs the room"
             )
         return self
 

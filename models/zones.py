@@ -8,7 +8,7 @@ zone of the node the pod was scheduled to: the pool's zone. docs/concepts/pools.
 
 from typing import Any
 
-from .cluster import ZONE, l4_zones_hint, region_of
+from .cluster import ZONE, default_l4_zone, l4_zones_hint, region_of
 from .common import Problems
 
 # GKE's built-in PD CSI classes: pd-balanced / pd-ssd, volumeBindingMode WaitForFirstConsumer.
@@ -26,10 +26,16 @@ def storage_class_name(cfg: Any) -> str | None:
 
 
 def pool_zones(cfg: Any, pool: Any) -> list[str]:
-    """The zone(s) GKE puts the pool's nodes in: its own, or a zonal cluster's zone."""
+    """The zone(s) GKE puts the pool's nodes in: its own, a zonal cluster's zone, or on a regional GKE cluster the
+    region's first L4 zone (models/cluster.py L4_ZONES; empty when the region is not in the table)."""
     if pool.zones:
         return list(pool.zones)
-    return [] if cfg.cluster.is_regional or not cfg.cluster.location else [cfg.cluster.location]
+    if not cfg.cluster.location:
+        return []
+    if not cfg.cluster.is_regional:
+        return [cfg.cluster.location]
+    default = default_l4_zone(cfg.cluster.region) if pool.managed else None
+    return [default] if default else []
 
 
 def zone_problems(cfg: Any) -> Problems:
@@ -66,12 +72,13 @@ def zone_problems(cfg: Any) -> Problems:
                 "cache disks are zonal and a pod can only come back in its disk's zone "
                 "(docs/concepts/pools.md). Keep one zone, or declare one pool per zone and spread the models over them",
             )
-        elif not pool.zones and cluster.is_regional:
+        elif not pool.zones and cluster.is_regional and default_l4_zone(region) is None:
             p.add(
                 key,
-                f"is required on the regional cluster {cluster.location}: the pool would spread over the region's "
-                "zones while each model's zonal cache disk pins it to the zone of its first pod. Set one zone "
-                f"with L4 GPUs, e.g. zones: [{region}-a] ({l4_zones_hint(region)})",
+                f"is required on the regional cluster {cluster.location}, whose L4 zones are not in the platform's "
+                "table: the pool would spread over the region's zones while each model's zonal cache disk pins it "
+                "to the zone of its first pod. List the region's L4 zones with "
+                f"{l4_zones_hint(region or '')} and set one, e.g. zones: [{region}-a]",
             )
     return p
 

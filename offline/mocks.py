@@ -53,6 +53,10 @@ def _fake(name: str, length: int) -> str:
 class PlatformMocks(pulumi.runtime.Mocks):
     # What a looked-up cluster reports as its Workload Identity pool; None = Workload Identity off.
     existing_workload_pool: str | None = "mock-project.svc.id.goog"
+    # ... and what the preflight reads (models/gke_preflight.py): a Standard cluster with PD CSI and GMP on.
+    existing_autopilot: bool = False
+    existing_pd_csi: bool = True
+    existing_managed_prometheus: bool = True
 
     def __init__(self, capture: PlanCapture):
         self.capture = capture
@@ -82,6 +86,9 @@ class PlatformMocks(pulumi.runtime.Mocks):
                 "endpoint": "10.0.0.1",
                 "masterAuths": [{"clusterCaCertificate": "LS0tbW9jaw=="}],
                 "workloadIdentityConfigs": [{"workloadPool": self.existing_workload_pool or ""}],
+                "enableAutopilot": self.existing_autopilot,
+                "addonsConfigs": [{"gcePersistentDiskCsiDriverConfigs": [{"enabled": self.existing_pd_csi}]}],
+                "monitoringConfigs": [{"managedPrometheuses": [{"enabled": self.existing_managed_prometheus}]}],
             }, []
         return {}, []
 

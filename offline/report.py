@@ -96,6 +96,7 @@ def summary(plan: Plan, out: Path) -> str:
     counts = Counter(m["kind"] for m in plan.k8s)
     lines.append("resources: " + ", ".join(f"{k}={v}" for k, v in sorted(counts.items())) + f"; GCP={len(plan.gcp)}")
     lines += format_cost_plan(plan.outputs.get("costPlan") or {})
+    lines += [f"warning: {w}" for w in plan.outputs.get("configWarnings") or []]
     return "\n".join(lines)
 
 

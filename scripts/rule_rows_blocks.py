@@ -109,6 +109,56 @@ BLOCK_ROWS = [
         "a created cluster always has Workload Identity",
         lambda r: setv(r["cluster"], create=True, workloadIdentity=False),
     ),
+    # models/cluster.py and models/maintenance.py: a created cluster's maintenance window and exclusions
+    Row(
+        "cluster.maintenance",
+        "a maintenance window is for a created cluster",
+        lambda r: setv(r["cluster"], maintenance={}),
+    ),
+    Row(
+        "cluster.maintenance.startUtc",
+        "the window starts at HH:MM UTC",
+        lambda r: setv(r["cluster"], create=True, maintenance={"startUtc": "3am"}),
+    ),
+    Row(
+        "cluster.maintenance.hours",
+        "the window leaves GKE 48 h in 32 days",
+        lambda r: setv(r["cluster"], create=True, maintenance={"days": ["SA"], "hours": 4}),
+    ),
+    Row(
+        "cluster.maintenance.exclusions[0].start",
+        "an exclusion's times are RFC 3339 UTC",
+        lambda r: setv(
+            r["cluster"], create=True, maintenance={"exclusions": [{"name": "x", "start": "soon", "end": "later"}]}
+        ),
+    ),
+    Row(
+        "cluster.maintenance.exclusions[0].end",
+        "an exclusion ends after it starts",
+        lambda r: setv(
+            r["cluster"],
+            create=True,
+            maintenance={"exclusions": [{"name": "x", "start": "2026-12-20T00:00:00Z", "end": "2026-12-01T00:00:00Z"}]},
+        ),
+    ),
+    Row(
+        "cluster.maintenance.exclusions[0].end",
+        "a NO_UPGRADES exclusion lasts at most 30 days",
+        lambda r: setv(
+            r["cluster"],
+            create=True,
+            maintenance={
+                "exclusions": [
+                    {
+                        "name": "x",
+                        "start": "2026-12-01T00:00:00Z",
+                        "end": "2027-01-15T00:00:00Z",
+                        "scope": "NO_UPGRADES",
+                    }
+                ]
+            },
+        ),
+    ),
     # models/zones.py
     Row("storageClass", "no legacy Immediate-binding class on GKE", lambda r: r.update(storageClass="standard")),
     Row("nodePools[0].zones[0]", "a zone is a zone name", lambda r: setv(pool(r), zones=["us-central1"])),
@@ -122,7 +172,11 @@ BLOCK_ROWS = [
         "a GPU pool sits in one zone",
         lambda r: setv(pool(r), zones=["us-central1-a", "us-central1-b"]),
     ),
-    Row("nodePools[0].zones", "a regional cluster's GPU pool names its zone", lambda r: drop(pool(r), "zones")),
+    Row(
+        "nodePools[0].zones",
+        "a regional cluster's GPU pool names its zone outside the L4 zone table",
+        lambda r: (drop(pool(r), "zones"), setv(r["cluster"], location="me-central2")),
+    ),
     # models/serving.py
     Row("models[0].inputCostPerToken", "a gateway model has prices", lambda r: drop(model(r), "inputCostPerToken")),
     Row(

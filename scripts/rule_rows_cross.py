@@ -36,9 +36,47 @@ CROSS_ROWS = [
     Row(
         "models[2].maxModelLen",
         "weights plus one full-length KV cache fit VRAM",
-        lambda r: setv(model(r, "coder-agent"), maxModelLen=65536),
+        lambda r: setv(model(r, "coder-agent"), maxModelLen=32768, gpuMemoryUtilization=0.6),
     ),
-    Row("models[0].modelShape", "the KV-cache sizing knows the model", lambda r: setv(model(r), modelName="acme/c-7b")),
+    Row(
+        "models[0].maxModelLen",
+        "a model outside the sizing table sets maxModelLen",
+        lambda r: (model(r).pop("maxModelLen"), setv(model(r), modelName="acme/c-7b")),
+    ),
+    Row(
+        "models[0].maxModelLen",
+        "maxModelLen within the model's positions (or RoPE scaling)",
+        lambda r: setv(model(r), maxModelLen=65536),
+    ),
+    Row(
+        "models[0].gpuMemoryUtilization",
+        "gpuMemoryUtilization at most 0.95",
+        lambda r: setv(model(r), gpuMemoryUtilization=0.97),
+    ),
+    Row(
+        "models[0].modelShape.globalLayers",
+        "a sliding window names its full-attention layers",
+        lambda r: setv(
+            model(r),
+            modelName="acme/c-7b",
+            modelShape={"numHiddenLayers": 28, "numKeyValueHeads": 4, "headDim": 128, "slidingWindow": 4096},
+        ),
+    ),
+    Row(
+        "models[0].modelShape.globalLayers",
+        "full-attention layers within the layer count",
+        lambda r: setv(
+            model(r),
+            modelName="acme/c-7b",
+            modelShape={
+                "numHiddenLayers": 28,
+                "numKeyValueHeads": 4,
+                "headDim": 128,
+                "slidingWindow": 4096,
+                "globalLayers": 29,
+            },
+        ),
+    ),
     Row(
         "models[0].maxModelLen",
         "a model's context length is known",
@@ -147,6 +185,20 @@ CROSS_ROWS = [
         "models[4].weightsGiB",
         "a fully offloaded GGUF fits VRAM",
         lambda r: (add_pool(r), add_llama(r, pool="static-x", weightsGiB=22)),
+    ),
+    Row(
+        "models[4].contextSize",
+        "a fully offloaded GGUF's KV cache at contextSize fits beside it",
+        lambda r: (
+            add_pool(r),
+            add_llama(
+                r,
+                pool="static-x",
+                ggufRepo="unsloth/Qwen3-Coder-30B-A3B-Instruct-GGUF",
+                weightsGiB=17.4,
+                contextSize=131072,
+            ),
+        ),
     ),
     Row(
         "swap.exclusive",

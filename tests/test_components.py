@@ -32,7 +32,7 @@ class TestGpuNodePool:
         (pool,) = by_type(capture, "NodePool")
         nc = pool["nodeConfig"]
         assert nc["guestAccelerators"] == [
-            {"type": "nvidia-l4", "count": 1, "gpuDriverInstallationConfig": {"gpuDriverVersion": "LATEST"}}
+            {"type": "nvidia-l4", "count": 1, "gpuDriverInstallationConfig": {"gpuDriverVersion": "DEFAULT"}}
         ]
         assert nc["machineType"] == "g2-standard-8" and nc["spot"] is True
         # Totals, in the pool's one zone: GKE's min/maxNodeCount would count per zone.
@@ -132,6 +132,7 @@ class TestLiteLLMGateway:
             "api_key": "os.environ/UPSTREAM_API_KEY",
             "input_cost_per_token": 5e-07,
             "output_cost_per_token": 1.5e-06,
+            "num_retries": 1,  # dev's pool is spot and gateway.numRetries is unset (tests/test_spot_retries.py)
         }
         (dep,) = [o for o in objs if o["kind"] == "Deployment"]
         c = dep["spec"]["template"]["spec"]["containers"][0]

@@ -123,7 +123,8 @@ class TestBackups:
         assert sb["schedule"] == "0 0 3 * * *" and sb["cluster"] == {"name": "litellm-db"}
 
     def test_cluster_pods_act_as_the_bound_gcp_service_account(self, dev):
-        (account,) = gcp(dev, "serviceaccount/account:Account")
+        # the backup's account, not the nodes' (components/node_service_account.py)
+        (account,) = [a for a in gcp(dev, "serviceaccount/account:Account") if not a["accountId"].endswith("-nodes")]
         email = f"{account['accountId']}@ai-dev-project.iam.gserviceaccount.com"
         annotations = cluster_spec(dev)["serviceAccountTemplate"]["metadata"]["annotations"]
         assert annotations == {"iam.gke.io/gcp-service-account": email}

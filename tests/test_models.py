@@ -63,7 +63,7 @@ class TestCrdRules:
             ("reasoningParser", "deepseek_r1"),
             ("maxModelLen", 512),
             ("gpuMemoryUtilization", 0.1),
-            ("gpuMemoryUtilization", 1.0),
+            ("gpuMemoryUtilization", 0.95),  # above: _utilisation_leaves_graphs
         ],
     )
     def test_accepts_boundaries(self, dev_raw, key, value):

@@ -29,6 +29,9 @@ class TestDevStack:
             "gcp:container/nodePool:NodePool",
             # the stack's Cloud Monitoring dashboard (components/dashboards.py)
             "gcp:monitoring/dashboard:Dashboard",
+            # the nodes' least-privilege service account: five project roles (components/node_service_account.py)
+            *["gcp:projects/iAMMember:IAMMember"] * 5,
+            "gcp:serviceaccount/account:Account",
             # gateway.database.backup: the bucket, its service account and their grants
             "gcp:serviceaccount/account:Account",
             "gcp:serviceaccount/iAMMember:IAMMember",

@@ -64,10 +64,18 @@ class TestKvCacheFitsVram:
 
 
 class TestModelShapeForOtherModels:
-    def test_a_model_outside_the_table_must_declare_its_shape(self):
-        msg = rejects(prod_xl(modelName="acme/coder-32b-awq"))
-        assert "models[3].modelShape: 'acme/coder-32b-awq' is not in the KV-cache sizing table" in msg
-        assert "numHiddenLayers, numKeyValueHeads and headDim from its config.json" in msg
+    def test_a_model_outside_the_table_with_max_model_len_is_warned_not_refused(self):
+        cfg = parse_config(prod_xl(modelName="acme/coder-32b-awq"))
+        (warning,) = cfg.warnings()
+        assert warning.startswith("models[3].modelShape: 'acme/coder-32b-awq' is not in the KV-cache sizing table")
+        assert "numHiddenLayers, numKeyValueHeads and headDim from its config.json" in warning
+        assert parse_config(raw_config("prod")).warnings() == []
+
+    def test_a_model_outside_the_table_without_max_model_len_is_refused(self):
+        raw = prod_xl(modelName="acme/coder-32b-awq")
+        del next(m for m in raw["models"] if m["name"] == "coder-chat-xl")["maxModelLen"]
+        msg = rejects(raw)
+        assert "models[3].maxModelLen: is not set and 'acme/coder-32b-awq' is not in the KV-cache sizing" in msg
 
     def test_a_declared_shape_is_used(self):
         shape = {"numHiddenLayers": 64, "numKeyValueHeads": 8, "headDim": 128}

@@ -110,12 +110,19 @@ class TestNodeCountsAreTotals:
 class TestOneZonePerGpuPool:
     """A model's cache disk is zonal: its GPU pool must live in exactly one zone of the cluster's region."""
 
-    def test_regional_pool_needs_a_zone(self):
+    def test_regional_pool_takes_the_first_l4_zone_of_a_known_region(self):
         raw = stack("dev")
         del raw["nodePools"][0]["zones"]
-        (line,) = errors(raw)
-        assert line.startswith("nodePools[0].zones: is required on the regional cluster us-central1")
-        assert "zones: [us-central1-a]" in line and "gcloud compute accelerator-types list" in line
+        cfg = parse_config(raw)
+        assert cfg.pool_zones(cfg.node_pools[0]) == ["us-central1-a"]
+
+    def test_regional_pool_outside_the_zone_table_needs_a_zone(self):
+        raw = stack("dev")
+        del raw["nodePools"][0]["zones"]
+        raw["cluster"]["location"] = "me-central2"
+        lines = [ln for ln in errors(raw) if ln.startswith("nodePools[0].zones: ")]
+        assert lines[0].startswith("nodePools[0].zones: is required on the regional cluster me-central2")
+        assert "zones: [me-central2-a]" in lines[0] and "gcloud compute accelerator-types list" in lines[0]
 
     def test_multi_zone_pool_is_refused(self):
         raw = stack("prod")

@@ -74,6 +74,8 @@ def checkov_skips(reasons: dict[str, str]) -> dict[str, str]:
 
 
 # The exceptions, by cause; each workload that has one merges these into its own metadata annotations.
+# A model server on its own tainted GPU node: a CPU limit only throttles its API server and tokenizer.
+GPU_NODE_CPU = {"CKV_K8S_11": "no CPU limit on a dedicated GPU node (README exceptions)"}
 ROOT_IMAGE = {
     "CKV_K8S_23": "the image runs as root (README exceptions)",
     "CKV_K8S_40": "the image runs as root (README exceptions)",

@@ -88,6 +88,9 @@ def route(model: ModelSpec, cfg: PlatformConfig) -> dict[str, Any]:
         params["rpm"] = model.rpm
     if model.tpm:
         params["tpm"] = model.tpm
+    # Router._set_deployment_num_retries_on_exception (LiteLLM 1.102.4) reads it when the request sets none.
+    if (retries := cfg.model_retries(model)) is not None:
+        params["num_retries"] = retries
     return {"model_name": model.name, "litellm_params": params, "model_info": {"mode": model.mode}}
 
 
@@ -114,7 +117,7 @@ def litellm_config(cfg: PlatformConfig) -> dict[str, Any]:
         "model_list": [route(m, cfg) for m in cfg.models if m.register_in_gateway],
         "litellm_settings": {
             "drop_params": gw.drop_params,
-            "num_retries": gw.num_retries,
+            "num_retries": cfg.gateway_retries,
             "request_timeout": gw.request_timeout,
             "json_logs": True,
             "callbacks": [f"{HOOK_MODULE}.availability", *metrics_callbacks(cfg)],
@@ -128,7 +131,7 @@ def litellm_config(cfg: PlatformConfig) -> dict[str, Any]:
             ),
         },
         "router_settings": {
-            "num_retries": gw.num_retries,
+            "num_retries": cfg.gateway_retries,
             "timeout": gw.request_timeout,
             # The default routing strategy only weighs deployments by rpm/tpm; this check refuses (429) a
             # deployment over its rpm/tpm in the current minute (router_utils/pre_call_checks/).

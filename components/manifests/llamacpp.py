@@ -15,6 +15,7 @@ from models.machines import MachineShape
 from models.platform import PlatformConfig
 
 from .common import (
+    GPU_NODE_CPU,
     HF_XET_BOUNDS,
     ROLE_LABEL,
     ROOT_IMAGE,
@@ -157,12 +158,13 @@ def fetch_container(image: str, hf_token_secret: str) -> dict[str, Any]:
 
 
 def pod_resources(weights_gib: float, shape: MachineShape, gpu_resource: str) -> dict[str, Any]:
-    """Exactly one GPU; memory for the mmapped GGUF's page cache, capped below what the node can allocate."""
+    """Exactly one GPU; memory for the mmapped GGUF's page cache, capped below what the node can allocate. No CPU
+    limit: the node is the model's own (GPU taint), and CFS throttling would stall the HTTP server and tokenizer."""
     alloc = math.floor(shape.allocatable_ram_gib)
     mem_request = min(alloc - 2, max(math.ceil(weights_gib) + 4, 8))
     return {
         "requests": {"cpu": str(max(1, shape.vcpus // 4)), "memory": gib(mem_request), gpu_resource: "1"},
-        "limits": {"cpu": str(shape.vcpus - 1), "memory": gib(alloc - 1), gpu_resource: "1"},
+        "limits": {"memory": gib(alloc - 1), gpu_resource: "1"},
     }
 
 
@@ -185,9 +187,10 @@ def pod_security(pool: NodePoolSpec) -> dict[str, Any]:
     return ctx
 
 
-def root_skips(pool: NodePoolSpec) -> dict[str, str] | None:
-    """Exception (README): on AMD the server container keeps the image's root user (ROCm device groups)."""
-    return ROOT_IMAGE if is_amd(pool) else None
+def root_skips(pool: NodePoolSpec) -> dict[str, str]:
+    """Exceptions (README): no CPU limit on the GPU node; on AMD the server container keeps the image's root user
+    (ROCm device groups)."""
+    return {**GPU_NODE_CPU, **(ROOT_IMAGE if is_amd(pool) else {})}
 
 
 def gpu_pod_spec(

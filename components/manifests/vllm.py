@@ -10,6 +10,7 @@ from models.serving import VllmModelSpec
 
 from .common import (
     APP_UID,
+    GPU_NODE_CPU,
     HF_XET_BOUNDS,
     ROLE_LABEL,
     ROOT_IMAGE,
@@ -109,14 +110,15 @@ def vllm_args(spec: VllmModelSpec) -> list[str]:
 
 
 def pod_resources(spec: VllmModelSpec, shape: MachineShape, gpu_resource: str) -> dict[str, Any]:
-    """Memory sized to stage the weights, capped below what the node can allocate."""
+    """Memory sized to stage the weights, capped below what the node can allocate. No CPU limit: the GPU node is
+    the model's own, and CFS throttling would stall vLLM's API server and tokenizer (the request stays)."""
     alloc = math.floor(shape.allocatable_ram_gib)
     mem_request = min(alloc - 2, max(math.ceil(spec.weights_gib) + 4, 8))
     cpu = max(1, shape.vcpus // 4)
     gpus = str(spec.tensor_parallel_size)
     return {
         "requests": {"cpu": str(cpu), "memory": gib(mem_request), gpu_resource: gpus},
-        "limits": {"cpu": str(shape.vcpus - 1), "memory": gib(alloc - 1), gpu_resource: gpus},
+        "limits": {"memory": gib(alloc - 1), gpu_resource: gpus},
     }
 
 
@@ -248,7 +250,10 @@ def deployment(
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": metadata(
-            spec.name, namespace, "model", annotations={**SKIP_AWAIT, **checkov_skips({**ROOT_IMAGE, **WRITABLE_ROOT})}
+            spec.name,
+            namespace,
+            "model",
+            annotations={**SKIP_AWAIT, **checkov_skips({**ROOT_IMAGE, **WRITABLE_ROOT, **GPU_NODE_CPU})},
         ),
         "spec": {
             "replicas": replicas,

@@ -87,6 +87,32 @@ def _enum_cases() -> list[dict[str, Any]]:
     return cases
 
 
+# The RoPE-scaling fix that models/vllm_sizing.py's context message suggests, and the sizing table's new models.
+ROPE = '--rope-scaling={"rope_type":"yarn","factor":2.0,"original_max_position_embeddings":32768}'
+SIZING = {
+    "sizing/rope-scaling": {"maxModelLen": 65536, "extraArgs": [ROPE]},
+    "sizing/gemma-3": {
+        "modelName": "google/gemma-3-4b-it",
+        "weightsGiB": 8.6,
+        "cacheGiB": 20,
+        "quantization": None,
+        "maxModelLen": None,
+        "gpuMemoryUtilization": 0.95,
+    },
+}
+
+
+def _sizing_cases() -> list[dict[str, Any]]:
+    cases = []
+    for who, changes in SIZING.items():
+        raw = copy.deepcopy(raw_config("dev"))
+        raw["models"][0].update({k: v for k, v in changes.items() if v is not None})
+        for k in [k for k, v in changes.items() if v is None]:
+            raw["models"][0].pop(k, None)
+        cases.append({"who": who, "args": vllm.vllm_args(parse_config(raw).models[0]), "files": {}})
+    return cases
+
+
 @pytest.fixture(scope="module")
 def answer() -> dict[str, Any]:
     python = vllm_python()
@@ -95,6 +121,7 @@ def answer() -> dict[str, Any]:
         cases += serve_cases(render_plan(path, stack), stack)
     cases += serve_cases(plan_for(_every_field_raw()), "every-field")
     cases += _enum_cases()
+    cases += _sizing_cases()
     cases += [{"who": who, "args": args, "files": {}} for who, args, _ in CONTROLS]
     got = probe(python, cases)
     got["by_who"] = {r["who"]: r for r in got["results"]}
@@ -117,6 +144,11 @@ class TestVllmParserTier:
             parsed = {r["who"].split("/", 1)[1] for r in answer["results"] if r["who"].startswith(stack + "/")}
             assert parsed == declared, stack
         assert len(_stack_results(answer)) >= 8  # dev 3 + prod 5 + every-field 4
+
+    def test_vllm_accepts_the_sizing_rules_suggested_args(self, answer):
+        for who in SIZING:
+            assert answer["by_who"][who]["ok"], answer["by_who"][who]["error"]
+        assert answer["by_who"]["sizing/rope-scaling"]["parsed"]["max_model_len"] == 65536
 
     def test_vllm_accepts_every_rendered_arg_list(self, answer):
         bad = {r["who"]: r["error"] for r in _stack_results(answer) if not r["ok"]}

@@ -1,0 +1,89 @@
+"""A fully offloaded llama.cpp model whose KV cache at contextSize cannot fit next to its GGUF is refused."""
+
+import copy
+
+import pytest
+
+from models import ConfigError, config_from_pulumi_values, parse_config
+from models.llama_sizing import cache_type, kv_bytes
+from models.model_shapes import gguf_shape
+from tests.llama_seed import seed_values
+
+GIB = 1024**3
+
+
+def seed(**changes_by_repo) -> dict:
+    raw = copy.deepcopy(config_from_pulumi_values(seed_values()))
+    for m in raw["models"]:
+        for repo, changes in changes_by_repo.items():
+            if m.get("ggufRepo", "").endswith(repo):
+                m.update(changes)
+    return raw
+
+
+def lines(raw) -> list[str]:
+    with pytest.raises(ConfigError) as exc:
+        parse_config(raw)
+    return exc.value.lines
+
+
+class TestKvNextToWeights:
+    def test_qwen3_coder_30b_at_131072_is_refused_with_the_longest_context_that_fits(self):
+        (line,) = lines(seed(**{"Qwen3-Coder-30B-A3B-Instruct-GGUF": {"contextSize": 131072}}))
+        # 48 layers x 4 KV heads x 128 x (2 + 2) B = 96 KiB a token: 12 GiB at 131072
+        assert line.startswith("models[1].contextSize: 131072 tokens need 12.00 GiB of KV cache")
+        assert "leaves 3.95 GiB" in line and "Set contextSize to at most 43008" in line
+
+    def test_the_suggested_context_and_a_quantized_cache_are_accepted(self):
+        parse_config(seed(**{"Qwen3-Coder-30B-A3B-Instruct-GGUF": {"contextSize": 43008}}))
+        q8 = ["--cache-type-k", "q8_0", "--cache-type-v=q8_0"]
+        parse_config(seed(**{"Qwen3-Coder-30B-A3B-Instruct-GGUF": {"contextSize": 65536, "extraArgs": q8}}))
+
+    def test_context_0_means_the_trained_length(self):
+        (line,) = lines(seed(**{"Qwen3-Coder-30B-A3B-Instruct-GGUF": {"contextSize": 0}}))
+        assert line.startswith("models[1].contextSize: 262144 tokens (the model trained length: contextSize 0)")
+
+    def test_a_partially_offloaded_model_is_not_judged_on_vram(self):
+        parse_config(seed(**{"Qwen3-Coder-30B-A3B-Instruct-GGUF": {"contextSize": 131072, "gpuLayers": 30}}))
+
+    def test_the_seed_stack_as_shipped_fits_and_is_fully_checked(self):
+        assert parse_config(config_from_pulumi_values(seed_values())).warnings() == []
+
+    def test_a_declared_shape_is_used_for_a_repo_outside_the_table(self):
+        shape = {"numHiddenLayers": 48, "numKeyValueHeads": 4, "headDim": 128}
+        raw = seed(**{"Qwen3-Coder-30B-A3B-Instruct-GGUF": {"ggufRepo": "acme/coder-GGUF", "contextSize": 131072}})
+        cfg = parse_config(raw)
+        assert cfg.warnings()[0].startswith("models[1].modelShape: 'acme/coder-GGUF' is not in the KV-cache sizing")
+        raw = seed(
+            **{
+                "Qwen3-Coder-30B-A3B-Instruct-GGUF": {
+                    "ggufRepo": "acme/coder-GGUF",
+                    "contextSize": 131072,
+                    "modelShape": shape,
+                }
+            }
+        )
+        assert lines(raw)[0].startswith("models[1].contextSize: 131072 tokens need 12.00 GiB")
+
+
+class TestKvBytes:
+    def test_conversions_resolve_to_the_original_geometry(self):
+        assert gguf_shape("bartowski/Meta-Llama-3.1-8B-Instruct-GGUF") == gguf_shape(
+            "unsloth/Llama-3.1-8B-Instruct-GGUF"
+        )
+        assert gguf_shape("unsloth/GLM-4.7-Flash-GGUF").is_mla
+        assert gguf_shape("acme/unknown-GGUF") is None
+
+    def test_mla_keeps_one_latent_and_sliding_layers_their_window(self):
+        glm = gguf_shape("unsloth/GLM-4.7-Flash-GGUF")
+        assert kv_bytes(glm, 1000) == 47 * 576 * 2 * 1000
+        gemma = gguf_shape("unsloth/gemma-3-4b-it-GGUF")
+        per_layer = 4 * 256 * 4
+        assert kv_bytes(gemma, 32768) == per_layer * (5 * 32768 + 29 * (1024 + 512))
+
+    def test_cache_types_come_from_extra_args(self):
+        assert cache_type([], ("-ctk", "--cache-type-k")) == "f16"
+        assert cache_type(["-ctk", "q4_0"], ("-ctk", "--cache-type-k")) == "q4_0"
+        assert cache_type(["--cache-type-v=Q8_0"], ("-ctv", "--cache-type-v")) == "q8_0"
+        llama = gguf_shape("bartowski/Meta-Llama-3.1-8B-Instruct-GGUF")
+        assert kv_bytes(llama, 4096, "q8_0", "q8_0") == 32 * 8 * 128 * 2 * 34 / 32 * 4096
