@@ -119,3 +119,9 @@ def name_of(resource: pulumi.CustomResource) -> pulumi.Output[str]:
     """metadata.name of a resource `apply` declared (typed classes and CustomResource alike)."""
     metadata = cast(pulumi.Output[Any], cast(Any, resource).metadata)
     return metadata.apply(lambda m: m["name"] if isinstance(m, dict) else m.name)
+
+
+def uid_of(resource: pulumi.CustomResource) -> pulumi.Output[str]:
+    """metadata.uid of a resource `apply` declared ('' where unknown, as under the offline mocks)."""
+    metadata = cast(pulumi.Output[Any], cast(Any, resource).metadata)
+    return metadata.apply(lambda m: (m.get("uid") if isinstance(m, dict) else getattr(m, "uid", None)) or "")

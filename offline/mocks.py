@@ -33,7 +33,8 @@ class PlanCapture:
     outputs: dict[str, Any] = field(default_factory=dict)
     # pulumi name -> resource options that matter for state: {"protect": bool, "retain_on_delete": bool}, plus
     # "ignore_changes": [property paths] where set, and
-    # "await_timeouts": {"create": ..., "update": ...} where custom timeouts are set (how long `pulumi up` waits)
+    # "await_timeouts": {"create": ..., "update": ...} where custom timeouts are set (how long `pulumi up` waits),
+    # "depends_on": [pulumi names] where explicit dependencies are set (the order `pulumi up` keeps)
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def record_options(self, args: "pulumi.ResourceTransformationArgs") -> None:
@@ -44,6 +45,9 @@ class PlanCapture:
         if opts.custom_timeouts is not None:
             t = opts.custom_timeouts
             self.options[args.name]["await_timeouts"] = {"create": t.create, "update": t.update}
+        deps = opts.depends_on if isinstance(opts.depends_on, list) else []
+        if named := [d._name for d in deps if isinstance(d, pulumi.Resource)]:
+            self.options[args.name]["depends_on"] = named
 
 
 def _fake(name: str, length: int) -> str:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from models.llama_rules import llama_models
 from models.platform import PlatformConfig
 
-from . import database, frontends, gateway, keys, llama_swap, llamacpp, smoke, vllm
+from . import database, frontends, gateway, keys, llama_swap, llamacpp, smoke, vllm, weight_stage
 from .common import selector
 
 NAME_LABEL = "app.kubernetes.io/name"
@@ -81,6 +81,14 @@ def key_job_name(cfg: PlatformConfig) -> str | None:
 
 def smoke_job_name(cfg: PlatformConfig) -> str | None:
     return smoke.NAME if cfg.gateway.smoke_test.enabled else None
+
+
+STAGE_POD, RELEASE_POD = weight_stage.STAGE, weight_stage.RELEASE
+
+
+def weight_stage_used(cfg: PlatformConfig) -> bool:
+    """Whether any vLLM model runs weight-stage Jobs (components/manifests/weight_stage.py)."""
+    return any(m.engine == "vllm" and weight_stage.stages(m) for m in cfg.models)
 
 
 def database_cluster(cfg: PlatformConfig) -> str | None:
