@@ -33,9 +33,10 @@ class PlanCapture:
     outputs: dict[str, Any] = field(default_factory=dict)
     # pulumi name -> resource options that matter for state: {"protect": bool, "retain_on_delete": bool}, plus
     # "ignore_changes": [property paths] where set, and
-    # "await_timeouts": {"create": ..., "update": ...} where custom timeouts are set (how long `pulumi up` waits),
-    # "depends_on": [pulumi names] where explicit dependencies are set (the order `pulumi up` keeps)
+    # "await_timeouts": {"create": ..., "update": ...} where custom timeouts are set (how long `pulumi up` waits)
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # pulumi name -> the pulumi names of its explicit dependencies (the order `pulumi up` keeps)
+    depends_on: dict[str, list[str]] = field(default_factory=dict)
 
     def record_options(self, args: "pulumi.ResourceTransformationArgs") -> None:
         opts = args.opts
@@ -47,7 +48,7 @@ class PlanCapture:
             self.options[args.name]["await_timeouts"] = {"create": t.create, "update": t.update}
         deps = opts.depends_on if isinstance(opts.depends_on, list) else []
         if named := [d._name for d in deps if isinstance(d, pulumi.Resource)]:
-            self.options[args.name]["depends_on"] = named
+            self.depends_on[args.name] = named
 
 
 def _fake(name: str, length: int) -> str:

@@ -35,10 +35,9 @@ class TestStageBeforeTheGpu:
         (stage,) = stage_jobs(dev_plan, ws.STAGE)
         (release,) = stage_jobs(dev_plan, ws.RELEASE)
         dep = dev_plan.one("Deployment", "coder-chat")
-        dep_opts = dev_plan.options[pulumi_name(dev_plan, dep)]
         stage_opts = dev_plan.options[pulumi_name(dev_plan, stage)]
-        assert pulumi_name(dev_plan, stage) in dep_opts["depends_on"]
-        assert pulumi_name(dev_plan, release) in stage_opts["depends_on"]
+        assert pulumi_name(dev_plan, stage) in dev_plan.depends_on[pulumi_name(dev_plan, dep)]
+        assert pulumi_name(dev_plan, release) in dev_plan.depends_on[pulumi_name(dev_plan, stage)]
         assert "pulumi.com/skipAwait" not in stage["metadata"].get("annotations", {}), "Pulumi awaits the stage"
         minutes = int(stage_opts["await_timeouts"]["create"].rstrip("m"))
         assert minutes * 60 > stage["spec"]["activeDeadlineSeconds"], "the Job's own failure is what `up` reports"
