@@ -107,7 +107,9 @@ class LlmPlatform(pulumi.ComponentResource):
         self.model_endpoints = pulumi.Output.all(**{k: v.endpoint for k, v in models.items()}, **llama)
         self.gpus_requested = pulumi.Output.from_input(gpus_requested(spec))
         # Per vLLM model: its weight-stage Job and how to read it (a failed stage fails `up` there, naming it).
-        self.weight_staging = pulumi.Output.all(**{k: v.stage for k, v in models.items()})
+        self.weight_staging = (
+            pulumi.Output.all(**{k: v.stage for k, v in models.items()}) if models else pulumi.Output.from_input({})
+        )
         self.register_outputs(
             {
                 "gateway_url": self.gateway_url,
