@@ -264,7 +264,7 @@ def prune(repo: str, snap: Path | None) -> list[str]:
             ref.unlink()
     used = {Path(os.path.realpath(p)) for p in snap.rglob("*") if p.is_symlink()}
     for blob in sorted((keep / "blobs").glob("*")):
-        if blob.is_file() and blob not in used:
+        if blob.is_file() and Path(os.path.realpath(blob)) not in used:  # both resolved: HF_HOME may be a link
             blob.unlink()
             gone.append(f"blob {blob.name[:12]}")
     return gone
