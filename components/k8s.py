@@ -34,6 +34,9 @@ def _snake(key: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
 
 
+# A claim's size, as Pulumi names the property: set at creation, then ignored, because Kubernetes refuses a smaller
+# request; cache claims are grown by Jobs instead (components/manifests/cache_growth.py, weight_stage.py).
+CLAIM_SIZE = "spec.resources.requests.storage"
 SECRETS_CHECKSUM = "llm-platform/secrets-checksum"
 POD_TEMPLATE_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job")
 # (namespace, Secret name) -> sha256 of its data, per program run (Outputs live on the run's event loop).

@@ -2,7 +2,7 @@
 
 import pulumi
 
-from components.k8s import apply, child, name_of
+from components.k8s import CLAIM_SIZE, apply, child, name_of
 from components.manifests import llama_swap as ls
 from models.llama_rules import swap_models
 from models.platform import PlatformConfig
@@ -20,7 +20,11 @@ class LlamaSwapPool(pulumi.ComponentResource):
         assert platform.swap is not None, "LlamaSwapPool needs a swap: section"
         replicas = 0 if platform.scale_to_zero else platform.swap.replicas
 
-        cache = apply(f"{name}-cache", ls.cache_pvc(platform), child(self, protect=False, retain_on_delete=True))
+        cache = apply(
+            f"{name}-cache",
+            ls.cache_pvc(platform),
+            child(self, protect=False, retain_on_delete=True, ignore_changes=[CLAIM_SIZE]),
+        )
         deps = [
             cache,
             apply(f"{name}-config", ls.configmap(platform), child(self)),

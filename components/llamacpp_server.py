@@ -2,7 +2,7 @@
 
 import pulumi
 
-from components.k8s import apply, child, name_of
+from components.k8s import CLAIM_SIZE, apply, child, name_of
 from components.manifests import llamacpp as lc
 from models.llamacpp import LlamaCppModelSpec
 from models.platform import PlatformConfig
@@ -24,7 +24,11 @@ class LlamaCppServer(pulumi.ComponentResource):
         super().__init__("llm-platform:serving:LlamaCppServer", name, None, opts)
         replicas = platform.effective_replicas(spec)
 
-        cache = apply(f"{name}-cache", lc.static_pvc(spec, platform), child(self, protect=False, retain_on_delete=True))
+        cache = apply(
+            f"{name}-cache",
+            lc.static_pvc(spec, platform),
+            child(self, protect=False, retain_on_delete=True, ignore_changes=[CLAIM_SIZE]),
+        )
         gguf = apply(f"{name}-gguf", lc.static_configmap(spec, platform), child(self))
         apply(
             f"{name}-deployment", lc.static_deployment(spec, platform, replicas), child(self, depends_on=[cache, gguf])

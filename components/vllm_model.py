@@ -3,13 +3,11 @@ contract. Weights are staged by a CPU Job before the GPU Deployment scales up (c
 
 import pulumi
 
-from components.k8s import apply, child, name_of, uid_of
+from components.k8s import CLAIM_SIZE, apply, child, name_of, uid_of
 from components.manifests import vllm
 from components.manifests import weight_stage as ws
 from models.platform import PlatformConfig
 from models.serving import VllmModelSpec
-
-CACHE_SIZE_PATH = "spec.resources.requests.storage"
 
 
 class VllmModel(pulumi.ComponentResource):
@@ -32,7 +30,7 @@ class VllmModel(pulumi.ComponentResource):
             vllm.cache_pvc(spec, ns, platform.storage_class_name),
             # A claim never shrinks (Kubernetes refuses it): its size is set at creation, and grown by the
             # release Job when cacheGiB grows; a smaller model or cacheGiB keeps the live size.
-            child(self, protect=False, retain_on_delete=True, ignore_changes=[CACHE_SIZE_PATH]),
+            child(self, protect=False, retain_on_delete=True, ignore_changes=[CLAIM_SIZE]),
         )
         deps = [cache, apply(f"{name}-prestage", ws.scripts_configmap(spec, ns), child(self))]
         template = vllm.template_configmap(spec, ns)

@@ -28,8 +28,9 @@ MONGO = {"name": "librechat-mongo", "key": "uri"}
 ROOT_OK = {"vllm", "open-webui", "llama-server@amd", "llama-swap@amd"}  # CKV_K8S_23 + CKV_K8S_40
 WRITABLE_OK = {"vllm", "litellm", "open-webui", "librechat"}  # CKV_K8S_22
 LOW_UID_OK = {"librechat": 1000}  # the image's own user, which owns /app; CKV_K8S_40
-# The Job that writes key Secrets, and the weight-release Jobs that scale their model to 0; CKV_K8S_38
-API_TOKEN_OK = {"litellm-keys", "weight-release"}
+# The Job that writes key Secrets, the weight-release Jobs that scale their model to 0 and the Jobs that grow
+# cache claims; CKV_K8S_38
+API_TOKEN_OK = {"litellm-keys", "weight-release", "cache-grow"}
 
 
 @cache
@@ -89,6 +90,7 @@ def test_every_stack_and_variant_has_workloads():
         "vllm",
         "stage",
         "release",
+        "grow",
         "llama-server",
         "llama-swap",
         "fetch-gguf",

@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from components.manifests import cache_growth as cg
 from components.manifests import weight_stage as ws
 from models import parse_config
 from tests.conftest import raw_config
@@ -195,7 +196,7 @@ def fake_api():
     server.shutdown()
 
 
-def run_release(api: FakeApi, size: str) -> subprocess.CompletedProcess:
+def run_release(api: FakeApi, size: str, deployment: str = "coder-chat") -> subprocess.CompletedProcess:
     token = os.path.join(os.environ.get("TMPDIR", "/tmp"), "release-token")
     with open(token, "w") as f:
         f.write("t")
@@ -205,9 +206,59 @@ def run_release(api: FakeApi, size: str) -> subprocess.CompletedProcess:
         "K8S_TOKEN_FILE": token,
         "K8S_CA_FILE": "/nonexistent",
         "NAMESPACE": "serving",
-        "DEPLOYMENT": "coder-chat",
+        "DEPLOYMENT": deployment,
         "PVC": "coder-chat-model-cache",
         "CACHE_SIZE": size,
         "WAIT_SECONDS": "5",
     }
     return subprocess.run([sys.executable, str(ws.RELEASE_SCRIPT)], env=env, capture_output=True, text=True, timeout=60)
+
+
+class TestLlamaClaimsNeverShrink:
+    """llama-<role>-cache and llama-swap-cache: the size is ignored after creation and grown by a Job per size."""
+
+    def test_every_llama_claim_ignores_its_size_and_has_a_grow_job(self):
+        from tests.llama_seed import seed_plan
+
+        plan = seed_plan()
+        grows = {
+            next(e["value"] for e in j["spec"]["template"]["spec"]["containers"][0]["env"] if e["name"] == "PVC"): j
+            for j in plan.find("Job")
+            if j["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/name"] == cg.NAME
+        }
+        claims = plan.find("PersistentVolumeClaim", namespace="serving")
+        assert (
+            {c["metadata"]["name"] for c in claims}
+            == set(grows)
+            == {
+                "llama-static-a-cache",
+                "llama-static-b-cache",
+                "llama-swap-cache",
+            }
+        )
+        for c in claims:
+            assert "spec.resources.requests.storage" in plan.options[pulumi_name(plan, c)]["ignore_changes"]
+            env = {
+                e["name"]: e["value"]
+                for e in grows[c["metadata"]["name"]]["spec"]["template"]["spec"]["containers"][0]["env"]
+            }
+            assert env["CACHE_SIZE"] == c["spec"]["resources"]["requests"]["storage"] and "DEPLOYMENT" not in env
+
+    def test_removing_a_swap_model_keeps_the_claim_and_reruns_the_grow_job_that_keeps_the_live_size(self):
+        from tests.llama_seed import seed_raw
+
+        raw = seed_raw()
+        del raw["swap"]["cacheGiB"]  # the default: sized from the swap models
+        before = parse_config(raw)
+        raw["models"] = [m for m in raw["models"] if m["name"] != "Llama-3.1-8B-Instruct"]
+        after = parse_config(raw)
+        (old,) = [s for n, s in cg.claims(before) if n == "llama-swap-cache"]
+        (new,) = [s for n, s in cg.claims(after) if n == "llama-swap-cache"]
+        assert new < old, "the default swap size follows the swap models"
+        assert cg.job_name("llama-swap-cache", new) != cg.job_name("llama-swap-cache", old), "the grow Job runs again"
+
+    def test_the_grow_job_only_grows(self, fake_api):
+        fake_api.pvc_size = "50Gi"
+        out = run_release(fake_api, "30Gi", deployment="")
+        assert out.returncode == 0 and "keeps its live size 50Gi (a claim never shrinks)" in out.stdout
+        assert not [c for c in fake_api.calls if "deployments" in c[1]], "no Deployment is touched"

@@ -205,6 +205,8 @@ def serving_policies(cfg: PlatformConfig) -> list[dict[str, Any]]:
             out.append(policy("weight-stage-egress", ns, names_selector([wl.STAGE_POD]), egress=[internet_rule(cfg)]))
     if wl.weight_stage_used(cfg):  # scales its model to 0 and grows its claim through the API, nothing else
         out.append(policy("weight-release-egress", ns, names_selector([wl.RELEASE_POD]), egress=[api_server_rule(cfg)]))
+    if wl.cache_growth_used(cfg):  # grows the llama.cpp cache claims through the API, nothing else
+        out.append(policy("cache-grow-egress", ns, names_selector([wl.GROW_POD]), egress=[api_server_rule(cfg)]))
     return out
 
 

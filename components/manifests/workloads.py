@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from models.llama_rules import llama_models
 from models.platform import PlatformConfig
 
-from . import database, frontends, gateway, keys, llama_swap, llamacpp, smoke, vllm, weight_stage
+from . import cache_growth, database, frontends, gateway, keys, llama_swap, llamacpp, smoke, vllm, weight_stage
 from .common import selector
 
 NAME_LABEL = "app.kubernetes.io/name"
@@ -83,7 +83,12 @@ def smoke_job_name(cfg: PlatformConfig) -> str | None:
     return smoke.NAME if cfg.gateway.smoke_test.enabled else None
 
 
-STAGE_POD, RELEASE_POD = weight_stage.STAGE, weight_stage.RELEASE
+STAGE_POD, RELEASE_POD, GROW_POD = weight_stage.STAGE, weight_stage.RELEASE, cache_growth.NAME
+
+
+def cache_growth_used(cfg: PlatformConfig) -> bool:
+    """Whether any llama.cpp cache claim has a grow Job (components/manifests/cache_growth.py)."""
+    return bool(cache_growth.claims(cfg))
 
 
 def weight_stage_used(cfg: PlatformConfig) -> bool:

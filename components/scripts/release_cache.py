@@ -7,6 +7,7 @@
    does not exist yet (the first `up`) needs nothing. `pulumi up` scales it back once the stage succeeded.
 2. A claim never shrinks (Kubernetes refuses it): Pulumi ignores the claim's size after creation, and this step
    raises a bound claim to CACHE_SIZE when that is larger, or keeps the live size and says so.
+Without DEPLOYMENT only step 2 runs (the llama.cpp cache-grow Jobs, components/manifests/cache_growth.py).
 Env: NAMESPACE, DEPLOYMENT, PVC, CACHE_SIZE (e.g. 20Gi), WAIT_SECONDS, K8S_API, K8S_TOKEN_FILE, K8S_CA_FILE.
 Stdlib only.
 """
@@ -95,12 +96,13 @@ def grow(kube: Kube, ns: str, pvc: str, wanted: str) -> str:
 
 
 def main() -> int:
-    ns, name = os.environ["NAMESPACE"], os.environ["DEPLOYMENT"]
+    ns, name = os.environ["NAMESPACE"], os.environ.get("DEPLOYMENT", "")
     host, port = os.environ.get("KUBERNETES_SERVICE_HOST"), os.environ.get("KUBERNETES_SERVICE_PORT", "443")
     api = os.environ.get("K8S_API") or f"https://{host}:{port}"
     with open(os.environ.get("K8S_TOKEN_FILE", f"{SA}/token")) as f:
         kube = Kube(api, f.read().strip(), os.environ.get("K8S_CA_FILE", f"{SA}/ca.crt"))
-    print(release(kube, ns, name, float(os.environ.get("WAIT_SECONDS", "240"))), flush=True)
+    if name:  # the llama.cpp cache-grow Jobs only grow their claim
+        print(release(kube, ns, name, float(os.environ.get("WAIT_SECONDS", "240"))), flush=True)
     if os.environ.get("PVC") and os.environ.get("CACHE_SIZE"):
         print(f"release: {grow(kube, ns, os.environ['PVC'], os.environ['CACHE_SIZE'])}", flush=True)
     return 0
