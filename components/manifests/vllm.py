@@ -25,7 +25,6 @@ from .common import (
     secret_env,
     selector,
     service,
-    tmp_volume,
 )
 from .weight_stage import CACHE_MOUNT, HF_HOME, VLLM_CACHE_ROOT
 
@@ -187,7 +186,6 @@ def deployment(
     volumes: list[dict[str, Any]] = [
         {"name": "model-cache", "persistentVolumeClaim": {"claimName": n["pvc"]}},
         {"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": gib(max(2, 2 * spec.tensor_parallel_size))}},
-        tmp_volume(),
     ]
     if spec.chat_template:
         volumes.append({"name": "chat-template", "configMap": {"name": n["template"]}})
