@@ -198,3 +198,14 @@ class TestNetworkConfigIsValidated:
         cfg = parse_config(raw_config("dev"))
         assert cfg.network.enabled and cfg.network.allow_hub_egress
         assert cfg.network.internet.cidr == "0.0.0.0/0" and "10.0.0.0/8" in cfg.network.internet.except_
+
+
+def test_gpu_llama_backends_reach_no_internet_their_ggufs_are_staged_by_jobs():
+    from tests.llama_seed import seed_plan
+    from tests.netpol_world import World
+
+    w = World(seed_plan())
+    for name in ("llama-static-a", "llama-static-b", "llama-swap"):
+        assert not w.ok(w.pods[name], HUB, 443), name
+    stages = [p for p in w.pods.values() if p.labels.get(NAME) == "weight-stage"]
+    assert len(stages) == 3 and all(w.ok(p, HUB, 443) and not w.ok(p, PRIVATE_HTTPS, 443) for p in stages)

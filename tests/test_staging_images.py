@@ -23,9 +23,9 @@ def staging_containers(plan):
         for c in dep["spec"]["template"]["spec"].get("initContainers", []):
             if c["name"] == "fetch-gguf":
                 yield dep["metadata"]["name"], c
-    for job in plan.find("Job"):  # the vLLM weight-stage Jobs
+    for job in plan.find("Job"):  # the weight-stage Jobs: vLLM (stage) and GPU llama.cpp backends (fetch-gguf)
         for c in job["spec"]["template"]["spec"]["containers"]:
-            if c["name"] == "stage":
+            if c["name"] in ("stage", "fetch-gguf"):
                 yield job["metadata"]["name"], c
 
 

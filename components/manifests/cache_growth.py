@@ -15,7 +15,7 @@ from . import llamacpp as lc
 from .common import PYTHON_JOB_IMAGE, checkov_skips, checksum, env, labels, metadata, non_root, tmp_volume
 from .weight_stage import RELEASE_SCRIPT, SCRIPTS_MOUNT, script
 
-NAME = "cache-grow"  # ServiceAccount, Role, ConfigMap and pod name (app.kubernetes.io/name)
+NAME = "cache-grow"  # ServiceAccount, Role, ConfigMap and pod name (app.kubernetes.io/name); llama release Jobs too
 DEADLINE_SECONDS = 300
 API_TOKEN_SKIP = {"CKV_K8S_38": "the Job grows the llama.cpp cache claims through the API"}
 
@@ -56,7 +56,8 @@ def shared(cfg: PlatformConfig) -> list[dict[str, Any]]:
                     "resources": ["persistentvolumeclaims"],
                     "verbs": ["get", "patch"],
                     "resourceNames": names,
-                }
+                },
+                *_scale_rules(cfg),
             ],
         },
         {
@@ -117,3 +118,21 @@ def job(cfg: PlatformConfig, claim: str, size_gib: int) -> dict[str, Any]:
             },
         },
     }
+
+
+def _scale_rules(cfg: PlatformConfig) -> list[dict[str, Any]]:
+    """The llama.cpp release Jobs (gguf_stage.py) share this account: each staged GPU Deployment's scale."""
+    from .gguf_stage import staged_deployments
+
+    deployments = staged_deployments(cfg)
+    if not deployments:
+        return []
+    return [
+        {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get"], "resourceNames": deployments},
+        {
+            "apiGroups": ["apps"],
+            "resources": ["deployments/scale"],
+            "verbs": ["get", "patch"],
+            "resourceNames": deployments,
+        },
+    ]

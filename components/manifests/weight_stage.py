@@ -43,6 +43,7 @@ SCRIPTS_MOUNT = "/opt/llm-platform"
 ZONE_LABEL = "topology.kubernetes.io/zone"
 # Exit code of a stage that retrying cannot fix (no such repo/file, gated, too big): the Job fails at once.
 FATAL_EXIT = 3
+FORCE = {"pulumi.com/patchForce": "true"}
 # Bumped when the set of files a stage downloads changes, so every model re-stages (and prunes) once.
 DOWNLOAD_RULES = "allow-list-1"
 
@@ -187,23 +188,41 @@ def stage_job(
 
 
 RELEASE_DEADLINE_SECONDS = 300
-API_TOKEN_SKIP = {"CKV_K8S_38": "the Job scales its model Deployment and grows its claim through the API"}
+API_TOKEN_SKIP = {"CKV_K8S_38": "the Job scales its model Deployment (and grows its claim) through the API"}
 
 
 def release_job(spec: VllmModelSpec, namespace: str, cache_gib: int) -> dict[str, Any]:
     n = names(spec, cache_gib)
+    return generic_release_job(
+        n["release"],
+        namespace,
+        spec.name,
+        account=n["account"],
+        scripts=n["scripts"],
+        pvc=n["pvc"],
+        cache_gib=cache_gib,
+    )
+
+
+def generic_release_job(
+    name: str,
+    namespace: str,
+    deployment: str,
+    *,
+    account: str,
+    scripts: str,
+    pvc: str | None = None,
+    cache_gib: int | None = None,
+) -> dict[str, Any]:
+    """Scale `deployment` to 0 (and grow `pvc` to `cache_gib` when given) with release_cache.py from `scripts`."""
+    values = {"NAMESPACE": namespace, "DEPLOYMENT": deployment}
+    if pvc and cache_gib:
+        values.update(PVC=pvc, CACHE_SIZE=f"{cache_gib}Gi")
     container = {
         "name": "release",
         "image": PYTHON_JOB_IMAGE,
         "command": ["python3", f"{SCRIPTS_MOUNT}/release_cache.py"],
-        "env": env(
-            NAMESPACE=namespace,
-            DEPLOYMENT=spec.name,
-            PVC=n["pvc"],
-            CACHE_SIZE=f"{cache_gib}Gi",
-            WAIT_SECONDS=str(RELEASE_DEADLINE_SECONDS - 60),
-            PYTHONUNBUFFERED="1",
-        ),
+        "env": env(**values, WAIT_SECONDS=str(RELEASE_DEADLINE_SECONDS - 60), PYTHONUNBUFFERED="1"),
         "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "250m", "memory": "128Mi"}},
         "securityContext": non_root(65534),  # python:slim has no user of its own: run as nobody
         "terminationMessagePolicy": "FallbackToLogsOnError",
@@ -213,17 +232,25 @@ def release_job(spec: VllmModelSpec, namespace: str, cache_gib: int) -> dict[str
         ],
     }
     pod = {
-        "serviceAccountName": n["account"],
+        "serviceAccountName": account,
         "automountServiceAccountToken": True,  # it calls the API (its Role: this Deployment's scale, this claim)
         "affinity": _placement([]),
         "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
         "containers": [container],
         "volumes": [
-            {"name": "scripts", "configMap": {"name": n["scripts"], "defaultMode": 0o555}},
+            {"name": "scripts", "configMap": {"name": scripts, "defaultMode": 0o555}},
             tmp_volume(size="64Mi"),
         ],
     }
-    return _job(n["release"], namespace, RELEASE, RELEASE_DEADLINE_SECONDS, 2, pod, **checkov_skips(API_TOKEN_SKIP))
+    return _job(name, namespace, RELEASE, RELEASE_DEADLINE_SECONDS, 2, pod, **checkov_skips(API_TOKEN_SKIP))
+
+
+def mark_staged(manifest: dict[str, Any], staged_by: dict[str, Any]) -> dict[str, Any]:
+    """A staged Deployment: Pulumi takes replicas back from the release Job (patchForce), and the Jobs' uids on
+    the pod template re-apply them whenever a Job runs again."""
+    manifest["metadata"].setdefault("annotations", {}).update(FORCE)
+    manifest["spec"]["template"]["metadata"].setdefault("annotations", {}).update(staged_by)
+    return manifest
 
 
 def release_rbac(spec: VllmModelSpec, namespace: str, cache_gib: int) -> list[dict[str, Any]]:

@@ -6,10 +6,22 @@ scrape config can never drift from the pods it is about.
 
 from dataclasses import dataclass
 
-from models.llama_rules import llama_models
+from models.llama_rules import cpu_models, llama_models
 from models.platform import PlatformConfig
 
-from . import cache_growth, database, frontends, gateway, keys, llama_swap, llamacpp, smoke, vllm, weight_stage
+from . import (
+    cache_growth,
+    database,
+    frontends,
+    gateway,
+    gguf_stage,
+    keys,
+    llama_swap,
+    llamacpp,
+    smoke,
+    vllm,
+    weight_stage,
+)
 from .common import selector
 
 NAME_LABEL = "app.kubernetes.io/name"
@@ -92,8 +104,15 @@ def cache_growth_used(cfg: PlatformConfig) -> bool:
 
 
 def weight_stage_used(cfg: PlatformConfig) -> bool:
-    """Whether any vLLM model runs weight-stage Jobs (components/manifests/weight_stage.py)."""
-    return any(m.engine == "vllm" and weight_stage.stages(m) for m in cfg.models)
+    """Whether any backend runs stage and release Jobs (weight_stage.py for vLLM, gguf_stage.py for llama.cpp)."""
+    return any(m.engine == "vllm" and weight_stage.stages(m) for m in cfg.models) or bool(
+        gguf_stage.staged_deployments(cfg)
+    )
+
+
+def gguf_fetching_pods(cfg: PlatformConfig) -> list[str]:
+    """Backends that still fetch their GGUF in an init container: the CPU models (they hold no GPU)."""
+    return [llamacpp.server_names(m, cfg)["deployment"] for m in cpu_models(cfg)]
 
 
 def database_cluster(cfg: PlatformConfig) -> str | None:
