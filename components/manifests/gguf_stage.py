@@ -14,7 +14,7 @@ from . import llama_swap as ls
 from . import llamacpp as lc
 from .cache_growth import NAME as GROW
 from .common import APP_UID, checksum
-from .weight_stage import STAGE, _job, _placement, generic_release_job, mark_staged
+from .weight_stage import STAGE, cpu_placement, generic_release_job, job_manifest, mark_staged
 
 __all__ = ["mark_staged", "staged_deployments", "static_jobs", "swap_jobs"]
 
@@ -37,7 +37,7 @@ def _stage(name: str, namespace: str, cfg: PlatformConfig, pvc: str, scripts: st
     }
     pod = {
         "automountServiceAccountToken": False,
-        "affinity": _placement(zones),
+        "affinity": cpu_placement(zones),
         "securityContext": {
             "seccompProfile": {"type": "RuntimeDefault"},
             "fsGroup": APP_UID,
@@ -46,7 +46,7 @@ def _stage(name: str, namespace: str, cfg: PlatformConfig, pvc: str, scripts: st
         "containers": [fetch],
         "volumes": lc.cache_volumes(pvc, scripts),
     }
-    return _job(name, namespace, STAGE, deadline_seconds(weights), 2, pod)
+    return job_manifest(name, namespace, STAGE, deadline_seconds(weights), 2, pod)
 
 
 def static_jobs(spec: LlamaCppModelSpec, cfg: PlatformConfig) -> tuple[dict[str, Any], dict[str, Any]]:

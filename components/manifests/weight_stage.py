@@ -99,7 +99,7 @@ def await_minutes(deadline_seconds: int) -> int:
     return -(-(deadline_seconds + 300) // 60)
 
 
-def _placement(zones: list[str]) -> dict[str, Any]:
+def cpu_placement(zones: list[str]) -> dict[str, Any]:
     """A CPU node (no GPU pool role) in the GPU pool's zone: the disk is created, and stays, where the GPU pod
     will run. The system pool carries no taint or label of its own, so no toleration and no nodeSelector."""
     terms: list[dict[str, Any]] = [{"key": ROLE_LABEL, "operator": "DoesNotExist"}]
@@ -112,7 +112,9 @@ def _placement(zones: list[str]) -> dict[str, Any]:
     }
 
 
-def _job(name: str, namespace: str, pod_name: str, deadline: int, backoff: int, pod: dict[str, Any], **meta) -> dict:
+def job_manifest(
+    name: str, namespace: str, pod_name: str, deadline: int, backoff: int, pod: dict[str, Any], **meta
+) -> dict:
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
@@ -168,7 +170,7 @@ def stage_job(
     }
     pod = {
         "automountServiceAccountToken": False,
-        "affinity": _placement(zones),
+        "affinity": cpu_placement(zones),
         # fsGroup: the cache is group-owned and group-writable (umask 002), so vLLM (root, no capabilities)
         # reads it and writes VLLM_CACHE_ROOT beside it. OnRootMismatch re-owns an old cache once.
         "securityContext": {
@@ -184,7 +186,7 @@ def stage_job(
         ],
     }
     # Retries for what a retry can fix (a node lost mid-pull); the script itself retries the hub's 429s.
-    return _job(n["stage"], namespace, STAGE, stage_deadline_seconds(spec), 2, pod)
+    return job_manifest(n["stage"], namespace, STAGE, stage_deadline_seconds(spec), 2, pod)
 
 
 RELEASE_DEADLINE_SECONDS = 300
@@ -234,7 +236,7 @@ def generic_release_job(
     pod = {
         "serviceAccountName": account,
         "automountServiceAccountToken": True,  # it calls the API (its Role: this Deployment's scale, this claim)
-        "affinity": _placement([]),
+        "affinity": cpu_placement([]),
         "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
         "containers": [container],
         "volumes": [
@@ -242,7 +244,7 @@ def generic_release_job(
             tmp_volume(size="64Mi"),
         ],
     }
-    return _job(name, namespace, RELEASE, RELEASE_DEADLINE_SECONDS, 2, pod, **checkov_skips(API_TOKEN_SKIP))
+    return job_manifest(name, namespace, RELEASE, RELEASE_DEADLINE_SECONDS, 2, pod, **checkov_skips(API_TOKEN_SKIP))
 
 
 def mark_staged(manifest: dict[str, Any], staged_by: dict[str, Any]) -> dict[str, Any]:
