@@ -34,6 +34,9 @@ def _snake(key: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
 
 
+# A claim's size, as Pulumi names the property: set at creation, then ignored, because Kubernetes refuses a smaller
+# request; cache claims are grown by Jobs instead (components/manifests/cache_growth.py, weight_stage.py).
+CLAIM_SIZE = "spec.resources.requests.storage"
 SECRETS_CHECKSUM = "llm-platform/secrets-checksum"
 POD_TEMPLATE_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job")
 # (namespace, Secret name) -> sha256 of its data, per program run (Outputs live on the run's event loop).
@@ -119,3 +122,30 @@ def name_of(resource: pulumi.CustomResource) -> pulumi.Output[str]:
     """metadata.name of a resource `apply` declared (typed classes and CustomResource alike)."""
     metadata = cast(pulumi.Output[Any], cast(Any, resource).metadata)
     return metadata.apply(lambda m: m["name"] if isinstance(m, dict) else m.name)
+
+
+def uid_of(resource: pulumi.CustomResource) -> pulumi.Output[str]:
+    """metadata.uid of a resource `apply` declared ('' where unknown, as under the offline mocks)."""
+    metadata = cast(pulumi.Output[Any], cast(Any, resource).metadata)
+    return metadata.apply(lambda m: (m.get("uid") if isinstance(m, dict) else getattr(m, "uid", None)) or "")
+
+
+def staged(
+    parent: pulumi.Resource, name: str, release: dict[str, Any], stage: dict[str, Any], deps: list[pulumi.Resource]
+) -> tuple[list[pulumi.Resource], dict[str, pulumi.Output[str]]]:
+    """Declare a release Job, then a stage Job after it (both awaited; components/manifests/weight_stage.py).
+    Returns what the Deployment depends on and the pod-template annotations naming the Jobs by uid."""
+    rel = apply(f"{name}-release", release, child(parent, depends_on=deps, delete_before_replace=True))
+    wait = f"{-(-(stage['spec']['activeDeadlineSeconds'] + 300) // 60)}m"
+    stg = apply(
+        f"{name}-stage",
+        stage,
+        child(
+            parent,
+            depends_on=[*deps, rel],
+            delete_before_replace=True,
+            custom_timeouts=pulumi.CustomTimeouts(create=wait, update=wait),
+        ),
+    )
+    annotations = {"llm-platform/weight-stage": uid_of(stg), "llm-platform/weight-release": uid_of(rel)}
+    return [*deps, stg], annotations

@@ -2,8 +2,10 @@
 
 import pulumi
 
+from components.cache_growth import CacheGrowth
 from components.llama_swap_pool import LlamaSwapPool
 from components.llamacpp_server import LlamaCppServer
+from components.manifests import cache_growth
 from models.llama_rules import cpu_models, static_models, swap_models
 from models.platform import PlatformConfig
 
@@ -11,6 +13,9 @@ from models.platform import PlatformConfig
 def llama_backends(name: str, spec: PlatformConfig, opts: pulumi.ResourceOptions) -> dict[str, pulumi.Output[str]]:
     """Model name -> the endpoint the gateway routes it to. Pulumi names follow roles, never model names."""
     endpoints: dict[str, pulumi.Output[str]] = {}
+    if cache_growth.claims(spec):  # a claim is grown (never shrunk) before the pod that fills it starts
+        growth = CacheGrowth(f"{name}-cache-grow", spec, opts=opts)
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[growth]))
     for m in static_models(spec):
         server = LlamaCppServer(f"{name}-llama-{spec.pool(m.static_pool).role}", m, platform=spec, opts=opts)
         endpoints[m.name] = server.endpoint

@@ -2,7 +2,8 @@
 
 import pulumi
 
-from components.k8s import apply, child, name_of
+from components.k8s import CLAIM_SIZE, apply, child, name_of, staged
+from components.manifests import gguf_stage as gs
 from components.manifests import llama_swap as ls
 from models.llama_rules import swap_models
 from models.platform import PlatformConfig
@@ -20,13 +21,21 @@ class LlamaSwapPool(pulumi.ComponentResource):
         assert platform.swap is not None, "LlamaSwapPool needs a swap: section"
         replicas = 0 if platform.scale_to_zero else platform.swap.replicas
 
-        cache = apply(f"{name}-cache", ls.cache_pvc(platform), child(self, protect=False, retain_on_delete=True))
-        deps = [
+        cache = apply(
+            f"{name}-cache",
+            ls.cache_pvc(platform),
+            child(self, protect=False, retain_on_delete=True, ignore_changes=[CLAIM_SIZE]),
+        )
+        deps: list[pulumi.Resource] = [
             cache,
             apply(f"{name}-config", ls.configmap(platform), child(self)),
             apply(f"{name}-gguf", ls.fetch_configmap(platform), child(self)),
         ]
-        apply(f"{name}-deployment", ls.deployment(platform, replicas), child(self, depends_on=deps))
+        manifest = ls.deployment(platform, replicas)
+        if platform.swap.replicas > 0:  # stage every swap GGUF on a CPU node first
+            deps, staged_by = staged(self, name, *gs.swap_jobs(platform), deps)
+            gs.mark_staged(manifest, staged_by)
+        apply(f"{name}-deployment", manifest, child(self, depends_on=deps))
         svc = apply(f"{name}-service", ls.swap_service(platform), child(self))
 
         self.endpoint = pulumi.Output.from_input(ls.url(platform))

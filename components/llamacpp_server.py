@@ -2,7 +2,8 @@
 
 import pulumi
 
-from components.k8s import apply, child, name_of
+from components.k8s import CLAIM_SIZE, apply, child, name_of, staged
+from components.manifests import gguf_stage as gs
 from components.manifests import llamacpp as lc
 from models.llamacpp import LlamaCppModelSpec
 from models.platform import PlatformConfig
@@ -24,11 +25,18 @@ class LlamaCppServer(pulumi.ComponentResource):
         super().__init__("llm-platform:serving:LlamaCppServer", name, None, opts)
         replicas = platform.effective_replicas(spec)
 
-        cache = apply(f"{name}-cache", lc.static_pvc(spec, platform), child(self, protect=False, retain_on_delete=True))
-        gguf = apply(f"{name}-gguf", lc.static_configmap(spec, platform), child(self))
-        apply(
-            f"{name}-deployment", lc.static_deployment(spec, platform, replicas), child(self, depends_on=[cache, gguf])
+        cache = apply(
+            f"{name}-cache",
+            lc.static_pvc(spec, platform),
+            child(self, protect=False, retain_on_delete=True, ignore_changes=[CLAIM_SIZE]),
         )
+        gguf = apply(f"{name}-gguf", lc.static_configmap(spec, platform), child(self))
+        deps: list[pulumi.Resource] = [cache, gguf]
+        manifest = lc.static_deployment(spec, platform, replicas)
+        if spec.placement != "cpu" and spec.replicas > 0:  # a GPU server: stage on a CPU node first
+            deps, staged_by = staged(self, name, *gs.static_jobs(spec, platform), deps)
+            gs.mark_staged(manifest, staged_by)
+        apply(f"{name}-deployment", manifest, child(self, depends_on=deps))
         svc = apply(f"{name}-service", lc.static_service(spec, platform), child(self))
 
         self.endpoint = pulumi.Output.from_input(lc.endpoint(spec, platform))

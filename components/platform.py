@@ -36,6 +36,7 @@ class LlmPlatform(pulumi.ComponentResource):
     master_key: pulumi.Output[str]
     model_endpoints: pulumi.Output[dict]
     gpus_requested: pulumi.Output[dict]
+    weight_staging: pulumi.Output[dict]
 
     def __init__(self, name: str, spec: PlatformConfig, opts: pulumi.ResourceOptions | None = None):
         super().__init__("llm-platform:platform:LlmPlatform", name, None, opts)
@@ -116,12 +117,17 @@ class LlmPlatform(pulumi.ComponentResource):
         self.master_key = gateway.master_key
         self.model_endpoints = pulumi.Output.all(**{k: v.endpoint for k, v in models.items()}, **llama)
         self.gpus_requested = pulumi.Output.from_input(gpus_requested(spec))
+        # Per vLLM model: its weight-stage Job and how to read it (a failed stage fails `up` there, naming it).
+        self.weight_staging = (
+            pulumi.Output.all(**{k: v.stage for k, v in models.items()}) if models else pulumi.Output.from_input({})
+        )
         self.register_outputs(
             {
                 "gateway_url": self.gateway_url,
                 "master_key": self.master_key,
                 "model_endpoints": self.model_endpoints,
                 "gpus_requested": self.gpus_requested,
+                "weight_staging": self.weight_staging,
                 **observability.operator_outputs,
             }
         )

@@ -1,9 +1,11 @@
-"""VllmModel: one model endpoint (PVC weight cache, Deployment, Service) per the seed-000 contract."""
+"""VllmModel: one model endpoint (PVC weight cache, weight-stage Jobs, Deployment, Service) per the seed-000
+contract. Weights are staged by a CPU Job before the GPU Deployment scales up (components/manifests/weight_stage.py)."""
 
 import pulumi
 
-from components.k8s import apply, child, name_of
+from components.k8s import CLAIM_SIZE, apply, child, name_of, uid_of
 from components.manifests import vllm
+from components.manifests import weight_stage as ws
 from models.platform import PlatformConfig
 from models.serving import VllmModelSpec
 
@@ -12,6 +14,7 @@ class VllmModel(pulumi.ComponentResource):
     endpoint: pulumi.Output[str]
     service_name: pulumi.Output[str]
     replicas: pulumi.Output[int]
+    stage: pulumi.Output[dict]
 
     def __init__(
         self, name: str, spec: VllmModelSpec, *, platform: PlatformConfig, opts: pulumi.ResourceOptions | None = None
@@ -20,16 +23,52 @@ class VllmModel(pulumi.ComponentResource):
         ns = platform.namespaces.serving
         pool = platform.pool(spec.pool)
         replicas = platform.effective_replicas(spec)
+        size = spec.cache_size_gib
 
         cache = apply(
             f"{name}-cache",
             vllm.cache_pvc(spec, ns, platform.storage_class_name),
-            child(self, protect=False, retain_on_delete=True),
+            # A claim never shrinks (Kubernetes refuses it): its size is set at creation, and grown by the
+            # release Job when cacheGiB grows; a smaller model or cacheGiB keeps the live size.
+            child(self, protect=False, retain_on_delete=True, ignore_changes=[CLAIM_SIZE]),
         )
-        deps = [cache, apply(f"{name}-prestage", vllm.scripts_configmap(spec, ns), child(self))]
+        deps = [cache, apply(f"{name}-prestage", ws.scripts_configmap(spec, ns), child(self))]
         template = vllm.template_configmap(spec, ns)
         if template:
             deps.append(apply(f"{name}-chat-template", template, child(self)))
+        staged_by: dict = {}
+        stage_info: dict = {"staged": False}
+        if ws.stages(spec):
+            rbac = [
+                apply(f"{name}-release-{m['kind'].lower()}", m, child(self)) for m in ws.release_rbac(spec, ns, size)
+            ]
+            release = apply(
+                f"{name}-release",
+                ws.release_job(spec, ns, size),
+                child(self, depends_on=[*deps, *rbac], delete_before_replace=True),
+            )
+            wait = f"{ws.await_minutes(ws.stage_deadline_seconds(spec))}m"
+            stage = apply(
+                f"{name}-stage",
+                ws.stage_job(
+                    spec,
+                    ns,
+                    image=platform.images.gguf_fetch,
+                    hf_token_secret=platform.hf_token_secret,
+                    zones=platform.pool_zones(pool),
+                    cache_gib=size,
+                ),
+                child(
+                    self,
+                    depends_on=[*deps, release],
+                    delete_before_replace=True,
+                    custom_timeouts=pulumi.CustomTimeouts(create=wait, update=wait),
+                ),
+            )
+            deps.append(stage)
+            staged_by = {"llm-platform/weight-stage": uid_of(stage), "llm-platform/weight-release": uid_of(release)}
+            job = ws.names(spec, size)["stage"]
+            stage_info = {"staged": True, "job": f"{ns}/{job}", "logs": f"kubectl -n {ns} logs job/{job}"}
         manifest = vllm.deployment(
             spec,
             namespace=ns,
@@ -38,8 +77,8 @@ class VllmModel(pulumi.ComponentResource):
             shape=pool.shape,
             role=pool.role,
             gpu_resource=pool.gpu_resource,
-            hf_token_secret=platform.hf_token_secret,
             spot=pool.spot,
+            staged_by=staged_by,
         )
         apply(f"{name}-deployment", manifest, child(self, depends_on=deps))
         svc = apply(f"{name}-service", vllm.vllm_service(spec, ns), child(self))
@@ -47,4 +86,12 @@ class VllmModel(pulumi.ComponentResource):
         self.endpoint = pulumi.Output.from_input(vllm.endpoint(spec, ns))
         self.service_name = name_of(svc)
         self.replicas = pulumi.Output.from_input(replicas)
-        self.register_outputs({"endpoint": self.endpoint, "service_name": self.service_name, "replicas": self.replicas})
+        self.stage = pulumi.Output.from_input(stage_info)
+        self.register_outputs(
+            {
+                "endpoint": self.endpoint,
+                "service_name": self.service_name,
+                "replicas": self.replicas,
+                "stage": self.stage,
+            }
+        )

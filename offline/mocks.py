@@ -35,6 +35,8 @@ class PlanCapture:
     # "ignore_changes": [property paths] where set, and
     # "await_timeouts": {"create": ..., "update": ...} where custom timeouts are set (how long `pulumi up` waits)
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # pulumi name -> the pulumi names of its explicit dependencies (the order `pulumi up` keeps)
+    depends_on: dict[str, list[str]] = field(default_factory=dict)
 
     def record_options(self, args: "pulumi.ResourceTransformationArgs") -> None:
         opts = args.opts
@@ -44,6 +46,9 @@ class PlanCapture:
         if opts.custom_timeouts is not None:
             t = opts.custom_timeouts
             self.options[args.name]["await_timeouts"] = {"create": t.create, "update": t.update}
+        deps = opts.depends_on if isinstance(opts.depends_on, list) else []
+        if named := [d._name for d in deps if isinstance(d, pulumi.Resource)]:
+            self.depends_on[args.name] = named
 
 
 def _fake(name: str, length: int) -> str:

@@ -56,11 +56,12 @@ class TestVllmModel:
         dev_raw.update(top)
         cfg = parse_config(dev_raw)
         declare(lambda: VllmModel("m", cfg.models[index], platform=cfg))
-        return {
-            (m["kind"]): m
-            for m in (unwrap(r.inputs) for r in capture.resources)
-            if isinstance(m, dict) and "kind" in m and m["kind"] != "ConfigMap"
-        }
+        out = {}
+        for m in (unwrap(r.inputs) for r in capture.resources):
+            if isinstance(m, dict) and "kind" in m and m["kind"] != "ConfigMap":
+                step = m["metadata"]["name"].split("-")[-2] if m["kind"] == "Job" else ""
+                out[f"Job:{step}" if step else m["kind"]] = m
+        return out
 
     def test_seed_contract(self, capture, dev_raw):
         objs = self.run(capture, dev_raw)
@@ -83,11 +84,15 @@ class TestVllmModel:
         assert server["startupProbe"]["failureThreshold"] * server["startupProbe"]["periodSeconds"] >= 1200
         assert any(v.get("emptyDir", {}).get("medium") == "Memory" for v in pod["volumes"])
         assert {"name": "shm", "mountPath": "/dev/shm"} in server["volumeMounts"]
-        (init,) = pod["initContainers"]
+        assert "initContainers" not in pod, "weights are staged by a CPU Job, never while holding a GPU node"
+        assert env["VLLM_CACHE_ROOT"]["value"].startswith("/models/"), "compile caches survive on the PVC"
+        stage = objs["Job:stage"]["spec"]["template"]["spec"]
+        (init,) = stage["containers"]
         ienv = {e["name"]: e for e in init["env"]}
         assert ienv["MODEL_ID"]["value"] == "Qwen/Qwen2.5-Coder-7B-Instruct-AWQ"
         assert ienv["HF_TOKEN"]["valueFrom"]["secretKeyRef"]["optional"] is True
         assert "HF_HUB_OFFLINE" not in ienv, "a cold cache must be able to pull once"
+        assert stage["volumes"][0]["persistentVolumeClaim"]["claimName"] == pvc["metadata"]["name"]
         assert svc["spec"]["ports"] == [{"name": "http", "port": 8000, "targetPort": "http", "protocol": "TCP"}]
 
     def test_replicas_follow_spec(self, capture, dev_raw):

@@ -59,6 +59,12 @@ def pod(objs, name):
     return objs[("Deployment", name)]["spec"]["template"]["spec"]
 
 
+def stage_pod(objs, deployment):
+    """The weight-stage Job's pod of a GPU backend (components/manifests/gguf_stage.py)."""
+    (job,) = [m for (kind, n), m in objs.items() if kind == "Job" and n.startswith(f"{deployment}-stage-")]
+    return job["spec"]["template"]["spec"]
+
+
 def container(objs, name):
     (c,) = pod(objs, name)["containers"]
     return c
@@ -74,12 +80,14 @@ def backend(cap, raw, kind):
 class TestStaticServer:
     def test_declares_pvc_configmap_deployment_service(self, capture, seed):
         objs, got = static(capture, seed)
-        assert set(objs) == {
+        jobs = {n.rsplit("-", 1)[0] for kind, n in objs if kind == "Job"}
+        assert set(objs) - {k for k in objs if k[0] == "Job"} == {
             ("PersistentVolumeClaim", "llama-static-a-cache"),
             ("ConfigMap", "llama-static-a-gguf"),
             ("Deployment", "llama-static-a"),
             ("Service", "llama-static-a"),
         }
+        assert jobs == {"llama-static-a-release", "llama-static-a-stage"}
         assert objs[("Service", "llama-static-a")]["spec"]["ports"] == [
             {"name": "http", "port": 8080, "targetPort": "http", "protocol": "TCP"}
         ]
@@ -93,9 +101,14 @@ class TestStaticServer:
         assert c["args"][:4] == ["--model", "/models/weights/model.gguf", "--alias", "GLM-4.7-Flash"]
         assert {"name": "model-cache", "mountPath": "/models", "readOnly": True} in c["volumeMounts"]
 
-    def test_init_container_stages_the_gguf_offline_first(self, capture, seed):
+    def test_a_cpu_job_stages_the_gguf_offline_first_before_the_gpu_pod(self, capture, seed):
         objs, _ = static(capture, seed)
-        (init,) = pod(objs, "llama-static-a")["initContainers"]
+        assert "initContainers" not in pod(objs, "llama-static-a"), "nothing stages on the GPU node"
+        stage = stage_pod(objs, "llama-static-a")
+        (init,) = stage["containers"]
+        terms = stage["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+        assert {"key": "ai.llm.role", "operator": "DoesNotExist"} in terms[0]["matchExpressions"]
+        assert "tolerations" not in stage
         assert init["command"] == ["python3", "/opt/llm-platform/fetch_gguf.py", "/opt/llm-platform/models.json"]
         env = {e["name"]: e for e in init["env"]}
         assert env["HF_HOME"]["value"] == "/models/hf" and "HF_HUB_OFFLINE" not in env, "a cold cache pulls once"
@@ -156,8 +169,8 @@ class TestGpuResource:
         assert "nvidia.com/gpu" not in c["resources"]["requests"]
         assert p["tolerations"] == [{"key": "amd.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
         assert "-rocm-" in c["image"]
-        (init,) = p["initContainers"]
-        assert init["image"] == "ghcr.io/ggml-org/llama.cpp:full-b10775", "AMD pods fetch with the CPU full image"
+        (init,) = stage_pod(objs, name)["containers"]
+        assert init["image"] == "ghcr.io/ggml-org/llama.cpp:full-b10775", "AMD backends fetch with the CPU full image"
         assert "runAsUser" not in p["securityContext"] and "runAsNonRoot" not in c["securityContext"]
 
     def test_nvidia_pods_run_as_non_root(self, capture, seed, kind, name):
@@ -198,13 +211,14 @@ class TestProbes:
 class TestSwapPool:
     def test_declares_config_cache_deployment_service(self, capture, seed):
         objs = swap(capture, seed)
-        assert set(objs) == {
+        assert set(objs) - {k for k in objs if k[0] == "Job"} == {
             ("PersistentVolumeClaim", "llama-swap-cache"),
             ("ConfigMap", "llama-swap-config"),
             ("ConfigMap", "llama-swap-gguf"),
             ("Deployment", "llama-swap"),
             ("Service", "llama-swap"),
         }
+        assert {n.rsplit("-", 1)[0] for kind, n in objs if kind == "Job"} == {"llama-swap-release", "llama-swap-stage"}
         assert objs[("PersistentVolumeClaim", "llama-swap-cache")]["spec"]["resources"]["requests"]["storage"] == "30Gi"
         assert objs[("Service", "llama-swap")]["spec"]["ports"][0]["port"] == 8080
 
@@ -227,7 +241,8 @@ class TestSwapPool:
 
     def test_all_swap_ggufs_staged_before_llama_swap_starts(self, capture, seed):
         objs = swap(capture, seed)
-        (init,) = pod(objs, "llama-swap")["initContainers"]
+        assert "initContainers" not in pod(objs, "llama-swap")
+        (init,) = stage_pod(objs, "llama-swap")["containers"]
         assert init["name"] == "fetch-gguf"
         catalog = json.loads(objs[("ConfigMap", "llama-swap-gguf")]["data"]["models.json"])
         assert [(e["name"], e["link"]) for e in catalog] == [

@@ -34,9 +34,9 @@ class TestSeedTargetState:
         assert plan.outputs["gpusRequested"] == {"static-a": 1, "static-b": 1, "swap": 1}
 
     def test_images_never_latest(self, plan):
-        for d in plan.find("Deployment", namespace="serving"):
+        for d in [*plan.find("Deployment", namespace="serving"), *plan.find("Job", namespace="serving")]:
             p = d["spec"]["template"]["spec"]
-            for c in p["containers"] + p["initContainers"]:
+            for c in p["containers"] + p.get("initContainers", []):
                 assert ":" in c["image"].rsplit("/", 1)[-1] and not c["image"].endswith(":latest"), c["image"]
 
     def test_swap_pool_serves_the_two_swap_models(self, plan):

@@ -23,15 +23,40 @@ from tests.netpol_world import (
     world,  # noqa: F401 (the shared fixture)
 )
 
+NAME = "app.kubernetes.io/name"
+
 
 class TestModelPodsReachTheHub:
-    def test_model_pods_call_the_hub_on_443_only(self, world):
+    def stage_pods(self, world):
+        pods = [p for n, p in world.pods.items() if p.labels.get("app.kubernetes.io/name") == "weight-stage"]
+        assert pods, "dev stages coder-chat"
+        return pods
+
+    def test_weight_stage_jobs_reach_dns_and_the_hub_on_443_and_nothing_more(self, world):
+        for pod in self.stage_pods(world):
+            assert world.ok(pod, HUB, 443), pod
+            assert world.ok(pod, KUBE_DNS, 53, "UDP")
+            assert not world.ok(pod, HUB, 80), pod
+            assert not world.ok(pod, PRIVATE_HTTPS, 443), "private ranges are not the internet"
+            assert not world.ok(pod, CONTROL_PLANE, 443), "the stage never calls the API server"
+            assert not world.ok(pod, RANDOM, 443)
+            assert not world.ok(pod, world.pod("litellm"), 4000)
+            assert not world.ok(pod, world.pod("coder-chat"), 8000)
+
+    def test_vllm_pods_reach_no_internet_their_weights_are_staged_by_the_job(self, world):
         for d in world.models:
             pod = world.pods[d["metadata"]["name"]]
-            assert world.ok(pod, HUB, 443), pod
+            vllm = any(c["name"] == "vllm" for c in d["spec"]["template"]["spec"]["containers"])
+            # llama.cpp pods still stage their GGUF in an init container
+            assert world.ok(pod, HUB, 443) is (not vllm), pod
             assert not world.ok(pod, HUB, 80), pod
             assert not world.ok(pod, PRIVATE_HTTPS, 443), "private ranges are not the internet"
             assert not world.ok(pod, RANDOM, 443)
+
+    def test_release_jobs_reach_only_the_api_server(self, world):
+        (pod,) = [p for p in world.pods.values() if p.labels.get("app.kubernetes.io/name") == "weight-release"]
+        assert world.ok(pod, CONTROL_PLANE, 443)
+        assert not world.ok(pod, world.pod("coder-chat"), 8000) and not world.ok(pod, world.pod("litellm"), 4000)
 
     def test_frontends_fetch_embedders(self, world):
         for pod in world.frontends:
@@ -43,6 +68,9 @@ class TestModelPodsReachTheHub:
     def test_hub_egress_can_be_turned_off(self):
         w = render(lambda raw: raw.setdefault("network", {}).update(allowHubEgress=False))
         assert not w.ok(w.pod("coder-chat"), HUB, 443)
+        assert not any(
+            w.ok(p, HUB, 443) for p in w.pods.values() if p.labels.get("app.kubernetes.io/name") == "weight-stage"
+        )
         assert not w.ok(w.pod("open-webui"), HUB, 443)
 
 
@@ -51,7 +79,10 @@ class TestEgressIsDnsAndWhatEachNeeds:
         for pod in [*world.pods.values(), world.db]:
             assert world.ok(pod, KUBE_DNS, 53, "UDP") and world.ok(pod, KUBE_DNS, 53, "TCP"), pod
             # The API-server rule (default 0.0.0.0/0 on 443) also covers a kube-system pod's 443.
-            if pod not in (world.pod("litellm-keys"), world.db):
+            if pod not in (world.pod("litellm-keys"), world.db) and pod.labels.get(NAME) not in (
+                "weight-release",
+                "cache-grow",
+            ):
                 assert not world.ok(pod, KUBE_DNS, 443), pod
 
     def test_models_call_nothing_in_cluster(self, world):
@@ -167,3 +198,14 @@ class TestNetworkConfigIsValidated:
         cfg = parse_config(raw_config("dev"))
         assert cfg.network.enabled and cfg.network.allow_hub_egress
         assert cfg.network.internet.cidr == "0.0.0.0/0" and "10.0.0.0/8" in cfg.network.internet.except_
+
+
+def test_gpu_llama_backends_reach_no_internet_their_ggufs_are_staged_by_jobs():
+    from tests.llama_seed import seed_plan
+    from tests.netpol_world import World
+
+    w = World(seed_plan())
+    for name in ("llama-static-a", "llama-static-b", "llama-swap"):
+        assert not w.ok(w.pods[name], HUB, 443), name
+    stages = [p for p in w.pods.values() if p.labels.get(NAME) == "weight-stage"]
+    assert len(stages) == 3 and all(w.ok(p, HUB, 443) and not w.ok(p, PRIVATE_HTTPS, 443) for p in stages)

@@ -28,7 +28,9 @@ MONGO = {"name": "librechat-mongo", "key": "uri"}
 ROOT_OK = {"vllm", "open-webui", "llama-server@amd", "llama-swap@amd"}  # CKV_K8S_23 + CKV_K8S_40
 WRITABLE_OK = {"vllm", "litellm", "open-webui", "librechat"}  # CKV_K8S_22
 LOW_UID_OK = {"librechat": 1000}  # the image's own user, which owns /app; CKV_K8S_40
-API_TOKEN_OK = {"litellm-keys"}  # the Job that writes key Secrets; CKV_K8S_38
+# The Job that writes key Secrets, the weight-release Jobs that scale their model to 0 and the Jobs that grow
+# cache claims; CKV_K8S_38
+API_TOKEN_OK = {"litellm-keys", "weight-release", "cache-grow"}
 
 
 @cache
@@ -86,7 +88,9 @@ def test_every_stack_and_variant_has_workloads():
     names = {c.values[2]["name"] for c in CASES}
     assert {
         "vllm",
-        "prestage-weights",
+        "stage",
+        "release",
+        "grow",
         "llama-server",
         "llama-swap",
         "fetch-gguf",
@@ -155,7 +159,12 @@ class TestPods:
         for m, pod in workloads(all_plans()[plan_name]):
             name = pod_template(m)["metadata"]["labels"]["app.kubernetes.io/name"]
             if name in API_TOKEN_OK:
-                assert pod["automountServiceAccountToken"] is True and pod["serviceAccountName"] == name
+                account = pod["serviceAccountName"]  # its own: litellm-keys, <model>-weight-release, cache-grow
+                assert pod["automountServiceAccountToken"] is True and account in (
+                    name,
+                    f"{m['metadata']['name'].rsplit('-release-', 1)[0]}-{name}",
+                    "cache-grow",  # llama.cpp release Jobs share the cache-grow account (its Role names them)
+                )
                 assert "CKV_K8S_38" in skipped(m)
             else:
                 assert pod["automountServiceAccountToken"] is False, name

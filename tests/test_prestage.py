@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from components.manifests.vllm import PRESTAGE_SCRIPT
+from components.manifests.weight_stage import STAGE_SCRIPT as PRESTAGE_SCRIPT
 
 REPO, COMMIT = "Qwen/Qwen2.5-Coder-7B-Instruct-AWQ", "0123456789abcdef0123456789abcdef01234567"
 

@@ -4,11 +4,10 @@ import importlib.util
 import json
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
-from components.manifests.vllm import PRESTAGE_SCRIPT
+from components.manifests.weight_stage import STAGE_SCRIPT as PRESTAGE_SCRIPT
 from tests.test_prestage import COMMIT, REPO, run
 
 SHARDS = [f"model-0000{i}-of-00003.safetensors" for i in (1, 2, 3)]
@@ -88,39 +87,23 @@ class TestCompleteCacheIsWarmWithoutHub:
 
 
 class TestOnlineRepull:
-    """The online branch, in process: huggingface_hub's snapshot_download is replaced by a fake hub."""
+    """The online branch, in process, against the fake hub of tests/test_prestage_hub.py."""
 
     def test_partial_cache_is_pulled_again_then_marked_complete(self, tmp_path, monkeypatch, capsys):
+        from tests.test_prestage_hub import FakeHub
+
         monkeypatch.setenv("HF_HOME", str(tmp_path))
-        snap = snapshot(tmp_path, {"config.json": "{}"})
-        calls: list[object] = []
-
-        def fake_snapshot_download(repo, revision=None, local_files_only=False, ignore_patterns=None):
-            calls.append(local_files_only)
-            if not local_files_only:
-                for name, text in sharded().items():
-                    (snap / name).write_text(text)
-            return str(snap)
-
-        import huggingface_hub
-
-        class FakeApi:
-            def model_info(self, repo, revision=None):
-                calls.append("list")
-                siblings = [SimpleNamespace(rfilename=f) for f in [*sharded(), "original/consolidated.pth"]]
-                return SimpleNamespace(sha=COMMIT, siblings=siblings)
-
-        monkeypatch.setattr(huggingface_hub, "snapshot_download", fake_snapshot_download)
-        monkeypatch.setattr(huggingface_hub, "HfApi", FakeApi)
-        monkeypatch.setenv("IGNORE_PATTERNS", "original/*,*.pth")
+        snapshot(tmp_path, {"config.json": "{}"})
+        hub = FakeHub(tmp_path, REPO, {**sharded(), "original/consolidated.pth": "big"}, commit=COMMIT)
+        hub.install(monkeypatch)
         mod = prestage_module()
-        assert mod.prestage(REPO, None, attempts=1) == snap
-        assert calls == [True, "list", False], "one local look-up, then one listing and one pull"
+        snap = mod.prestage(REPO, None, attempts=1)
+        assert hub.calls[0] == "info" and "snapshot" in hub.calls, "listed and checked before the pull"
         assert "incomplete cache" in capsys.readouterr().out
         assert sorted(json.loads(mod._marker(snap).read_text())["files"]) == sorted(sharded())
-        calls.clear()
+        hub.calls.clear()
         mod.prestage(REPO, None, attempts=1)
-        assert calls == [True], "the next start is warm: no pull"
+        assert hub.calls == [], "the next start is warm: no hub call"
 
 
 def prestage_module():

@@ -155,7 +155,17 @@ class TestPerModelFlip:
         assert before.outputs["costPlan"]["pools"]["l4-chat"]["planned"]["nodes"] == 1
         assert stateful_objects(before) == stateful_objects(base)
         old, new = by_identity(base), by_identity(before)
-        assert old.keys() == new.keys()
+        # A model turned on stages its weights first: its release and stage Jobs, the release Job's RBAC, and
+        # the stage pods' NetworkPolicies (docs/concepts/weight-staging.md); nothing else appears.
+        added = new.keys() - old.keys()
+        assert old.keys() <= new.keys() and {k.split("/")[0] for k in added} == {
+            "Job",
+            "ServiceAccount",
+            "Role",
+            "RoleBinding",
+            "NetworkPolicy",
+        }
+        assert all(k.split("/")[2].startswith(("coder-chat-", "weight-")) for k in added), added
         changed = [k for k in old if old[k] != new[k]]
         # The gateway may follow (e.g. which models it reports as available); no other model or state moves.
         component = {k: new[k]["metadata"].get("labels", {}).get("app.kubernetes.io/component") for k in changed}

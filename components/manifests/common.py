@@ -46,6 +46,9 @@ def container_security(run_as_root: bool = False, read_only_root: bool = True) -
     return ctx
 
 
+# The stdlib-only Jobs (key reconciler, smoke test, weight release): a slim Python, pinned by digest.
+PYTHON_JOB_IMAGE = "python:3.12.12-slim@sha256:f3fa41d74a768c2fce8016b98c191ae8c1bacd8f1152870a3f9f87d350920b7c"
+
 # UID/GID for images that need no user of their own: >= 10000, so it never matches a host account (checkov
 # CKV_K8S_40). Images that need their own user (the LiteLLM non_root image's 65534) set it where they are built.
 APP_UID = 10001

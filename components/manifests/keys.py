@@ -8,12 +8,12 @@ from typing import Any
 from models.platform import PlatformConfig
 
 from . import frontends as fe
-from .common import checkov_skips, checksum, env, labels, metadata, non_root, secret_env, tmp_volume
+from .common import PYTHON_JOB_IMAGE, checkov_skips, checksum, env, labels, metadata, non_root, secret_env, tmp_volume
 
 NAME = "litellm-keys"
 HEAL_NAME = "litellm-keys-heal"
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "mint_keys.py"
-JOB_IMAGE = "python:3.12.12-slim@sha256:f3fa41d74a768c2fce8016b98c191ae8c1bacd8f1152870a3f9f87d350920b7c"
+JOB_IMAGE = PYTHON_JOB_IMAGE
 # Healing cadence: a key deleted in the UI or a restored database costs its front-end at most this long.
 # Off the quarter hours, so it never lines up with other on-the-hour cluster jobs.
 HEAL_SCHEDULE = "7,22,37,52 * * * *"

@@ -127,16 +127,10 @@ def swap_container(cfg: PlatformConfig) -> dict[str, Any]:
 def deployment(cfg: PlatformConfig, replicas: int) -> dict[str, Any]:
     pool = cfg.pool(cfg.swap_spec.pool)
     container = swap_container(cfg)
-    volumes = lc.cache_volumes(NAMES["pvc"], NAMES["scripts"]) + [
-        {"name": "config", "configMap": {"name": NAMES["config"]}}
-    ]
-    # Every swap GGUF is staged before llama-swap starts, so a swap-in never waits on the hub.
-    pod = lc.gpu_pod_spec(
-        pool,
-        init=[lc.fetch_container(cfg.images.gguf_fetch, cfg.hf_token_secret)],
-        containers=[container],
-        volumes=volumes,
-    )
+    volumes = lc.server_volumes(NAMES["pvc"]) + [{"name": "config", "configMap": {"name": NAMES["config"]}}]
+    # Every swap GGUF is staged by a CPU Job before llama-swap starts (gguf_stage.py): a swap-in never waits on
+    # the hub, and a bad GGUF never holds the GPU node.
+    pod = lc.gpu_pod_spec(pool, init=[], containers=[container], volumes=volumes)
     members = swap_models(cfg)
     digest = checksum(swap_config(cfg), container["image"], lc.catalog(members), lc.FETCH_SCRIPT.read_text())
     return lc.deployment(

@@ -180,7 +180,7 @@ def node_affinity(role: str) -> dict[str, Any]:
 
 
 def pod_security(pool: NodePoolSpec) -> dict[str, Any]:
-    # fsGroup on AMD pods too: the non-root staging init container writes the cache PVC.
+    # fsGroup on AMD pods too: the cache PVC is group-owned by the non-root stage Job that wrote it.
     ctx: dict[str, Any] = {"seccompProfile": {"type": "RuntimeDefault"}, "fsGroup": APP_UID}
     if not is_amd(pool):
         ctx.update(runAsUser=APP_UID, runAsGroup=APP_UID, runAsNonRoot=True)
@@ -204,10 +204,15 @@ def gpu_pod_spec(
         "affinity": node_affinity(pool.role),
         "tolerations": [{"key": pool.gpu_resource, "operator": "Exists", "effect": "NoSchedule"}],
         "securityContext": pod_security(pool),
-        "initContainers": init,
+        **({"initContainers": init} if init else {}),
         "containers": containers,
         "volumes": volumes,
     }
+
+
+def server_volumes(pvc_name: str) -> list[dict[str, Any]]:
+    """A GPU server's volumes: the staged cache and scratch; no staging script."""
+    return [v for v in cache_volumes(pvc_name, "") if v["name"] != "scripts"]
 
 
 def cache_volumes(pvc_name: str, scripts_cm: str) -> list[dict[str, Any]]:
@@ -297,12 +302,8 @@ def static_deployment(spec: LlamaCppModelSpec, cfg: PlatformConfig, replicas: in
     pool = cfg.pool(spec.static_pool)
     n = static_names(pool)
     server = static_server_container(spec, server_image(cfg, pool), pool)
-    pod = gpu_pod_spec(
-        pool,
-        init=[fetch_container(cfg.images.gguf_fetch, cfg.hf_token_secret)],
-        containers=[server],
-        volumes=cache_volumes(n["pvc"], n["scripts"]),
-    )
+    # The GGUF is staged by a CPU Job before this pod exists (components/manifests/gguf_stage.py).
+    pod = gpu_pod_spec(pool, init=[], containers=[server], volumes=server_volumes(n["pvc"]))
     digest = checksum(server["args"], server["image"], catalog([spec]), FETCH_SCRIPT.read_text())
     return deployment(
         n["deployment"], cfg.namespaces.serving, replicas, pod, digest, [spec.name], skips=root_skips(pool)

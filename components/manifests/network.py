@@ -2,8 +2,9 @@
 few paths the platform needs.
 
 - serving: only the gateway and the smoke-test Job reach the model ports; model pods egress only to DNS and,
-  for the weight/GGUF staging init containers, the hub on 443 (a policy cannot select an init container, so
-  the whole pod gets it).
+  for the GGUF staging init containers of CPU llama.cpp pods, the hub on 443 (a policy cannot select an init
+  container, so the whole pod gets it). GPU backends reach nothing: their weight-stage Job pods get DNS and the
+  hub, and the release and cache-grow Job pods DNS and the API server.
 - gateway: only the front-ends, the key and smoke Jobs, and `network.gatewayIngressFrom` reach LiteLLM on 4000;
   only LiteLLM (and the CNPG operator, for status) reaches Postgres.
 - front-ends: egress to the gateway (and the hub for their embedders); ingress only from
@@ -196,10 +197,16 @@ def serving_policies(cfg: PlatformConfig) -> list[dict[str, Any]]:
             ingress.append(rule([scraper], tcp(port), "ingress"))  # /metrics is on the serving port
         out.append(policy(f"models-{port}-ingress", ns, names_selector(names), ingress=ingress))
     if cfg.network.allow_hub_egress:
-        # The init containers that stage weights (vLLM prestage, llama.cpp GGUF fetch) call the hub.
-        out.append(
-            policy("models-hub-egress", ns, names_selector(b.name for b in backends), egress=[internet_rule(cfg)])
-        )
+        # CPU llama.cpp pods stage their GGUF in an init container (a policy cannot select one: the pod gets it);
+        # GPU backends are staged by the weight-stage Jobs, so their pods never reach the internet.
+        if fetchers := wl.gguf_fetching_pods(cfg):
+            out.append(policy("models-hub-egress", ns, names_selector(fetchers), egress=[internet_rule(cfg)]))
+        if wl.weight_stage_used(cfg):
+            out.append(policy("weight-stage-egress", ns, names_selector([wl.STAGE_POD]), egress=[internet_rule(cfg)]))
+    if wl.weight_stage_used(cfg):  # scales its model to 0 and grows its claim through the API, nothing else
+        out.append(policy("weight-release-egress", ns, names_selector([wl.RELEASE_POD]), egress=[api_server_rule(cfg)]))
+    if wl.cache_growth_used(cfg):  # grows the llama.cpp cache claims through the API, nothing else
+        out.append(policy("cache-grow-egress", ns, names_selector([wl.GROW_POD]), egress=[api_server_rule(cfg)]))
     return out
 
 

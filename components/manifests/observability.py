@@ -232,6 +232,6 @@ def jobs_output(cfg: PlatformConfig) -> dict[str, Any]:
         name = keys.job_name(cfg)
         out["keys"] = {"job": f"{gw_ns}/{name}", "logs": _logs(gw_ns, name)}
     if cfg.gateway.smoke_test.enabled:
-        name = smoke.job(cfg)["metadata"]["name"]
-        out["smokeTest"] = {"job": f"{gw_ns}/{name}", "logs": _logs(gw_ns, name)}
+        name = smoke.job_name(cfg)
+        out["smokeTest"] = {"job": f"{gw_ns}/{name}", "logs": _logs(gw_ns, name), **smoke.commands(cfg)}
     return out

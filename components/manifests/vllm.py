@@ -1,8 +1,6 @@
 """vLLM endpoint: engine args, pod spec and manifests from a VllmModelSpec (seed-000 contract)."""
 
-import functools
 import math
-from pathlib import Path
 from typing import Any
 
 from models.machines import MachineShape
@@ -11,11 +9,9 @@ from models.serving import VllmModelSpec
 from .common import (
     APP_UID,
     GPU_NODE_CPU,
-    HF_XET_BOUNDS,
     ROLE_LABEL,
     ROOT_IMAGE,
     SKIP_AWAIT,
-    STAGING_RESOURCES,
     WRITABLE_ROOT,
     checkov_skips,
     checksum,
@@ -26,24 +22,20 @@ from .common import (
     http_probe,
     labels,
     metadata,
-    non_root,
     pvc,
     secret_env,
     selector,
     service,
-    tmp_volume,
 )
+from .weight_stage import CACHE_MOUNT, HF_HOME, VLLM_CACHE_ROOT
 
 PORT = 8000
 # In-flight generations finish after the Service stops routing to the pod (15 s on Spot: common.grace_seconds).
 GRACE_SECONDS = 60
-CACHE_MOUNT = "/models"
-HF_HOME = f"{CACHE_MOUNT}/hf"
-SCRIPTS_MOUNT = "/opt/llm-platform"
+FORCE = {"pulumi.com/patchForce": "true"}
 TEMPLATE_MOUNT = "/etc/vllm"
 TEMPLATE_FILE = "chat-template.jinja"
 UPSTREAM_SECRET, UPSTREAM_KEY = "vllm-api-key", "api-key"
-PRESTAGE_SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "prestage_weights.py"
 # Readiness = really serving: /v1/models answers with this model, using the key from the pod env.
 READY_PROBE = (
     "import json,os,sys,urllib.request as u\n"
@@ -64,12 +56,6 @@ _TOGGLES = [  # tri-state: None leaves vLLM's default
     ("enable_chunked_prefill", "--enable-chunked-prefill", "--no-enable-chunked-prefill"),
     ("enable_prefix_caching", "--enable-prefix-caching", "--no-enable-prefix-caching"),
 ]
-
-
-@functools.cache
-def prestage_script() -> str:
-    """Read once per process: every model ships the same script (a 200-model stack would read it 400 times)."""
-    return PRESTAGE_SCRIPT.read_text()
 
 
 def vllm_args(spec: VllmModelSpec) -> list[str]:
@@ -110,8 +96,9 @@ def vllm_args(spec: VllmModelSpec) -> list[str]:
 
 
 def pod_resources(spec: VllmModelSpec, shape: MachineShape, gpu_resource: str) -> dict[str, Any]:
-    """Memory sized to stage the weights, capped below what the node can allocate. No CPU limit: the GPU node is
-    the model's own, and CFS throttling would stall vLLM's API server and tokenizer (the request stays)."""
+    """Memory sized to load the weights through host RAM, capped below what the node can allocate. No CPU limit:
+    the GPU node is the model's own, and CFS throttling would stall vLLM's API server and tokenizer (the request
+    stays)."""
     alloc = math.floor(shape.allocatable_ram_gib)
     mem_request = min(alloc - 2, max(math.ceil(spec.weights_gib) + 4, 8))
     cpu = max(1, shape.vcpus // 4)
@@ -123,20 +110,7 @@ def pod_resources(spec: VllmModelSpec, shape: MachineShape, gpu_resource: str) -
 
 
 def names(spec: VllmModelSpec) -> dict[str, str]:
-    return {
-        "pvc": f"{spec.name}-model-cache",
-        "scripts": f"{spec.name}-prestage",
-        "template": f"{spec.name}-chat-template",
-    }
-
-
-def scripts_configmap(spec: VllmModelSpec, namespace: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": metadata(names(spec)["scripts"], namespace, "model"),
-        "data": {"prestage_weights.py": prestage_script()},
-    }
+    return {"pvc": f"{spec.name}-model-cache", "template": f"{spec.name}-chat-template"}
 
 
 def template_configmap(spec: VllmModelSpec, namespace: str) -> dict[str, Any] | None:
@@ -154,35 +128,6 @@ def cache_pvc(spec: VllmModelSpec, namespace: str, storage_class: str | None) ->
     return pvc(names(spec)["pvc"], namespace, "model", spec.cache_size_gib, storage_class)
 
 
-def _prestage_container(spec: VllmModelSpec, image: str, hf_token_secret: str) -> dict[str, Any]:
-    values = {
-        "MODEL_ID": spec.model_name,
-        "HF_HOME": HF_HOME,
-        "HF_HUB_DISABLE_TELEMETRY": "1",
-        "IGNORE_PATTERNS": "original/*,*.pth",
-        "HOME": "/tmp",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        **HF_XET_BOUNDS,
-    }
-    if spec.revision:
-        values["MODEL_REVISION"] = spec.revision
-    return {
-        "name": "prestage-weights",
-        "image": image,
-        "command": ["python3", f"{SCRIPTS_MOUNT}/prestage_weights.py"],
-        "env": env(**values) + [secret_env("HF_TOKEN", hf_token_secret, "HF_TOKEN", optional=True)],
-        "resources": STAGING_RESOURCES,
-        # Staging needs no root: python3 + huggingface_hub write only HF_HOME (the PVC, group-owned through the
-        # pod's fsGroup) and HOME=/tmp. Only the vLLM server below keeps the image's root user.
-        "securityContext": non_root(),
-        "volumeMounts": [
-            {"name": "model-cache", "mountPath": CACHE_MOUNT},
-            {"name": "scripts", "mountPath": SCRIPTS_MOUNT, "readOnly": True},
-            {"name": "tmp", "mountPath": "/tmp"},
-        ],
-    }
-
-
 def _server_container(spec: VllmModelSpec, image: str, shape: MachineShape, gpu_resource: str) -> dict[str, Any]:
     mounts: list[dict[str, Any]] = [
         {"name": "model-cache", "mountPath": CACHE_MOUNT},
@@ -198,6 +143,8 @@ def _server_container(spec: VllmModelSpec, image: str, shape: MachineShape, gpu_
         "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
         "env": env(
             HF_HOME=HF_HOME,
+            # torch.compile and CUDA-graph caches on the PVC: a restart or a new node skips the recompile.
+            VLLM_CACHE_ROOT=VLLM_CACHE_ROOT,
             HF_HUB_OFFLINE="1",
             TRANSFORMERS_OFFLINE="1",
             VLLM_NO_USAGE_STATS="1",
@@ -218,7 +165,7 @@ def _server_container(spec: VllmModelSpec, image: str, shape: MachineShape, gpu_
         # Exception (README): the image runs as root (HOME=/root) and vLLM, torch.compile, Triton and FlashInfer
         # write their caches under $HOME/.cache, $HOME/.triton and /tmp at start and on the first requests, so
         # the root filesystem stays writable. Every capability is dropped and privilege escalation is off, so root
-        # here cannot override file permissions; the pre-stage init container runs non-root.
+        # here cannot override file permissions; the weight-stage Job runs non-root.
         "securityContext": container_security(run_as_root=True, read_only_root=False),
         "volumeMounts": mounts,
     }
@@ -233,15 +180,15 @@ def deployment(
     shape: MachineShape,
     role: str,
     gpu_resource: str,
-    hf_token_secret: str,
     spot: bool = False,
+    staged_by: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """`staged_by`: pod-template annotations naming the weight-stage Jobs (their uids may be Outputs), so a re-run
+    stage re-applies the replicas the release Job took away."""
     n = names(spec)
     volumes: list[dict[str, Any]] = [
         {"name": "model-cache", "persistentVolumeClaim": {"claimName": n["pvc"]}},
         {"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": gib(max(2, 2 * spec.tensor_parallel_size))}},
-        {"name": "scripts", "configMap": {"name": n["scripts"], "defaultMode": 0o555}},
-        tmp_volume(),
     ]
     if spec.chat_template:
         volumes.append({"name": "chat-template", "configMap": {"name": n["template"]}})
@@ -253,7 +200,8 @@ def deployment(
             spec.name,
             namespace,
             "model",
-            annotations={**SKIP_AWAIT, **checkov_skips({**ROOT_IMAGE, **WRITABLE_ROOT, **GPU_NODE_CPU})},
+            # patchForce: the release Job scales this Deployment to 0 before a stage; `up` takes replicas back.
+            annotations={**SKIP_AWAIT, **FORCE, **checkov_skips({**ROOT_IMAGE, **WRITABLE_ROOT, **GPU_NODE_CPU})},
         ),
         "spec": {
             "replicas": replicas,
@@ -264,7 +212,8 @@ def deployment(
                 "metadata": {
                     "labels": pod_labels,
                     "annotations": {
-                        "llm-platform/config-checksum": checksum(vllm_args(spec), prestage_script(), spec.chat_template)
+                        "llm-platform/config-checksum": checksum(vllm_args(spec), spec.chat_template),
+                        **(staged_by or {}),
                     },
                 },
                 "spec": {
@@ -274,13 +223,13 @@ def deployment(
                     "terminationGracePeriodSeconds": grace_seconds(GRACE_SECONDS, spot),
                     "nodeSelector": {ROLE_LABEL: role},
                     "tolerations": [{"key": gpu_resource, "operator": "Exists", "effect": "NoSchedule"}],
-                    # fsGroup: the non-root pre-stage writes the cache PVC; OnRootMismatch re-owns an old cache once.
+                    # fsGroup: the cache is group-owned (the non-root stage Job wrote it), and vLLM writes its
+                    # compile cache there; OnRootMismatch re-owns an old cache once.
                     "securityContext": {
                         "seccompProfile": {"type": "RuntimeDefault"},
                         "fsGroup": APP_UID,
                         "fsGroupChangePolicy": "OnRootMismatch",
                     },
-                    "initContainers": [_prestage_container(spec, image, hf_token_secret)],
                     "containers": [_server_container(spec, image, shape, gpu_resource)],
                     "volumes": volumes,
                 },

@@ -6,10 +6,22 @@ scrape config can never drift from the pods it is about.
 
 from dataclasses import dataclass
 
-from models.llama_rules import llama_models
+from models.llama_rules import cpu_models, llama_models
 from models.platform import PlatformConfig
 
-from . import database, frontends, gateway, keys, llama_swap, llamacpp, smoke, vllm
+from . import (
+    cache_growth,
+    database,
+    frontends,
+    gateway,
+    gguf_stage,
+    keys,
+    llama_swap,
+    llamacpp,
+    smoke,
+    vllm,
+    weight_stage,
+)
 from .common import selector
 
 NAME_LABEL = "app.kubernetes.io/name"
@@ -81,6 +93,26 @@ def key_job_name(cfg: PlatformConfig) -> str | None:
 
 def smoke_job_name(cfg: PlatformConfig) -> str | None:
     return smoke.NAME if cfg.gateway.smoke_test.enabled else None
+
+
+STAGE_POD, RELEASE_POD, GROW_POD = weight_stage.STAGE, weight_stage.RELEASE, cache_growth.NAME
+
+
+def cache_growth_used(cfg: PlatformConfig) -> bool:
+    """Whether any llama.cpp cache claim has a grow Job (components/manifests/cache_growth.py)."""
+    return bool(cache_growth.claims(cfg))
+
+
+def weight_stage_used(cfg: PlatformConfig) -> bool:
+    """Whether any backend runs stage and release Jobs (weight_stage.py for vLLM, gguf_stage.py for llama.cpp)."""
+    return any(m.engine == "vllm" and weight_stage.stages(m) for m in cfg.models) or bool(
+        gguf_stage.staged_deployments(cfg)
+    )
+
+
+def gguf_fetching_pods(cfg: PlatformConfig) -> list[str]:
+    """Backends that still fetch their GGUF in an init container: the CPU models (they hold no GPU)."""
+    return [llamacpp.server_names(m, cfg)["deployment"] for m in cpu_models(cfg)]
 
 
 def database_cluster(cfg: PlatformConfig) -> str | None:

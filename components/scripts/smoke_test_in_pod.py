@@ -7,7 +7,9 @@ One line per model, exit 1 on any failure. Runs as the smoke-test Job or from a 
         python3 components/scripts/smoke_test_in_pod.py
 
 MODELS_FILE is the JSON the render writes into the smoke-test ConfigMap: a list of
-{name, mode, replicas, direct: {url, model} | null}. A model at 0 replicas passes when the gateway refuses it
+{name, mode, replicas, direct: {url, model} | null, check: generate | membership}. A llama-swap model
+(check: membership) passes when the gateway and llama-swap's /v1/models list it: no generation, which would make
+llama-swap load it and unload the model live users are on. A model at 0 replicas passes when the gateway refuses it
 fast with a message that says so. A running model may still be loading (about 10 minutes on a fresh node): while
 its answers are retryable (no connection, 408, 429, 5xx) it is polled every POLL_SECONDS until one shared deadline,
 READY_DEADLINE_SECONDS (default 1200) after the start; a model that never comes up fails with a line saying so. A
@@ -83,6 +85,8 @@ def check(
     name, mode = model["name"], model.get("mode", "chat")
     parts, ok = [], name in listed
     parts.append("listed" if ok else "NOT in /v1/models")
+    if model.get("replicas", 1) != 0 and model.get("check") == "membership":
+        return membership(model, listed, upstream_key, timeout, parts)
     path, body = request_for(mode, name)
     status, resp, secs = call(gateway.rstrip("/") + "/v1" + path, key, body, timeout)
     if model.get("replicas", 1) == 0:
@@ -108,6 +112,23 @@ def check(
     else:
         parts.append("direct=n/a")
     return ok, retry, " ".join(parts)
+
+
+def membership(
+    model: dict, listed: set[str], upstream_key: str | None, timeout: float, parts: list[str]
+) -> tuple[bool, bool, str]:
+    """A llama-swap model: listed by the gateway and by llama-swap's own /v1/models. No generation, which would
+    load it and evict the model live users are on."""
+    direct = model["direct"]
+    status, resp, secs = call(direct["url"].rstrip("/") + "/models", upstream_key, timeout=timeout)
+    ids = {m.get("id") for m in resp.get("data", [])} if status == 200 and isinstance(resp, dict) else set()
+    ok = model["name"] in listed and direct["model"] in ids
+    parts.append(
+        f"swap member: llama-swap /v1/models={status} ({secs:.2f}s) "
+        + ("lists it" if direct["model"] in ids else f"does not list {direct['model']!r}")
+        + "; no generation (a swap would evict live users' model)"
+    )
+    return ok, model["name"] in listed and not ok and retryable(status), " ".join(parts)
 
 
 def list_models(gateway: str, key: str, deadline: float) -> tuple[int, Any]:
