@@ -1,8 +1,9 @@
 """The LiteLLM gateway block: proxy tuning, its database, and the virtual keys it mints."""
 
+import re
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from .base import Spec
 from .common import DnsName, ImageRef
@@ -38,6 +39,21 @@ class DatabaseSpec(Spec):
     url_secret: SecretRef | None = None
     instances: int = Field(default=1, ge=1, le=5)
     storage_gib: int = Field(default=10, alias="storageGiB", ge=1, le=4096)
+    # cnpg: WAL on its own volume, so a burst of WAL (or an archive that stalls) cannot fill the data volume.
+    wal_storage_gib: int = Field(default=5, alias="walStorageGiB", ge=1, le=1024)
+    # LiteLLM deletes LiteLLM_SpendLogs rows older than this (general_settings.maximum_spend_logs_retention_period;
+    # LiteLLM's durations: <n>d, <n>w or <n>mo here). Budgets and key spend are kept on the keys themselves.
+    spend_log_retention: str = "30d"
+
+    @field_validator("spend_log_retention")
+    @classmethod
+    def _litellm_duration(cls, value: str) -> str:
+        if not re.fullmatch(r"[1-9][0-9]*(d|w|mo)", value):
+            raise ValueError(
+                f"'{value}' is not a LiteLLM retention period; use days, weeks or months such as 30d, 4w or 3mo"
+            )
+        return value
+
     postgres_image: ImageRef = POSTGRES_IMAGE
     # Each Postgres instance pod (CNPG sets its security context itself: non-root, read-only root, no caps).
     resources: GuaranteedResources = GuaranteedResources()
@@ -54,6 +70,20 @@ class DatabaseSpec(Spec):
         if self.mode != "cnpg" and "operator" in self.model_fields_set:
             raise ValueError(
                 f"operator: only applies to mode 'cnpg' (mode is '{self.mode}'); remove it or set mode: cnpg"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _cnpg_only_fields(self) -> "DatabaseSpec":
+        if self.mode != "cnpg" and "wal_storage_gib" in self.model_fields_set:
+            raise ValueError(
+                f"walStorageGiB: sizes the CNPG cluster's WAL volume, but mode is '{self.mode}'; remove it "
+                "or set mode: cnpg"
+            )
+        if self.mode == "none" and "spend_log_retention" in self.model_fields_set:
+            raise ValueError(
+                "spendLogRetention: prunes spend logs in the gateway database, but mode is 'none'; remove it "
+                "or set mode to cnpg or existing"
             )
         return self
 

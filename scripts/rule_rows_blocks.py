@@ -206,6 +206,25 @@ BLOCK_ROWS = [
         lambda r: r["gateway"].update(database={"mode": "none", "operator": "existing"}, storeModelInDb=False, keys=[]),
     ),
     Row(
+        "gateway.database.walStorageGiB",
+        "walStorageGiB only with mode cnpg",
+        lambda r: r["gateway"].update(
+            database={"mode": "existing", "urlSecret": {"name": "db", "key": "url"}, "walStorageGiB": 5}
+        ),
+    ),
+    Row(
+        "gateway.database.spendLogRetention",
+        "spendLogRetention needs a database",
+        lambda r: r["gateway"].update(
+            database={"mode": "none", "spendLogRetention": "7d"}, storeModelInDb=False, keys=[]
+        ),
+    ),
+    Row(
+        "gateway.database.spendLogRetention",
+        "spend-log retention is a LiteLLM duration",
+        lambda r: r["gateway"].setdefault("database", {}).update(spendLogRetention="30 days"),
+    ),
+    Row(
         "gateway.redis.host",
         "an external Redis names its host",
         lambda r: r["gateway"].update(redis={"mode": "external"}),

@@ -15,6 +15,8 @@ APP_DATABASE = {"database": "litellm", "owner": "litellm"}
 # CNPG's labels on every instance pod of the cluster (not on its initdb/join Jobs).
 INSTANCE_LABELS = {"cnpg.io/cluster": CLUSTER_NAME, "cnpg.io/podRole": "instance"}
 GKE_SA_ANNOTATION = "iam.gke.io/gcp-service-account"
+# The instance manager's Prometheus exporter: container port `metrics` on every instance pod (CNPG monitoring docs).
+METRICS_PORT, METRICS_PORT_NAME = 9187, "metrics"
 
 
 def operator_release(spec: DatabaseSpec) -> dict[str, Any]:
@@ -58,13 +60,16 @@ def cluster(
 ) -> dict[str, Any]:
     """The `Cluster`. `gcp_service_account`: the GCP identity its pods use for GCS (backup or restore)."""
     storage: dict[str, Any] = {"size": f"{spec.storage_gib}Gi"}
+    wal: dict[str, Any] = {"size": f"{spec.wal_storage_gib}Gi"}
     if storage_class:
-        storage["storageClass"] = storage_class
+        storage["storageClass"] = wal["storageClass"] = storage_class
     res = {"cpu": spec.resources.cpu, "memory": spec.resources.memory}
     body: dict[str, Any] = {
         "instances": spec.instances,
         "imageName": spec.postgres_image,
         "storage": storage,
+        # Added to an existing Cluster, CNPG moves the WAL onto the new volume in a rolling update (no replace).
+        "walStorage": wal,
         "bootstrap": {"initdb": dict(APP_DATABASE)},
         "enableSuperuserAccess": False,
         "resources": {"requests": res, "limits": dict(res)},  # Guaranteed QoS
@@ -92,3 +97,31 @@ def url_secret_ref(spec: DatabaseSpec) -> dict[str, str] | None:
     if spec.mode == "existing" and spec.url_secret:
         return {"name": spec.url_secret.name, "key": spec.url_secret.key}
     return None
+
+
+def metrics_monitor(mode: str, namespace: str, interval: str, timeout: str, labels: dict[str, str]) -> dict[str, Any]:
+    """Scrape of the instance pods' exporter: GMP PodMonitoring, or prometheus-operator's PodMonitor (CNPG
+    creates no metrics Service for a ServiceMonitor to select)."""
+    meta = metadata(CLUSTER_NAME, namespace, "observability")
+    meta["labels"]["llm-platform/scrape-target"] = "cnpg"
+    selector = {"matchLabels": dict(INSTANCE_LABELS)}
+    if mode == "podmonitoring":
+        endpoint = {"port": METRICS_PORT_NAME, "path": "/metrics", "interval": interval, "timeout": timeout}
+        return {
+            "apiVersion": "monitoring.googleapis.com/v1",
+            "kind": "PodMonitoring",
+            "metadata": meta,
+            "spec": {"selector": selector, "endpoints": [endpoint]},
+        }
+    meta["labels"].update(labels)
+    endpoint = {"port": METRICS_PORT_NAME, "path": "/metrics", "interval": interval, "scrapeTimeout": timeout}
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PodMonitor",
+        "metadata": meta,
+        "spec": {
+            "selector": selector,
+            "namespaceSelector": {"matchNames": [namespace]},
+            "podMetricsEndpoints": [endpoint],
+        },
+    }
