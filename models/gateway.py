@@ -145,6 +145,8 @@ class KeySpec(Spec):
     tpm_limit: int | None = Field(default=None, ge=1)
     # Namespace the key's Secret is written to; defaults to the front-ends namespace.
     namespace: DnsName | None = None
+    # true: the key is blocked in LiteLLM and never re-minted (an operator's block kept across runs).
+    disabled: bool = False
 
     @model_validator(mode="after")
     def _duration_needs_budget(self) -> "KeySpec":
