@@ -19,16 +19,6 @@ class KeyMinter(pulumi.ComponentResource):
             apply(f"{name}-config", keys.configmap(spec), child(self)),
             apply(f"{name}-sa", keys.service_account(spec), child(self)),
         ]
-        # Created empty here, filled by the reconciler (its data is never Pulumi's), deleted with the key.
-        deps += [
-            apply(
-                f"{name}-secret-{s['metadata']['namespace']}-{s['metadata']['name']}",
-                s,
-                child(self, ignore_changes=["data", "stringData"]),
-            )
-            for s in keys.key_secrets(spec)
-        ]
-        deps.append(apply(f"{name}-lease", keys.lease(spec), child(self, ignore_changes=["spec"])))
         for ns in keys.target_namespaces(spec):
             deps.append(apply(f"{name}-role-{ns}", keys.role(spec, ns), child(self)))
             deps.append(apply(f"{name}-binding-{ns}", keys.role_binding(spec, ns), child(self)))

@@ -75,3 +75,17 @@ class TestRedisNeverRunsTwice:
     def test_recreate_strategy(self):
         plan = plan_for(dev(redis={"mode": "incluster"}))
         assert plan.one("Deployment", "litellm-redis")["spec"]["strategy"] == {"type": "Recreate"}
+
+
+class TestSharedTpmHookShipsWithRedis:
+    def test_callback_and_module_with_redis(self, dev_plan):
+        data = dev_plan.one("ConfigMap", "litellm-config")["data"]
+        callbacks = yaml.safe_load(data["config.yaml"])["litellm_settings"]["callbacks"]
+        assert "llm_platform_tpm.shared_tpm" in callbacks and "llm_platform_tpm.py" in data
+        assert "class SharedTpm" in data["llm_platform_tpm.py"]
+
+    def test_single_process_without_redis_has_neither(self):
+        plan = plan_for(dev(numWorkers=1, replicas=1, redis={"mode": "none"}))
+        data = plan.one("ConfigMap", "litellm-config")["data"]
+        assert "llm_platform_tpm.py" not in data
+        assert not any("tpm" in c for c in yaml.safe_load(data["config.yaml"])["litellm_settings"]["callbacks"])

@@ -42,6 +42,9 @@ SALT_SECRET, SALT_KEY_ENV = "litellm-salt-key", "LITELLM_SALT_KEY"
 # LiteLLM imports callbacks from the config file's folder: the hook ships in the same ConfigMap.
 HOOK_MODULE = "llm_platform_hooks"
 HOOK_SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "availability_hook.py"
+# Model tpm across processes (the check reads memory only); shipped whenever the gateway shares a Redis.
+TPM_MODULE = "llm_platform_tpm"
+TPM_SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "shared_tpm_hook.py"
 
 
 def external_route(model: ExternalModelSpec) -> dict[str, Any]:
@@ -123,7 +126,7 @@ def litellm_config(cfg: PlatformConfig) -> dict[str, Any]:
             "num_retries": gw.num_retries,
             "request_timeout": gw.request_timeout,
             "json_logs": True,
-            "callbacks": [f"{HOOK_MODULE}.availability", *metrics_callbacks(cfg)],
+            "callbacks": [f"{HOOK_MODULE}.availability", *tpm_callbacks(cfg), *metrics_callbacks(cfg)],
             # litellm_settings, not general_settings: it sets litellm.require_auth_for_metrics_endpoint.
             **({"require_auth_for_metrics_endpoint": False} if metrics_callbacks(cfg) else {}),
         },
@@ -137,6 +140,10 @@ def litellm_config(cfg: PlatformConfig) -> dict[str, Any]:
         },
         "general_settings": general_settings(cfg),
     }
+
+
+def tpm_callbacks(cfg: PlatformConfig) -> list[str]:
+    return [f"{TPM_MODULE}.shared_tpm"] if redis.address(cfg) is not None else []
 
 
 def metrics_callbacks(cfg: PlatformConfig) -> list[str]:
@@ -172,6 +179,7 @@ def configmap(cfg: PlatformConfig) -> dict[str, Any]:
         "data": {
             "config.yaml": config_yaml(cfg),
             f"{HOOK_MODULE}.py": HOOK_SCRIPT.read_text(),
+            **({f"{TPM_MODULE}.py": TPM_SCRIPT.read_text()} if tpm_callbacks(cfg) else {}),
             "availability.json": json.dumps(availability(cfg), indent=2, sort_keys=True),
         },
     }
@@ -225,7 +233,7 @@ def deployment(cfg: PlatformConfig) -> dict[str, Any]:
         "startupProbe": http_probe("/health/liveliness", "http", period=5, failures=60),
         "livenessProbe": http_probe("/health/liveliness", "http", period=15, failures=3),
         # Not /health/readiness: it answers 503 on every pod at once while the database is down, emptying the
-        # Service (docs/how-to/gateway-database.md). /health/liveliness also turns 503 once a worker drains.
+        # Service (docs/how-to/gateway-day2.md). /health/liveliness also turns 503 once a worker drains.
         "readinessProbe": http_probe("/health/liveliness", "http", period=10, failures=3),
         "lifecycle": {"preStop": {"exec": {"command": drain_command()}}},
         # Exception (README): the non_root image runs as nobody (65534) and hands nobody its Prisma package and

@@ -166,8 +166,8 @@ def proxy(tmp_path, plan, rendered, container) -> Iterator:
     data = plan.one("ConfigMap", "litellm-config")["data"]
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     (tmp_path / "availability.json").write_text(json.dumps({entry["model_name"]: {"host": "127.0.0.1", "port": port}}))
-    hook = next(k for k in data if k.endswith(".py"))
-    (tmp_path / hook).write_text(data[hook])
+    for hook in (k for k in data if k.endswith(".py")):
+        (tmp_path / hook).write_text(data[hook])
     env = {e["name"]: e["value"] for e in container["env"] if "value" in e}
     env.update(LITELLM_MASTER_KEY=MASTER, UPSTREAM_API_KEY=UPSTREAM, DRAIN_ENDPOINT_TOKEN=DRAIN_TOKEN, DATABASE_URL="")
     try:
