@@ -15,6 +15,7 @@ APP_DATABASE = {"database": "litellm", "owner": "litellm"}
 # CNPG's labels on every instance pod of the cluster (not on its initdb/join Jobs).
 INSTANCE_LABELS = {"cnpg.io/cluster": CLUSTER_NAME, "cnpg.io/podRole": "instance"}
 GKE_SA_ANNOTATION = "iam.gke.io/gcp-service-account"
+WORKLOAD_IDENTITY_NODE_LABEL = "iam.gke.io/gke-metadata-server-enabled"  # GKE sets it on GKE_METADATA node pools
 # The instance manager's Prometheus exporter: container port `metrics` on every instance pod (CNPG monitoring docs).
 METRICS_PORT, METRICS_PORT_NAME = 9187, "metrics"
 
@@ -82,6 +83,9 @@ def cluster(
         body["externalClusters"] = [backup.recovery_source(spec.restore_from)]
     if gcp_service_account:
         body["serviceAccountTemplate"] = {"metadata": {"annotations": {GKE_SA_ANNOTATION: gcp_service_account}}}
+        # Only nodes running the GKE metadata server hand the pod its GCP identity; elsewhere Barman Cloud gets
+        # the node's own identity (or none) and WAL archiving fails.
+        body.setdefault("affinity", {})["nodeSelector"] = {WORKLOAD_IDENTITY_NODE_LABEL: "true"}
     return {
         "apiVersion": "postgresql.cnpg.io/v1",
         "kind": "Cluster",
