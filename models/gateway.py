@@ -8,6 +8,7 @@ from pydantic import Field, field_validator, model_validator
 from .base import Spec
 from .common import DnsName, ImageRef
 from .database_backup import BackupSpec, GuaranteedResources, RestoreSpec
+from .network import cidr
 
 BudgetDuration = Field(default=None, pattern=r"^[1-9][0-9]*(s|m|h|d|mo)$")
 
@@ -180,6 +181,27 @@ class SmokeTestSpec(Spec):
         return self
 
 
+class RuntimeModelEgressSpec(Spec):
+    """`gateway.runtimeModelEgress`: where models added at run time (storeModelInDb) may be, for the gateway's
+    NetworkPolicy. Each CIDR on each port; e.g. the VPC range of in-VPC endpoints, or 0.0.0.0/0 for internet APIs."""
+
+    cidrs: list[str] = Field(min_length=1)
+    ports: list[int] = Field(default_factory=lambda: [443], min_length=1)
+
+    @field_validator("cidrs")
+    @classmethod
+    def _valid_cidrs(cls, values: list[str]) -> list[str]:
+        return [cidr(v) for v in values]
+
+    @field_validator("ports")
+    @classmethod
+    def _valid_ports(cls, values: list[int]) -> list[int]:
+        for v in values:
+            if not 1 <= v <= 65535:
+                raise ValueError(f"{v} is not a TCP port; use 1-65535 (443 for https endpoints)")
+        return values
+
+
 class GatewaySpec(Spec):
     replicas: int = Field(default=1, ge=0, le=20)
     resources: ResourcesSpec = ResourcesSpec()
@@ -193,6 +215,7 @@ class GatewaySpec(Spec):
     database: DatabaseSpec = DatabaseSpec()
     # Lets `POST /model/new` register models at run time (seed 002 section 4b); needs the database.
     store_model_in_db: bool = False
+    runtime_model_egress: RuntimeModelEgressSpec | None = None
     keys: list[KeySpec] = Field(default_factory=list)
     smoke_test: SmokeTestSpec = SmokeTestSpec()
     redis: RedisSpec = RedisSpec()

@@ -36,6 +36,7 @@ class PlatformConfig(PlatformSpec):
             self._frontends_use_declared_keys,
             self._smoke_key_fits,
             self._database_backups,
+            self._runtime_models_reachable,
         ):
             rule(p)
         p.raise_if_any()
@@ -194,3 +195,13 @@ class PlatformConfig(PlatformSpec):
         cluster = self.cluster
         problems = backup_problems(db.mode, db.backup, db.restore_from, cluster.is_gke, cluster.workload_identity)
         p.lines.extend(problems.lines)
+
+    def _runtime_models_reachable(self, p: Problems) -> None:
+        gw = self.gateway
+        if gw.store_model_in_db and self.network.enabled and gw.runtime_model_egress is None:
+            p.add(
+                "gateway.runtimeModelEgress",
+                "storeModelInDb lets the UI add models, but the gateway's NetworkPolicy reaches only the models "
+                "declared here; set runtimeModelEgress: {cidrs: [<where they run>], ports: [443]} (0.0.0.0/0 for "
+                "internet APIs), or set storeModelInDb: false",
+            )

@@ -225,6 +225,16 @@ BLOCK_ROWS = [
         lambda r: r["gateway"].setdefault("database", {}).update(spendLogRetention="30 days"),
     ),
     Row(
+        "gateway.runtimeModelEgress",
+        "models added at run time need an egress allow-list",
+        lambda r: drop(r["gateway"], "runtimeModelEgress"),
+    ),
+    Row(
+        "gateway.runtimeModelEgress.ports",
+        "runtime model ports are TCP ports",
+        lambda r: r["gateway"]["runtimeModelEgress"].update(ports=[0]),
+    ),
+    Row(
         "gateway.redis.host",
         "an external Redis names its host",
         lambda r: r["gateway"].update(redis={"mode": "external"}),

@@ -89,3 +89,17 @@ class TestSharedTpmHookShipsWithRedis:
         data = plan.one("ConfigMap", "litellm-config")["data"]
         assert "llm_platform_tpm.py" not in data
         assert not any("tpm" in c for c in yaml.safe_load(data["config.yaml"])["litellm_settings"]["callbacks"])
+
+
+class TestModelsAddedAtRunTimeAreReachable:
+    def test_dev_opens_the_declared_allow_list_to_the_gateway_only(self, dev_plan):
+        pol = dev_plan.one("NetworkPolicy", "litellm-egress", "litellm")
+        (rule,) = [r for r in pol["spec"]["egress"] if {"ipBlock": {"cidr": "10.20.0.0/16"}} in r["to"]]
+        assert rule["ports"] == [{"protocol": "TCP", "port": 443}, {"protocol": "TCP", "port": 8000}]
+        assert pol["spec"]["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": "litellm"}}
+
+    def test_allow_list_from_config(self):
+        plan = plan_for(dev(runtimeModelEgress={"cidrs": ["10.20.0.0/16"], "ports": [8000, 443]}))
+        pol = plan.one("NetworkPolicy", "litellm-egress", "litellm")
+        (rule,) = [r for r in pol["spec"]["egress"] if {"ipBlock": {"cidr": "10.20.0.0/16"}} in r["to"]]
+        assert rule["ports"] == [{"protocol": "TCP", "port": 443}, {"protocol": "TCP", "port": 8000}]

@@ -233,6 +233,9 @@ def gateway_policies(cfg: PlatformConfig) -> list[dict[str, Any]]:
     if external_ports(cfg):
         # External endpoints may sit on private addresses too (an in-VPC LiteMaaS): any address, their ports.
         egress.append(rule([ip_block(ANYWHERE)], tcp(*external_ports(cfg)), "egress"))
+    runtime = cfg.gateway.runtime_model_egress
+    if runtime is not None and cfg.gateway.store_model_in_db:  # models added in the UI or by /model/new
+        egress.append(rule([ip_block(c) for c in runtime.cidrs], tcp(*runtime.ports), "egress"))
     if egress:
         out.append(policy("litellm-egress", ns, gw_pods, egress=egress))
 
