@@ -37,6 +37,7 @@ DRAIN_TOKEN_ENV = "DRAIN_ENDPOINT_TOKEN"
 # Seconds between the pod's deletion and the last new connection the Service sends it (endpoint propagation),
 # plus the preStop's own start: added to request_timeout for terminationGracePeriodSeconds.
 SHUTDOWN_MARGIN_S = 30
+OPEN_WEBUI_USER_HEADER = "x-openwebui-user-email"
 # Its own Secret: protected and kept on delete, unlike litellm-secrets (whose master key may be replaced).
 SALT_SECRET, SALT_KEY_ENV = "litellm-salt-key", "LITELLM_SALT_KEY"
 # LiteLLM imports callbacks from the config file's folder: the hook ships in the same ConfigMap.
@@ -164,6 +165,9 @@ def general_settings(cfg: PlatformConfig) -> dict[str, Any]:
         settings["disable_error_logs"] = True
     if (shared := redis.coordination_redis(cfg)) is not None:
         settings["coordination_redis"] = shared
+    if any(key == "openWebui" for key, _ in cfg.frontends.enabled()):
+        # Open WebUI's forwarded user (ENABLE_FORWARD_USER_INFO_HEADERS): spend per person, not per shared key.
+        settings["user_header_mappings"] = [{"header_name": OPEN_WEBUI_USER_HEADER, "litellm_user_role": "customer"}]
     return settings
 
 

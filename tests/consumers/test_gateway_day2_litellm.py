@@ -236,3 +236,22 @@ class TestRolloutsDoNotCutRequests:
         assert int(env["GRACEFUL_SHUTDOWN_TIMEOUT"]) == timeout
         assert spec["template"]["spec"]["terminationGracePeriodSeconds"] > timeout
         assert spec["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+
+
+END_USER_PROBE = r"""
+import json, sys
+from litellm.proxy import proxy_server
+from litellm.proxy.auth.auth_utils import get_end_user_id_from_request_body
+proxy_server.general_settings.update(json.loads(sys.argv[1]))
+headers = {"X-OpenWebUI-User-Email": "ada@example.com", "X-OpenWebUI-User-Id": "u-1"}
+print(json.dumps({"end_user": get_end_user_id_from_request_body({"model": "m"}, headers)}))
+"""
+
+
+class TestOpenWebUiUsersAreAttributed:
+    def test_litellm_reads_the_forwarded_email_as_the_end_user(self, rendered, plan):
+        webui = plan.one("Deployment", "open-webui")["spec"]["template"]["spec"]["containers"][0]
+        assert {"name": "ENABLE_FORWARD_USER_INFO_HEADERS", "value": "true"} in webui["env"]
+        gs = json.dumps(rendered["general_settings"])
+        out = run_probe(END_USER_PROBE.replace("sys.argv[1]", repr(gs)))
+        assert out == {"end_user": "ada@example.com"}
