@@ -231,3 +231,15 @@ class TestRestore:
         db = dev_raw["gateway"]["database"]
         db["restoreFrom"] = {"bucket": db["backup"]["bucket"]}
         assert "gateway.database.backup.serverName: the restored cluster would archive into" in reject(dev_raw)
+
+
+class TestSynchronousReplication:
+    def test_prod_commits_wait_for_one_standby_but_never_block(self, prod):
+        assert cluster_spec(prod)["postgresql"]["synchronous"] == {
+            "method": "any",
+            "number": 1,
+            "dataDurability": "preferred",
+        }
+
+    def test_a_single_instance_has_nothing_to_wait_for(self, dev):
+        assert "synchronous" not in cluster_spec(dev).get("postgresql", {})

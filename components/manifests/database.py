@@ -56,6 +56,14 @@ def placement(instances: int) -> dict[str, Any]:
     }
 
 
+def synchronous(instances: int) -> dict[str, Any]:
+    """With replicas, a commit waits for one standby (quorum `any`, CNPG 1.25+); `preferred` durability drops
+    back to asynchronous while no standby is up, so losing the standbys never stops writes."""
+    if instances < 2:
+        return {}
+    return {"postgresql": {"synchronous": {"method": "any", "number": 1, "dataDurability": "preferred"}}}
+
+
 def cluster(
     spec: DatabaseSpec, namespace: str, storage_class: str | None, gcp_service_account: Any = None
 ) -> dict[str, Any]:
@@ -75,6 +83,7 @@ def cluster(
         "enableSuperuserAccess": False,
         "resources": {"requests": res, "limits": dict(res)},  # Guaranteed QoS
         **placement(spec.instances),
+        **synchronous(spec.instances),
     }
     if spec.backup.on:
         body["plugins"] = [backup.wal_archiver(spec.backup)]
