@@ -268,6 +268,21 @@ BLOCK_ROWS = [
     Row("gateway.database.backup.bucket", "a bucket is a bare GCS name", lambda r: setv(backup(r), bucket="gs://b/x")),
     Row("gateway.database.backup.bucket", "a GCS bucket name is valid", lambda r: setv(backup(r), bucket="My_Bucket")),
     Row(
+        "gateway.database.backup.lockBucketRetention",
+        "a locked retention names its period",
+        lambda r: setv(backup(r), lockBucketRetention=True),
+    ),
+    Row(
+        "gateway.database.backup.bucketRetentionDays",
+        "a bucket retention policy only on a created bucket",
+        lambda r: setv(backup(r), createBucket=False, bucketRetentionDays=7),
+    ),
+    Row(
+        "gateway.database.backup.bucketRetentionDays",
+        "the bucket keeps objects no longer than the backup retention",
+        lambda r: setv(backup(r), bucketRetentionDays=60),
+    ),
+    Row(
         "gateway.database.backup.schedule", "CNPG's cron has 6 fields", lambda r: setv(backup(r), schedule="0 3 * * *")
     ),
     # models/pricing.py

@@ -243,3 +243,14 @@ class TestSynchronousReplication:
 
     def test_a_single_instance_has_nothing_to_wait_for(self, dev):
         assert "synchronous" not in cluster_spec(dev).get("postgresql", {})
+
+
+class TestBucketRetentionLock:
+    def test_retention_policy_on_a_created_bucket(self, dev_raw):
+        dev_raw["gateway"]["database"]["backup"].update(bucketRetentionDays=7, lockBucketRetention=True)
+        (bucket,) = gcp(plan_for(dev_raw), "storage/bucket:Bucket")
+        assert bucket["retentionPolicy"] == {"retentionPeriod": str(7 * 86400), "isLocked": True}
+
+    def test_no_policy_by_default(self, dev):
+        (bucket,) = gcp(dev, "storage/bucket:Bucket")
+        assert "retentionPolicy" not in bucket
