@@ -32,8 +32,7 @@ MASTER, UPSTREAM = "sk-bench-master", "bench-upstream-key"
 class Gateway:
     config: dict[str, Any]
     availability: dict[str, Any]
-    hook_name: str
-    hook_text: str
+    hooks: dict[str, str]  # every callback module the ConfigMap ships: file name -> source
     args: list[str]  # rendered container args minus --config/--port/--host
     env: dict[str, str]  # rendered literal env values (secretKeyRef ones are set by the bench)
     chat_alias: str
@@ -60,12 +59,10 @@ def rendered_gateway(stack_file: Path = ROOT / "Pulumi.dev.yaml") -> Gateway:
         elif not arg.startswith(("--config=", "--port=", "--host=")):
             args.append(arg)
     env = {e["name"]: str(e["value"]) for e in container.get("env", []) if "value" in e}
-    hook = next(k for k in data if k.endswith(".py"))
     return Gateway(
         config,
         json.loads(data["availability.json"]),
-        hook,
-        data[hook],
+        {k: v for k, v in data.items() if k.endswith(".py")},
         args,
         env,
         chat["model_name"],
@@ -74,7 +71,7 @@ def rendered_gateway(stack_file: Path = ROOT / "Pulumi.dev.yaml") -> Gateway:
 
 
 def localise(gw: Gateway, work: Path, chat_port: int) -> Path:
-    """Write config.yaml, the hook and availability.json into `work`; only addresses and the DB change."""
+    """Write config.yaml, the hooks and availability.json into `work`; only addresses and the DB change."""
     config, availability = json.loads(json.dumps(gw.config)), json.loads(json.dumps(gw.availability))
     for entry in config["model_list"]:
         name = entry["model_name"]
@@ -85,7 +82,8 @@ def localise(gw: Gateway, work: Path, chat_port: int) -> Path:
     drop_shared_state(config)  # the database, and Redis: figures exclude Redis round trips
     (work / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     (work / "availability.json").write_text(json.dumps(availability))
-    (work / gw.hook_name).write_text(gw.hook_text)
+    for name, text in gw.hooks.items():
+        (work / name).write_text(text)
     return work / "config.yaml"
 
 

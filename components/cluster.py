@@ -101,6 +101,9 @@ class GkeCluster(pulumi.ComponentResource):
     # The nodes' service account email: the configured one, or the dedicated one created here; None when the stack
     # declares no node pool on an existing cluster.
     node_service_account: pulumi.Input[str] | None
+    # The same cluster, adopting objects that already exist instead of failing on create (pulumi-kubernetes >= 4.29
+    # creates client-side): only for objects this program takes over from an in-cluster writer (KeySecrets).
+    adopt_provider: k8s.Provider
 
     def __init__(
         self,
@@ -162,6 +165,9 @@ class GkeCluster(pulumi.ComponentResource):
             ca = found.master_auths.apply(lambda auths: auths[0].cluster_ca_certificate)
         config = pulumi.Output.all(self.endpoint, ca).apply(lambda v: kubeconfig(spec.name, v[0], v[1]))
         self.provider = k8s.Provider(f"{name}-k8s", kubeconfig=config, opts=child)
+        self.adopt_provider = k8s.Provider(
+            f"{name}-k8s-adopt", kubeconfig=config, upsert_existing_objects=True, opts=child
+        )
         self.register_outputs(
             {
                 "cluster_name": self.cluster_name,
@@ -178,12 +184,21 @@ class KubeconfigCluster(pulumi.ComponentResource):
     endpoint: pulumi.Output[str]
     provider: k8s.Provider
     node_service_account: pulumi.Input[str] | None = None
+    # The same cluster, adopting objects that already exist instead of failing on create (pulumi-kubernetes >= 4.29
+    # creates client-side): only for objects this program takes over from an in-cluster writer (KeySecrets).
+    adopt_provider: k8s.Provider
 
     def __init__(self, name: str, spec: ClusterSpec, opts: pulumi.ResourceOptions | None = None):
         super().__init__("llm-platform:cluster:KubeconfigCluster", name, None, opts)
         self.cluster_name = pulumi.Output.from_input(spec.name)
         self.endpoint = pulumi.Output.from_input(spec.context or "(current context)")
         self.provider = k8s.Provider(f"{name}-k8s", context=spec.context, opts=pulumi.ResourceOptions(parent=self))
+        self.adopt_provider = k8s.Provider(
+            f"{name}-k8s-adopt",
+            context=spec.context,
+            upsert_existing_objects=True,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         self.register_outputs({"cluster_name": self.cluster_name, "endpoint": self.endpoint})
 
 

@@ -11,6 +11,7 @@ import pulumi_kubernetes as k8s
 from components.k8s import apply
 from components.manifests import database
 from components.manifests import database_backup as bk
+from models.database_backup import BackupSpec
 from models.platform import PlatformConfig
 
 SOFT_DELETE_SECONDS = 7 * 24 * 3600  # a deleted backup object stays recoverable for a week
@@ -19,6 +20,13 @@ SOFT_DELETE_SECONDS = 7 * 24 * 3600  # a deleted backup object stays recoverable
 def gcp_account_id(cluster_name: str) -> str:
     """6-30 characters, starting with a letter."""
     return f"pg-backup-{cluster_name}"[:30].rstrip("-")
+
+
+def bucket_retention(backup: BackupSpec) -> dict:
+    if backup.bucket_retention_days is None:
+        return {}
+    seconds = backup.bucket_retention_days * 86400
+    return {"retention_policy": {"retention_period": str(seconds), "is_locked": backup.lock_bucket_retention}}
 
 
 def bucket_grants(
@@ -86,6 +94,7 @@ class DatabaseBackup(pulumi.ComponentResource):
                         uniform_bucket_level_access=True,
                         public_access_prevention="enforced",
                         soft_delete_policy={"retention_duration_seconds": SOFT_DELETE_SECONDS},
+                        **bucket_retention(backup),
                         force_destroy=False,
                         labels={"app": "llm-platform", "component": "database-backup"},
                         opts=keep,

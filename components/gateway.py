@@ -30,12 +30,21 @@ class LiteLLMGateway(pulumi.ComponentResource):
         ns = spec.namespaces
         master = random.RandomPassword(f"{name}-master-key", length=40, special=False, opts=child(self))
         upstream = random.RandomPassword(f"{name}-upstream-key", length=40, special=False, opts=child(self))
+        drain = random.RandomPassword(f"{name}-drain-token", length=32, special=False, opts=child(self))
         master_key: pulumi.Output[str] = pulumi.Output.secret(pulumi.Output.concat("sk-", master.result))
 
         secrets = [
             apply(
                 f"{name}-secrets",
-                _secret(gw.SECRET, ns.gateway, {gw.MASTER_KEY_ENV: master_key, gw.UPSTREAM_KEY_ENV: upstream.result}),
+                _secret(
+                    gw.SECRET,
+                    ns.gateway,
+                    {
+                        gw.MASTER_KEY_ENV: master_key,
+                        gw.UPSTREAM_KEY_ENV: upstream.result,
+                        gw.DRAIN_TOKEN_ENV: drain.result,
+                    },
+                ),
                 child(self),
             ),
             # vLLM reads the same shared key in the serving namespace (seed 000: vllm-api-key/api-key).

@@ -27,6 +27,7 @@ _CLASSES = {
     ("networking.k8s.io/v1", "NetworkPolicy"): k8s.networking.v1.NetworkPolicy,
     ("rbac.authorization.k8s.io/v1", "Role"): k8s.rbac.v1.Role,
     ("rbac.authorization.k8s.io/v1", "RoleBinding"): k8s.rbac.v1.RoleBinding,
+    ("coordination.k8s.io/v1", "Lease"): k8s.coordination.v1.Lease,
 }
 
 

@@ -12,6 +12,7 @@ from components.gateway_redis import GatewayRedis
 from components.gpu_node_pool import GpuNodePool
 from components.k8s import apply
 from components.key_minter import KeyMinter
+from components.key_secrets import KeySecrets
 from components.llama_backends import llama_backends
 from components.manifests.common import metadata
 from components.network_policies import NetworkPolicies
@@ -93,11 +94,13 @@ class LlmPlatform(pulumi.ComponentResource):
         llama = llama_backends(name, spec, in_ns)  # model name -> static Service or llama-swap endpoint
         minter = []
         if spec.gateway.keys:
+            adopt = pulumi.ResourceOptions(providers={"kubernetes": cluster.adopt_provider})
+            secrets = KeySecrets(f"{name}-key-secrets", spec, opts=pulumi.ResourceOptions.merge(in_ns, adopt))
             minter = [
                 KeyMinter(
                     f"{name}-keys",
                     spec,
-                    opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[gateway])),
+                    opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[gateway, secrets])),
                 )
             ]
         declare_frontends(name, spec, in_ns, after=[gateway, *minter])

@@ -40,8 +40,14 @@ class BackupSpec(Spec):
     enabled: bool | None = None
     bucket: str | None = None
     create_bucket: bool = False
-    # GCS location of a created bucket; default: the cluster's region.
+    # GCS location of a created bucket; default: the cluster's region. A dual-region (NAM4, EUR4, ASIA1, or a
+    # custom pair) keeps the backups through a regional outage; fixed when the bucket is created.
     bucket_location: str | None = Field(default=None, min_length=2)
+    # A created bucket's retention policy: no object (base backup, WAL) can be deleted or overwritten before it
+    # is this old, not even with the bucket's own credentials. lockBucketRetention makes that permanent (GCS
+    # cannot unlock; the bucket then cannot be deleted before its newest object expires).
+    bucket_retention_days: int | None = Field(default=None, ge=1, le=3650)
+    lock_bucket_retention: bool = False
     path: str = Field(default="litellm-db", pattern=r"^[a-z0-9][-_a-z0-9/]*[a-z0-9]$", max_length=200)
     # Folder of this cluster's backups under the path; a restored cluster archives under a new name.
     server_name: DnsName = "litellm-db"
@@ -71,6 +77,27 @@ class BackupSpec(Spec):
                 "e.g. '0 0 3 * * *' for 03:00 every day"
             )
         return value
+
+    @model_validator(mode="after")
+    def _bucket_retention(self) -> "BackupSpec":
+        if self.lock_bucket_retention and self.bucket_retention_days is None:
+            raise ValueError(
+                "lockBucketRetention: locks the bucket's retention policy, but bucketRetentionDays is not set; "
+                "set bucketRetentionDays or remove lockBucketRetention"
+            )
+        if self.bucket_retention_days is not None and not self.create_bucket:
+            raise ValueError(
+                "bucketRetentionDays: sets the retention policy of a bucket this stack creates, but createBucket "
+                "is false; set it on the existing bucket (gcloud storage buckets update --retention-period) instead"
+            )
+        days = int(self.retention[:-1]) * {"d": 1, "w": 7, "m": 30}[self.retention[-1]]
+        if self.bucket_retention_days is not None and self.bucket_retention_days > days:
+            raise ValueError(
+                f"bucketRetentionDays: {self.bucket_retention_days} days is longer than retention ({self.retention}), "
+                "so the plugin could not delete expired backups; set it to at most "
+                f"{days} or raise retention"
+            )
+        return self
 
     @model_validator(mode="after")
     def _bucket_when_enabled(self) -> "BackupSpec":

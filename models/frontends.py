@@ -101,7 +101,8 @@ class LibreChatSpec(FrontendSpec):
     title_convo: bool = True
     # Model that writes conversation titles; unset = the first listed model.
     title_model: str | None = Field(default=None, min_length=1)
-    allow_registration: bool = True
+    # Off: anyone who reaches LibreChat could otherwise create an account and spend the shared key's budget.
+    allow_registration: bool = False
 
     @model_validator(mode="after")
     def _needs_mongo(self) -> "LibreChatSpec":

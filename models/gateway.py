@@ -1,12 +1,14 @@
 """The LiteLLM gateway block: proxy tuning, its database, and the virtual keys it mints."""
 
+import re
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from .base import Spec
 from .common import DnsName, ImageRef
 from .database_backup import BackupSpec, GuaranteedResources, RestoreSpec
+from .network import cidr
 
 BudgetDuration = Field(default=None, pattern=r"^[1-9][0-9]*(s|m|h|d|mo)$")
 
@@ -38,6 +40,21 @@ class DatabaseSpec(Spec):
     url_secret: SecretRef | None = None
     instances: int = Field(default=1, ge=1, le=5)
     storage_gib: int = Field(default=10, alias="storageGiB", ge=1, le=4096)
+    # cnpg: WAL on its own volume, so a burst of WAL (or an archive that stalls) cannot fill the data volume.
+    wal_storage_gib: int = Field(default=5, alias="walStorageGiB", ge=1, le=1024)
+    # LiteLLM deletes LiteLLM_SpendLogs rows older than this (general_settings.maximum_spend_logs_retention_period;
+    # LiteLLM's durations: <n>d, <n>w or <n>mo here). Budgets and key spend are kept on the keys themselves.
+    spend_log_retention: str = "30d"
+
+    @field_validator("spend_log_retention")
+    @classmethod
+    def _litellm_duration(cls, value: str) -> str:
+        if not re.fullmatch(r"[1-9][0-9]*(d|w|mo)", value):
+            raise ValueError(
+                f"'{value}' is not a LiteLLM retention period; use days, weeks or months such as 30d, 4w or 3mo"
+            )
+        return value
+
     postgres_image: ImageRef = POSTGRES_IMAGE
     # Each Postgres instance pod (CNPG sets its security context itself: non-root, read-only root, no caps).
     resources: GuaranteedResources = GuaranteedResources()
@@ -54,6 +71,20 @@ class DatabaseSpec(Spec):
         if self.mode != "cnpg" and "operator" in self.model_fields_set:
             raise ValueError(
                 f"operator: only applies to mode 'cnpg' (mode is '{self.mode}'); remove it or set mode: cnpg"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _cnpg_only_fields(self) -> "DatabaseSpec":
+        if self.mode != "cnpg" and "wal_storage_gib" in self.model_fields_set:
+            raise ValueError(
+                f"walStorageGiB: sizes the CNPG cluster's WAL volume, but mode is '{self.mode}'; remove it "
+                "or set mode: cnpg"
+            )
+        if self.mode == "none" and "spend_log_retention" in self.model_fields_set:
+            raise ValueError(
+                "spendLogRetention: prunes spend logs in the gateway database, but mode is 'none'; remove it "
+                "or set mode to cnpg or existing"
             )
         return self
 
@@ -115,6 +146,8 @@ class KeySpec(Spec):
     tpm_limit: int | None = Field(default=None, ge=1)
     # Namespace the key's Secret is written to; defaults to the front-ends namespace.
     namespace: DnsName | None = None
+    # true: the key is blocked in LiteLLM and never re-minted (an operator's block kept across runs).
+    disabled: bool = False
 
     @model_validator(mode="after")
     def _duration_needs_budget(self) -> "KeySpec":
@@ -148,6 +181,27 @@ class SmokeTestSpec(Spec):
         return self
 
 
+class RuntimeModelEgressSpec(Spec):
+    """`gateway.runtimeModelEgress`: where models added at run time (storeModelInDb) may be, for the gateway's
+    NetworkPolicy. Each CIDR on each port; e.g. the VPC range of in-VPC endpoints, or 0.0.0.0/0 for internet APIs."""
+
+    cidrs: list[str] = Field(min_length=1)
+    ports: list[int] = Field(default_factory=lambda: [443], min_length=1)
+
+    @field_validator("cidrs")
+    @classmethod
+    def _valid_cidrs(cls, values: list[str]) -> list[str]:
+        return [cidr(v) for v in values]
+
+    @field_validator("ports")
+    @classmethod
+    def _valid_ports(cls, values: list[int]) -> list[int]:
+        for v in values:
+            if not 1 <= v <= 65535:
+                raise ValueError(f"{v} is not a TCP port; use 1-65535 (443 for https endpoints)")
+        return values
+
+
 class GatewaySpec(Spec):
     replicas: int = Field(default=1, ge=0, le=20)
     resources: ResourcesSpec = ResourcesSpec()
@@ -162,6 +216,7 @@ class GatewaySpec(Spec):
     database: DatabaseSpec = DatabaseSpec()
     # Lets `POST /model/new` register models at run time (seed 002 section 4b); needs the database.
     store_model_in_db: bool = False
+    runtime_model_egress: RuntimeModelEgressSpec | None = None
     keys: list[KeySpec] = Field(default_factory=list)
     smoke_test: SmokeTestSpec = SmokeTestSpec()
     redis: RedisSpec = RedisSpec()

@@ -25,6 +25,10 @@ _LABEL_NAME = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za
 _LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
 
 
+def cidr(value: str) -> str:
+    return _cidr(value)
+
+
 def _cidr(value: str) -> str:
     try:
         net = ipaddress.ip_network(value, strict=True)

@@ -41,6 +41,7 @@ class PlatformConfig(PlatformSpec):
             self._smoke_key_fits,
             self._database_backups,
             self._alerting,
+            self._runtime_models_reachable,
         ):
             rule(p)
         p.raise_if_any()
@@ -223,3 +224,12 @@ class PlatformConfig(PlatformSpec):
 
     def _alerting(self, p: Problems) -> None:
         p.lines.extend(alerting_problems(self).lines)
+    def _runtime_models_reachable(self, p: Problems) -> None:
+        gw = self.gateway
+        if gw.store_model_in_db and self.network.enabled and gw.runtime_model_egress is None:
+            p.add(
+                "gateway.runtimeModelEgress",
+                "storeModelInDb lets the UI add models, but the gateway's NetworkPolicy reaches only the models "
+                "declared here; set runtimeModelEgress: {cidrs: [<where they run>], ports: [443]} (0.0.0.0/0 for "
+                "internet APIs), or set storeModelInDb: false",
+            )

@@ -260,6 +260,35 @@ BLOCK_ROWS = [
         lambda r: r["gateway"].update(database={"mode": "none", "operator": "existing"}, storeModelInDb=False, keys=[]),
     ),
     Row(
+        "gateway.database.walStorageGiB",
+        "walStorageGiB only with mode cnpg",
+        lambda r: r["gateway"].update(
+            database={"mode": "existing", "urlSecret": {"name": "db", "key": "url"}, "walStorageGiB": 5}
+        ),
+    ),
+    Row(
+        "gateway.database.spendLogRetention",
+        "spendLogRetention needs a database",
+        lambda r: r["gateway"].update(
+            database={"mode": "none", "spendLogRetention": "7d"}, storeModelInDb=False, keys=[]
+        ),
+    ),
+    Row(
+        "gateway.database.spendLogRetention",
+        "spend-log retention is a LiteLLM duration",
+        lambda r: r["gateway"].setdefault("database", {}).update(spendLogRetention="30 days"),
+    ),
+    Row(
+        "gateway.runtimeModelEgress",
+        "models added at run time need an egress allow-list",
+        lambda r: drop(r["gateway"], "runtimeModelEgress"),
+    ),
+    Row(
+        "gateway.runtimeModelEgress.ports",
+        "runtime model ports are TCP ports",
+        lambda r: r["gateway"]["runtimeModelEgress"].update(ports=[0]),
+    ),
+    Row(
         "gateway.redis.host",
         "an external Redis names its host",
         lambda r: r["gateway"].update(redis={"mode": "external"}),
@@ -292,6 +321,21 @@ BLOCK_ROWS = [
     Row("gateway.database.backup.bucket", "enabled backups name a bucket", lambda r: drop(backup(r), "bucket")),
     Row("gateway.database.backup.bucket", "a bucket is a bare GCS name", lambda r: setv(backup(r), bucket="gs://b/x")),
     Row("gateway.database.backup.bucket", "a GCS bucket name is valid", lambda r: setv(backup(r), bucket="My_Bucket")),
+    Row(
+        "gateway.database.backup.lockBucketRetention",
+        "a locked retention names its period",
+        lambda r: setv(backup(r), lockBucketRetention=True),
+    ),
+    Row(
+        "gateway.database.backup.bucketRetentionDays",
+        "a bucket retention policy only on a created bucket",
+        lambda r: setv(backup(r), createBucket=False, bucketRetentionDays=7),
+    ),
+    Row(
+        "gateway.database.backup.bucketRetentionDays",
+        "the bucket keeps objects no longer than the backup retention",
+        lambda r: setv(backup(r), bucketRetentionDays=60),
+    ),
     Row(
         "gateway.database.backup.schedule", "CNPG's cron has 6 fields", lambda r: setv(backup(r), schedule="0 3 * * *")
     ),

@@ -82,13 +82,24 @@ class FakeLiteLLM:
         if path == "/key/delete" and method == "POST":
             self._check("delete", body or {})
             aliases = set((body or {}).get("key_aliases") or [])
-            gone = [t for t, r in self.rows.items() if r.get("key_alias") in aliases]
+            tokens = {token_of(k) for k in (body or {}).get("keys") or []}
+            gone = [t for t, r in self.rows.items() if r.get("key_alias") in aliases or t in tokens]
             if not gone:
                 c = CONTRACT["delete"]["none_found"]
                 return c["status"], c["body"]
             for t in gone:
                 del self.rows[t]
-            return 200, {"deleted_keys": sorted(aliases)}
+            return 200, {"deleted_keys": sorted(aliases | tokens)}
+        if path == "/key/list" and method == "GET":
+            return self._list(parse_qs(urlparse(url).query))
+        if path == "/key/block" and method == "POST":
+            self._check("block", body or {})
+            row = self.rows.get(token_of((body or {}).get("key") or ""))
+            if row is None:
+                c = CONTRACT["block"]["unknown_key"]
+                return c["status"], c["body"]
+            row["blocked"] = True
+            return 200, {"token": token_of(body["key"]), **row}
         return 404, {"detail": "Not Found"}
 
     def _generate(self, body: dict) -> tuple[int, object]:
@@ -105,6 +116,18 @@ class FakeLiteLLM:
         self.rows[token_of(key)], self.values[token_of(key)] = row, key
         return 200, resp
 
+    def _list(self, query: dict[str, list[str]]) -> tuple[int, object]:
+        """list_keys -> _list_key_helper: key_alias is an exact match; return_full_object gives the rows (with
+        their token), else only the tokens; `size` per page, `page` from 1."""
+        alias = query.get("key_alias", [None])[0]
+        size, page = int(query.get("size", ["10"])[0]), int(query.get("page", ["1"])[0])
+        rows = [(t, r) for t, r in sorted(self.rows.items()) if alias is None or r.get("key_alias") == alias]
+        chunk = rows[(page - 1) * size : page * size]
+        full = query.get("return_full_object", ["false"])[0] == "true"
+        keys = [{"token": t, **copy.deepcopy(r)} for t, r in chunk] if full else [t for t, _ in chunk]
+        pages = max(1, -(-len(rows) // size))
+        return 200, {"keys": keys, "total_count": len(rows), "current_page": page, "total_pages": pages}
+
     def _update(self, body: dict) -> tuple[int, object]:
         self._check("update", body)
         row = self.rows.get(token_of(body.get("key") or ""))
@@ -119,57 +142,97 @@ class FakeLiteLLM:
 
 
 class FakeKube:
-    """Secrets (GET/POST/PUT) and Deployments (strategic-merge PATCH of the pod template) of a namespace."""
+    """Secrets (GET, merge PATCH with a resourceVersion precondition), Deployments (GET, strategic-merge PATCH of
+    the pod template) and Leases (GET, PUT with a resourceVersion precondition) of a namespace."""
 
     def __init__(self, token: str):
         self.token = token
         self.secrets: dict[tuple[str, str], dict] = {}
         self.deployments: dict[tuple[str, str], dict] = {}
+        self.leases: dict[tuple[str, str], dict] = {}
         self.patches: list[tuple[str, str, str, dict]] = []  # (ns, name, content type, body)
         self.calls: list[tuple[str, str]] = []
         self.fail: dict[tuple[str, str], int] = {}  # (method, resource kind) -> status
+        self._version = itertools.count(100)
+
+    def version(self) -> str:
+        return str(next(self._version))
+
+    def create_secret(self, ns: str, name: str, data: dict | None = None) -> None:
+        """What Pulumi does before the reconciler runs (components/key_minter.py)."""
+        meta = {"name": name, "namespace": ns, "resourceVersion": self.version()}
+        self.secrets[(ns, name)] = {"metadata": meta, "data": dict(data or {})}
+
+    def create_lease(self, ns: str, name: str) -> None:
+        self.leases[(ns, name)] = {"metadata": {"name": name, "resourceVersion": self.version()}, "spec": {}}
 
     def value(self, ns: str, name: str) -> str | None:
         s = self.secrets.get((ns, name))
         raw = s and (s.get("data") or {}).get("api-key")
         return base64.b64decode(raw).decode() if raw else None
 
+    def stamp(self, ns: str, name: str) -> str | None:
+        return self.deployments[(ns, name)].get("template", {}).get("annotations", {}).get("llm-platform/key-hash")
+
     def handle(self, method: str, url: str, auth: str, body: dict | None, ctype: str = "") -> tuple[int, object]:
         if auth != f"Bearer {self.token}":
             return 401, {"kind": "Status", "code": 401}
         parts = urlparse(url).path.strip("/").split("/")  # api v1 namespaces NS secrets [NAME]
         kind = parts[parts.index("namespaces") + 2]
+        ns, name = parts[parts.index("namespaces") + 1], parts[parts.index("namespaces") + 3]
         self.calls.append((method, kind))
         if (method, kind) in self.fail:
             return self.fail[(method, kind)], {"kind": "Status", "code": self.fail[(method, kind)]}
-        if kind == "deployments":  # apis apps v1 namespaces NS deployments NAME
-            return self._patch(parts[4], parts[6], ctype, body or {}) if method == "PATCH" else (405, {})
-        ns = parts[3]
+        if kind == "deployments":
+            return self._deployment(method, ns, name, ctype, body or {})
+        if kind == "leases":
+            return self._lease(method, ns, name, body or {})
+        s = self.secrets.get((ns, name))
+        if s is None:
+            return 404, {"kind": "Status", "code": 404}
         if method == "GET":
-            s = self.secrets.get((ns, parts[5]))
-            return (200, s) if s else (404, {"kind": "Status", "code": 404})
-        if method == "POST":
-            key = (ns, body["metadata"]["name"])
-            if key in self.secrets:
-                return 409, {"kind": "Status", "code": 409, "reason": "AlreadyExists"}
-            self.secrets[key] = body
-            return 201, body
-        if method == "PUT":
-            if (ns, parts[5]) not in self.secrets:
-                return 404, {"kind": "Status", "code": 404}
-            self.secrets[(ns, parts[5])] = body
-            return 200, body
+            return 200, s
+        if method == "PATCH":
+            if ctype != "application/merge-patch+json":
+                return 415, {"kind": "Status", "code": 415}
+            if (body or {}).get("metadata", {}).get("resourceVersion") not in (None, s["metadata"]["resourceVersion"]):
+                return 409, {"kind": "Status", "code": 409, "reason": "Conflict"}
+            s.setdefault("data", {}).update((body or {}).get("data") or {})
+            s["metadata"]["resourceVersion"] = self.version()
+            return 200, s
         return 405, {}
 
-    def _patch(self, ns: str, name: str, ctype: str, body: dict) -> tuple[int, object]:
+    def _deployment(self, method: str, ns: str, name: str, ctype: str, body: dict) -> tuple[int, object]:
         if (ns, name) not in self.deployments:
             return 404, {"kind": "Status", "code": 404}
+        d = self.deployments[(ns, name)]
+        if method == "GET":
+            return 200, {
+                "spec": {"template": {"metadata": {"annotations": dict(d.get("template", {}).get("annotations", {}))}}}
+            }
+        if method != "PATCH":
+            return 405, {}
         if ctype != "application/strategic-merge-patch+json":
             return 415, {"kind": "Status", "code": 415}
         self.patches.append((ns, name, ctype, body))
-        tmpl = self.deployments[(ns, name)].setdefault("template", {}).setdefault("annotations", {})
-        tmpl.update(body["spec"]["template"]["metadata"]["annotations"])
-        return 200, self.deployments[(ns, name)]
+        d.setdefault("template", {}).setdefault("annotations", {}).update(
+            body["spec"]["template"]["metadata"]["annotations"]
+        )
+        return 200, d
+
+    def _lease(self, method: str, ns: str, name: str, body: dict) -> tuple[int, object]:
+        lease = self.leases.get((ns, name))
+        if lease is None:
+            return 404, {"kind": "Status", "code": 404}
+        if method == "GET":
+            return 200, copy.deepcopy(lease)
+        if method == "PUT":
+            if body.get("metadata", {}).get("resourceVersion") != lease["metadata"]["resourceVersion"]:
+                return 409, {"kind": "Status", "code": 409, "reason": "Conflict"}
+            lease.update(spec=body.get("spec") or {})
+            lease["metadata"]["resourceVersion"] = self.version()
+            return 200, copy.deepcopy(lease)
+        return 405, {}
 
 
 @contextmanager

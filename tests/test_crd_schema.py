@@ -17,6 +17,7 @@ import jsonschema
 import pytest
 import yaml
 
+from models import parse_config
 from offline.mocks import run_program
 from offline.plan import to_plan
 from tests.conftest import ROOT, plan_for, raw_config, require_consumers
@@ -109,3 +110,41 @@ def test_a_misspelt_field_is_caught():
     cluster["spec"]["enablePdb"] = False  # the CRD's field is enablePDB
     assert list(validator("Cluster").iter_errors(cluster)), "unknown fields must fail"
     assert ROOT.is_dir()
+
+
+# The Barman Cloud plugin chart the stack pins (models/database_backup.py: pluginChartVersion 0.5.0) installs
+# plugin v0.11.0 and its own copy of the ObjectStore CRD; the Go module above is v0.13.0.
+PLUGIN_CHART = ROOT.parent / "shared" / "upstream" / "cnpg-chart-plugin-barman-cloud-0.5.0.tar.gz"
+CHART_CRDS = "charts/charts/plugin-barman-cloud/templates/crds/crds.yaml"
+
+
+@functools.cache
+def chart_object_store_validator() -> jsonschema.Draft7Validator:
+    import tarfile
+
+    if not PLUGIN_CHART.is_file():
+        _unavailable(f"the pinned plugin chart's source is missing: {PLUGIN_CHART}")
+    with tarfile.open(PLUGIN_CHART) as tar:
+        member = tar.extractfile(CHART_CRDS)
+        assert member is not None, CHART_CRDS
+        text = member.read().decode()
+    # The CRDs sit inside `{{- if .Values.crds.create }} ... {{- end }}`: the only template lines in the file.
+    body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("{{"))
+    (crd,) = [d for d in yaml.safe_load_all(body) if d and d["spec"]["names"]["kind"] == "ObjectStore"]
+    (version,) = [v for v in crd["spec"]["versions"] if v.get("storage")]
+    return jsonschema.Draft7Validator(strict(version["schema"]["openAPIV3Schema"]))
+
+
+def test_object_stores_match_the_crd_the_pinned_chart_installs():
+    raw = raw_config("dev")
+    assert parse_config(raw).gateway.database.backup.plugin_chart_version == "0.5.0", "the chart read here"
+    raw["gateway"]["database"]["backup"]["serverName"] = "litellm-db-2"
+    raw["gateway"]["database"]["restoreFrom"] = {"bucket": "old-backups"}
+    stores = [m for m in plan_for(raw).k8s if m["kind"] == "ObjectStore"]
+    assert len(stores) == 2
+    found = chart_object_store_validator()
+    for store in stores:
+        errors = sorted(found.iter_errors(store), key=lambda e: list(e.absolute_path))
+        assert not errors, [f"{list(e.absolute_path)}: {e.message}" for e in errors]
+    bad = {**stores[0], "spec": {**stores[0]["spec"], "retentionPolicyy": "30d"}}
+    assert list(found.iter_errors(bad)), "the chart's CRD rejects an unknown field"

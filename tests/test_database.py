@@ -70,12 +70,13 @@ class TestDatabasePlacement:
     def test_single_instance_has_no_pdb(self, dev):
         spec = cluster_spec(dev)
         assert spec["instances"] == 1 and spec["enablePDB"] is False  # CNPG's PDB would block every drain
-        assert "affinity" not in spec and "topologySpreadConstraints" not in spec
+        assert "topologySpreadConstraints" not in spec
+        assert set(spec.get("affinity", {})) <= {"nodeSelector"}, "no anti-affinity for one instance"
 
     def test_prod_instances_on_distinct_nodes_and_spread_over_zones(self, prod):
         spec = cluster_spec(prod)
         assert spec["instances"] >= 2 and spec["enablePDB"] is True
-        assert spec["affinity"] == {
+        assert {k: v for k, v in spec["affinity"].items() if k != "nodeSelector"} == {
             "enablePodAntiAffinity": True,
             "podAntiAffinityType": "required",
             "topologyKey": "kubernetes.io/hostname",
@@ -134,6 +135,17 @@ class TestBackups:
         roles = {g["role"] for g in gcp(dev, "storage/bucketIAMMember:BucketIAMMember")}
         assert roles == {"roles/storage.objectAdmin", "roles/storage.legacyBucketReader"}
         assert all(g["member"] == f"serviceAccount:{email}" for g in gcp(dev, "BucketIAMMember"))
+
+    def test_instances_run_only_on_workload_identity_nodes(self, dev, prod):
+        # Elsewhere the pod gets the node's identity, not the bound account, and archiving fails unseen.
+        assert cluster_spec(dev)["affinity"]["nodeSelector"] == {"iam.gke.io/gke-metadata-server-enabled": "true"}
+        prod_affinity = cluster_spec(prod)["affinity"]
+        assert prod_affinity["nodeSelector"] == {"iam.gke.io/gke-metadata-server-enabled": "true"}
+        assert prod_affinity["podAntiAffinityType"] == "required", "placement kept beside the node selector"
+
+    def test_no_gcs_no_node_selector(self, dev_raw):
+        dev_raw["gateway"]["database"]["backup"] = {"enabled": False}
+        assert "nodeSelector" not in cluster_spec(plan_for(dev_raw)).get("affinity", {})
 
     def test_bucket_is_private_protected_and_retained(self, dev):
         (bucket,) = gcp(dev, "storage/bucket:Bucket")
@@ -220,3 +232,26 @@ class TestRestore:
         db = dev_raw["gateway"]["database"]
         db["restoreFrom"] = {"bucket": db["backup"]["bucket"]}
         assert "gateway.database.backup.serverName: the restored cluster would archive into" in reject(dev_raw)
+
+
+class TestSynchronousReplication:
+    def test_prod_commits_wait_for_one_standby_but_never_block(self, prod):
+        assert cluster_spec(prod)["postgresql"]["synchronous"] == {
+            "method": "any",
+            "number": 1,
+            "dataDurability": "preferred",
+        }
+
+    def test_a_single_instance_has_nothing_to_wait_for(self, dev):
+        assert "synchronous" not in cluster_spec(dev).get("postgresql", {})
+
+
+class TestBucketRetentionLock:
+    def test_retention_policy_on_a_created_bucket(self, dev_raw):
+        dev_raw["gateway"]["database"]["backup"].update(bucketRetentionDays=7, lockBucketRetention=True)
+        (bucket,) = gcp(plan_for(dev_raw), "storage/bucket:Bucket")
+        assert bucket["retentionPolicy"] == {"retentionPeriod": str(7 * 86400), "isLocked": True}
+
+    def test_no_policy_by_default(self, dev):
+        (bucket,) = gcp(dev, "storage/bucket:Bucket")
+        assert "retentionPolicy" not in bucket

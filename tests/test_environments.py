@@ -85,8 +85,11 @@ class TestKubeconfigTarget:
     def test_no_gcp_resources(self):
         cap = run_program({NS + k: v for k, v in self.local(context="kind-llm").items()}, "local")
         assert not [r for r in cap.resources if r.type.startswith("gcp:")]
-        (provider,) = [r for r in cap.resources if r.type == "pulumi:providers:kubernetes"]
-        assert provider.inputs.get("context") == "kind-llm" and "kubeconfig" not in provider.inputs
+        providers = [r for r in cap.resources if r.type == "pulumi:providers:kubernetes"]
+        # the stack's provider, and the one that adopts existing key Secrets (components/key_secrets.py)
+        assert len(providers) == 2 and sum(bool(p.inputs.get("upsertExistingObjects")) for p in providers) == 1
+        for provider in providers:
+            assert provider.inputs.get("context") == "kind-llm" and "kubeconfig" not in provider.inputs
 
     def test_gateway_still_renders(self):
         plan = plan_for(self.local())

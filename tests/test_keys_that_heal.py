@@ -50,7 +50,7 @@ class TestHealingCronJob:
         assert strip == [{k: v for k, v in c.items() if k != "env"} for c in pod_spec(job)["containers"]]
 
     def test_consumers_are_the_front_ends_using_each_key(self, dev_plan):
-        declared = json.loads(dev_plan.one("ConfigMap", "litellm-keys")["data"]["keys.json"])
+        declared = json.loads(dev_plan.one("ConfigMap", "litellm-keys")["data"]["keys.json"])["keys"]
         consumers = {k["key_alias"]: k["consumers"] for k in declared}
         assert consumers == {
             "open-webui": [{"namespace": "experience", "deployment": "open-webui"}],
@@ -70,10 +70,46 @@ class TestHealingCronJob:
         assert patch == {
             "apiGroups": ["apps"],
             "resources": ["deployments"],
-            "verbs": ["patch"],
+            "verbs": ["get", "patch"],
             "resourceNames": ["open-webui", "tabby"],
         }
         assert not any("apps" in r["apiGroups"] for r in dev_plan.one("Role", "litellm-keys", "litellm")["rules"])
+
+
+class TestReconcilerCannotCreateSecrets:
+    """Pulumi creates each key Secret empty and deletes it with its key; the reconciler only reads and patches
+    those by name, and holds one Lease by name."""
+
+    def test_no_create_and_only_declared_names(self, dev_plan):
+        declared = json.loads(dev_plan.one("ConfigMap", "litellm-keys")["data"]["keys.json"])["keys"]
+        for role in dev_plan.find("Role", "litellm-keys"):
+            ns = role["metadata"]["namespace"]
+            for rule in role["rules"]:
+                assert "create" not in rule["verbs"] and "delete" not in rule["verbs"], rule
+                assert rule.get("resourceNames"), f"an unnamed rule in {ns}: {rule}"
+                if rule["resources"] == ["secrets"]:
+                    want = {k["secret_name"] for k in declared if k["namespace"] == ns}
+                    assert set(rule["resourceNames"]) == want and rule["verbs"] == ["get", "patch"]
+
+    def test_each_key_secret_is_declared_empty_with_its_data_ignored(self, dev_plan):
+        declared = json.loads(dev_plan.one("ConfigMap", "litellm-keys")["data"]["keys.json"])["keys"]
+        for k in declared:
+            secret = dev_plan.one("Secret", k["secret_name"], k["namespace"])
+            assert "data" not in secret and "stringData" not in secret
+            name = dev_plan.names[dev_plan.k8s.index(secret)]
+            assert set(dev_plan.options[name]["ignore_changes"]) == {"data", "stringData"}
+
+    def test_the_lease_is_declared_and_only_updatable(self, dev_plan):
+        lease = dev_plan.one("Lease", "litellm-keys", "litellm")
+        assert lease["apiVersion"] == "coordination.k8s.io/v1"
+        role = dev_plan.one("Role", "litellm-keys", "litellm")
+        (rule,) = [r for r in role["rules"] if r["apiGroups"] == ["coordination.k8s.io"]]
+        assert rule == {
+            "apiGroups": ["coordination.k8s.io"],
+            "resources": ["leases"],
+            "verbs": ["get", "update"],
+            "resourceNames": ["litellm-keys"],
+        }
 
 
 class TestKeyJobIsAwaited:

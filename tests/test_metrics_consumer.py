@@ -36,8 +36,8 @@ def gateway_files(plan, work: Path, require_auth: bool | None) -> Path:
     work.mkdir(parents=True, exist_ok=True)
     (work / "config.yaml").write_text(yaml.safe_dump(config))
     (work / "availability.json").write_text(json.dumps(availability))
-    hook = next(k for k in data if k.endswith(".py"))
-    (work / hook).write_text(data[hook])
+    for hook in (k for k in data if k.endswith(".py")):  # every callback module the ConfigMap ships
+        (work / hook).write_text(data[hook])
     return work / "config.yaml"
 
 

@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from tests.fakes import FakeKube, FakeLiteLLM, serve, token_of
 
 SCRIPT = Path(__file__).resolve().parent.parent / "components" / "scripts" / "mint_keys.py"
 MASTER, TOKEN = "sk-master-test", "kube-token"
-NS = "experience"
+NS, GW_NS = "experience", "litellm"
 KEYS = [
     {
         "key_alias": "open-webui",
@@ -52,12 +53,15 @@ KEYS = [
 def world(tmp_path):
     gw, kube = FakeLiteLLM(MASTER), FakeKube(TOKEN)
     kube.deployments = {(NS, "open-webui"): {}, (NS, "tabby"): {}}
+    for k in KEYS:  # Pulumi creates the key Secrets (empty) and the Lease before the reconciler runs
+        kube.create_secret(NS, k["secret_name"])
+    kube.create_lease(GW_NS, "litellm-keys")
     keys_file, token_file = tmp_path / "keys.json", tmp_path / "token"
     token_file.write_text(TOKEN)
     with serve(gw) as gw_url, serve(kube) as kube_url:
 
-        def run(keys=KEYS, master=MASTER):
-            keys_file.write_text(json.dumps(keys))
+        def run(keys=KEYS, master=MASTER, wait="5"):
+            keys_file.write_text(json.dumps({"keys": keys, "lease": {"namespace": GW_NS, "name": "litellm-keys"}}))
             env = {
                 **os.environ,
                 "LITELLM_URL": gw_url,
@@ -65,7 +69,8 @@ def world(tmp_path):
                 "KEYS_FILE": str(keys_file),
                 "K8S_API": kube_url,
                 "K8S_TOKEN_FILE": str(token_file),
-                "WAIT_SECONDS": "5",
+                "WAIT_SECONDS": wait,
+                "HOSTNAME": "litellm-keys-test",
             }
             res = subprocess.run(
                 [sys.executable, str(SCRIPT)], check=False, env=env, capture_output=True, text=True, timeout=60
@@ -109,7 +114,7 @@ class TestMintKeysIdempotent:
         first = {a: stored(kube, a) for a in ("open-webui", "tabby")}
         gw.calls.clear()
         res = run()
-        assert res.returncode == 0 and res.stdout.count(": kept ->") == 2, res.stdout
+        assert res.returncode == 0 and res.stdout.count(": kept; rolled nothing ->") == 2, res.stdout
         assert {a: stored(kube, a) for a in first} == first
         assert calls(gw, "/key/generate") == calls(gw, "/key/update") == calls(gw, "/key/delete") == []
 
@@ -124,8 +129,8 @@ class TestMintKeysIdempotent:
     def test_wrong_master_key_fails_loudly(self, world):
         _, kube, run = world
         res = run(master="sk-wrong")
-        assert res.returncode == 1 and "/key/delete for 'open-webui' failed (401)" in res.stderr
-        assert kube.secrets == {}
+        assert res.returncode == 1 and "/key/list for 'open-webui' failed (401)" in res.stderr
+        assert stored(kube, "open-webui") is None and stored(kube, "tabby") is None
 
 
 class TestBudgetWindowSurvivesRuns:
@@ -186,35 +191,25 @@ class TestRemovedLimitsAreCleared:
 
 
 class TestKeysThatHeal:
-    """Each way the alias outlives its Secret's key: delete the old key by alias, generate, store, roll."""
+    """Each way the alias outlives its Secret's key: delete the old key (ours only), generate, store, roll."""
 
-    def test_lost_secret_replaces_the_orphaned_alias(self, world):
+    def test_lost_key_replaces_the_orphaned_alias(self, world):
         gw, kube, run = world
         run()
         old = stored(kube, "tabby")
-        del kube.secrets[(NS, "litellm-key-tabby")]
+        kube.secrets[(NS, "litellm-key-tabby")]["data"] = {}  # e.g. the Secret was recreated
         kube.calls.clear()
         res = run()
         assert res.returncode == 0, res.stderr
         assert "tabby: replaced (no key in its Secret)" in res.stdout
         new = stored(kube, "tabby")
         assert new != old and gw.row(old) is None and len(gw.by_alias("tabby")) == 1
-        assert ("POST", "secrets") in kube.calls and ("PUT", "secrets") not in kube.calls
-
-    def test_blocked_key_is_replaced(self, world):
-        gw, kube, run = world
-        run()
-        old = stored(kube, "open-webui")
-        gw.row(old)["blocked"] = True
-        kube.calls.clear()
-        res = run()
-        assert "open-webui: replaced (blocked or foreign)" in res.stdout and "tabby: kept" in res.stdout
-        assert gw.row(old) is None and gw.row(stored(kube, "open-webui"))["blocked"] is None
-        assert ("PUT", "secrets") in kube.calls and ("POST", "secrets") not in kube.calls
+        assert ("PATCH", "secrets") in kube.calls and ("POST", "secrets") not in kube.calls
 
     def test_crash_between_generate_and_secret_write(self, world):
         gw, _, run = world
-        gw.handle("POST", "/key/generate", f"Bearer {MASTER}", {"key_alias": "tabby", "models": ["coder-fim"]})
+        body = {"key_alias": "tabby", "models": ["coder-fim"], "metadata": {"managed_by": "llm-platform"}}
+        gw.handle("POST", "/key/generate", f"Bearer {MASTER}", body)
         res = run()
         assert res.returncode == 0, res.stderr
         assert "tabby: replaced (no key in its Secret)" in res.stdout
@@ -226,16 +221,105 @@ class TestKeysThatHeal:
         stale = stored(kube, "tabby")
         del gw.rows[token_of(stale)]  # e.g. the database restored from an older backup
         res = run()
-        assert "tabby: re-minted (gone)" in res.stdout and "open-webui: kept" in res.stdout
+        assert "tabby: minted (gone)" in res.stdout and "open-webui: kept" in res.stdout
         assert stored(kube, "tabby") != stale
 
-    def test_secret_without_a_key_is_put_not_posted(self, world):
+    def test_minted_keys_carry_managed_by(self, world):
         gw, kube, run = world
-        kube.secrets[(NS, "litellm-key-tabby")] = {"metadata": {"name": "litellm-key-tabby"}, "data": {}}
+        run()
+        assert gw.row(stored(kube, "tabby"))["metadata"] == {"managed_by": "llm-platform"}
+
+    def test_secret_write_that_lost_a_race_changes_nothing(self, world):
+        _, kube, run = world
+        kube.fail[("PATCH", "secrets")] = 409  # another writer changed the Secret after this run read it
+        res = run()
+        assert res.returncode == 1 and "changed while this run held it (409)" in res.stderr
+        assert stored(kube, "tabby") is None
+
+
+class TestHandMintedKeysAreNeverDeleted:
+    def test_alias_held_by_a_hand_minted_key_fails_for_that_alias_only(self, world):
+        gw, kube, run = world
+        gw.handle("POST", "/key/generate", f"Bearer {MASTER}", {"key_alias": "tabby", "models": ["coder-fim"]})
+        (hand,) = gw.by_alias("tabby")
+        res = run()
+        assert res.returncode == 1
+        assert "alias 'tabby' is held by a key this reconciler did not mint" in res.stderr
+        assert gw.by_alias("tabby") == [hand] and stored(kube, "tabby") is None
+        assert "open-webui: minted" in res.stdout
+
+    def test_removed_key_is_deleted_a_hand_minted_one_is_not(self, world):
+        gw, kube, run = world
+        run()
+        tabby = stored(kube, "tabby")
+        gw.handle("POST", "/key/generate", f"Bearer {MASTER}", {"key_alias": "ops", "models": ["coder-fim"]})
+        res = run([k for k in KEYS if k["key_alias"] != "tabby"])
+        assert res.returncode == 0, res.stderr
+        assert "tabby: no longer declared, deleted" in res.stdout
+        assert gw.row(tabby) is None and len(gw.by_alias("ops")) == 1
+        (body,) = calls(gw, "/key/delete")
+        assert body == {"keys": [token_of(tabby)]}, "deleted by token, never by alias"
+
+
+class TestBlockedKeysStayBlocked:
+    def test_operator_block_fails_loudly_and_is_not_reminted(self, world):
+        gw, kube, run = world
+        run()
+        old = stored(kube, "open-webui")
+        gw.row(old)["blocked"] = True
+        gw.calls.clear()
+        res = run()
+        assert res.returncode == 1 and "the key 'open-webui' is blocked in LiteLLM; it is not re-minted" in res.stderr
+        assert "disabled: true" in res.stderr and "tabby: kept" in res.stdout
+        assert stored(kube, "open-webui") == old and gw.row(old)["blocked"] is True
+        assert calls(gw, "/key/generate") == calls(gw, "/key/delete") == []
+
+    def test_disabled_in_config_keeps_it_blocked(self, world):
+        gw, kube, run = world
+        run()
+        old = stored(kube, "open-webui")
+        gw.row(old)["blocked"] = True
+        res = run(edited(open_webui={"disabled": True}))
+        assert res.returncode == 0, res.stderr
+        assert "open-webui: disabled in config: kept blocked" in res.stdout and gw.row(old)["blocked"] is True
+
+    def test_disabled_in_config_blocks_an_active_key(self, world):
+        gw, kube, run = world
+        run()
+        res = run(edited(tabby={"disabled": True}))
+        assert "tabby: blocked (disabled in config)" in res.stdout
+        assert gw.row(stored(kube, "tabby"))["blocked"] is True
+        res = run(edited(tabby={"disabled": True}))
+        assert "tabby: disabled in config: kept blocked" in res.stdout
+
+    def test_disabled_key_is_never_minted(self, world):
+        gw, kube, run = world
+        res = run(edited(tabby={"disabled": True}))
+        assert "tabby: disabled in config: not minted" in res.stdout
+        assert gw.by_alias("tabby") == [] and stored(kube, "tabby") is None
+
+
+class TestOneReconcilerAtATime:
+    def test_a_held_lease_makes_the_run_wait_then_fail(self, world):
+        gw, kube, run = world
+        lease = kube.leases[(GW_NS, "litellm-keys")]
+        now = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
+        lease["spec"] = {"holderIdentity": "litellm-keys-heal-1", "renewTime": now, "leaseDurationSeconds": 900}
+        res = run(wait="3")
+        assert res.returncode == 1 and "held by litellm-keys-heal-1" in res.stderr
+        assert gw.calls == [] and stored(kube, "tabby") is None
+
+    def test_an_expired_lease_is_taken_and_released(self, world):
+        _, kube, run = world
+        lease = kube.leases[(GW_NS, "litellm-keys")]
+        lease["spec"] = {
+            "holderIdentity": "crashed",
+            "renewTime": "2020-01-01T00:00:00.000000Z",
+            "leaseDurationSeconds": 900,
+        }
         res = run()
         assert res.returncode == 0, res.stderr
-        assert stored(kube, "tabby") in gw.values.values()
-        assert kube.calls.count(("PUT", "secrets")) == 1 and kube.calls.count(("POST", "secrets")) == 1
+        assert "holderIdentity" not in kube.leases[(GW_NS, "litellm-keys")]["spec"]
 
 
 class TestOnly404IsGone:
@@ -258,7 +342,13 @@ class TestOnly404IsGone:
         gw, kube, run = world
         run()
         old = stored(kube, "tabby")
-        gw.row(old)["blocked"] = True
+        del gw.rows[token_of(old)]
+        gw.handle(
+            "POST",
+            "/key/generate",
+            f"Bearer {MASTER}",
+            {"key_alias": "tabby", "models": ["coder-fim"], "metadata": {"managed_by": "llm-platform"}},
+        )
         gw.fail[("POST", "/key/delete")] = (500, {"error": {"message": "Not connected to DB!", "code": "500"}})
         gw.calls.clear()
         kube.patches.clear()
@@ -267,19 +357,18 @@ class TestOnly404IsGone:
         assert stored(kube, "tabby") == old and calls(gw, "/key/generate") == [] and not kube.patches
 
 
-class TestConsumersRoll:
+class TestConsumersConverge:
     def test_new_key_rolls_its_consumers_only(self, world):
         gw, kube, run = world
         run()
         kube.patches.clear()
-        gw.row(stored(kube, "tabby"))["blocked"] = True
+        del gw.rows[token_of(stored(kube, "tabby"))]
         res = run()
         assert "rolled experience/tabby" in res.stdout
         ((ns, name, ctype, body),) = kube.patches
         assert (ns, name, ctype) == (NS, "tabby", "application/strategic-merge-patch+json")
         annotations = body["spec"]["template"]["metadata"]["annotations"]
-        assert list(annotations) == ["llm-platform/key-rotated-at"]
-        assert "open-webui" not in str(kube.deployments[(NS, "open-webui")])
+        assert annotations == {"llm-platform/key-hash": hashlib.sha256(stored(kube, "tabby").encode()).hexdigest()[:12]}
 
     def test_kept_keys_roll_nothing(self, world):
         _, kube, run = world
@@ -288,11 +377,24 @@ class TestConsumersRoll:
         run(edited(tabby={"rpm_limit": 120}))
         assert kube.patches == []
 
-    def test_missing_deployment_is_not_an_error(self, world):
+    def test_a_failed_roll_is_retried_by_the_next_run(self, world):
+        _, kube, run = world
+        kube.fail[("PATCH", "deployments")] = 403
+        res = run()
+        assert res.returncode == 1 and "rolling Deployment experience/open-webui failed (403)" in res.stderr
+        del kube.fail[("PATCH", "deployments")]
+        res = run()
+        assert res.returncode == 0 and "open-webui: kept; rolled experience/open-webui" in res.stdout
+        assert kube.stamp(NS, "open-webui") == hashlib.sha256(stored(kube, "open-webui").encode()).hexdigest()[:12]
+
+    def test_a_consumer_created_after_the_key_is_stamped(self, world):
         _, kube, run = world
         kube.deployments.clear()  # first `up`: the front-ends come after the Job
         res = run()
         assert res.returncode == 0 and "rolled nothing" in res.stdout
+        kube.deployments[(NS, "tabby")] = {}
+        res = run()
+        assert "tabby: kept; rolled experience/tabby" in res.stdout
 
     def test_forbidden_patch_fails_loudly(self, world):
         _, kube, run = world

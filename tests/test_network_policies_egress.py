@@ -65,6 +65,12 @@ class TestModelPodsReachTheHub:
     def test_gateway_has_no_internet_without_external_models(self, world):
         assert not world.ok(world.pod("litellm"), HUB, 443)
 
+    def test_gateway_reaches_the_runtime_model_subnet_only(self, world):
+        # dev: storeModelInDb with runtimeModelEgress 10.20.0.0/16 on 443 and 8000
+        gw = world.pod("litellm")
+        assert world.ok(gw, PRIVATE_HTTPS, 443) and not world.ok(gw, PRIVATE_HTTPS, 80)
+        assert not world.ok(gw, world.db, 8000), "the subnet is not the cluster's pods"
+
     def test_hub_egress_can_be_turned_off(self):
         w = render(lambda raw: raw.setdefault("network", {}).update(allowHubEgress=False))
         assert not w.ok(w.pod("coder-chat"), HUB, 443)

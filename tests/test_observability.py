@@ -4,6 +4,7 @@ PodMonitoring and ServiceMonitor are CRDs kubernetes-validate does not know, so 
 """
 
 import copy
+from typing import ClassVar
 
 import pytest
 import yaml
@@ -68,6 +69,10 @@ class TestPodMonitoringForEveryMetricsEndpoint:
 
     def test_no_monitor_selects_nothing(self, dev_plan):
         pods = [d["spec"]["template"]["metadata"]["labels"] for d in dev_plan.find("Deployment")]
+        # CNPG labels every instance pod of a Cluster with its name and role (CNPG's pod labels).
+        pods += [
+            {"cnpg.io/cluster": c["metadata"]["name"], "cnpg.io/podRole": "instance"} for c in dev_plan.find("Cluster")
+        ]
         for pm in dev_plan.find("PodMonitoring"):
             assert any(selector_matches(pm["spec"]["selector"], labels) for labels in pods), pm["metadata"]["name"]
 
@@ -262,3 +267,39 @@ class TestOperatorOutputs:
         for key in operator:
             assert "<secret>" not in yaml.safe_dump(dev_plan.outputs[key]), f"{key} must not be a secret output"
         assert dev_plan.outputs["masterKey"] == "<secret>"
+
+
+class TestPostgresMetricsAreScraped:
+    """CNPG's exporter (port `metrics`, 9187, on every instance pod) is scraped, and its policy admits the scraper:
+    a database that fills up shows in its metrics before it stops."""
+
+    INSTANCE: ClassVar[dict[str, str]] = {"cnpg.io/cluster": "litellm-db", "cnpg.io/podRole": "instance"}
+
+    def test_podmonitoring_selects_the_instance_pods_on_the_exporter_port(self, dev_plan):
+        pm = dev_plan.one("PodMonitoring", "litellm-db", "litellm")
+        assert selector_matches(pm["spec"]["selector"], self.INSTANCE)
+        assert not selector_matches(pm["spec"]["selector"], {"cnpg.io/cluster": "litellm-db", "job-name": "x"})
+        (endpoint,) = pm["spec"]["endpoints"]
+        assert endpoint["port"] == "metrics" and endpoint["path"] == "/metrics"
+
+    def test_the_database_ingress_admits_the_scraper_on_9187_only(self, dev_plan):
+        pol = dev_plan.one("NetworkPolicy", "litellm-db-ingress", "litellm")
+        rules = [r for r in pol["spec"]["ingress"] if {"protocol": "TCP", "port": 9187} in r["ports"]]
+        assert len(rules) == 1 and rules[0]["ports"] == [{"protocol": "TCP", "port": 9187}]
+        (peer,) = rules[0]["from"]
+        assert set(peer["namespaceSelector"]["matchExpressions"][0]["values"]) == {"gmp-system", "gke-gmp-system"}
+
+    def test_servicemonitor_mode_uses_a_podmonitor(self):
+        plan = render(observability={"scrape": "servicemonitor", "prometheusNamespace": "monitoring"})
+        pm = plan.one("PodMonitor", "litellm-db", "litellm")
+        assert pm["apiVersion"] == "monitoring.coreos.com/v1"
+        assert selector_matches(pm["spec"]["selector"], self.INSTANCE)
+        assert pm["spec"]["namespaceSelector"] == {"matchNames": ["litellm"]}
+        assert pm["spec"]["podMetricsEndpoints"][0]["port"] == "metrics"
+
+    def test_no_cnpg_cluster_no_scrape(self):
+        raw = copy.deepcopy(raw_config("dev"))
+        raw["gateway"]["database"] = {"mode": "existing", "urlSecret": {"name": "db", "key": "url"}}
+        plan = plan_for(raw)
+        assert not plan.find("Cluster")
+        assert not plan.find("PodMonitoring", "litellm-db") and not plan.find("NetworkPolicy", "litellm-db-ingress")

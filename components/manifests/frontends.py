@@ -184,6 +184,8 @@ def open_webui_env(cfg: PlatformConfig, spec: OpenWebUISpec) -> list[dict[str, A
             OPENAI_API_BASE_URL=gateway_v1(cfg),
             ENABLE_OPENAI_API="true",
             ENABLE_OLLAMA_API="false",
+            # X-OpenWebUI-User-{Name,Id,Email,Role} on every call: the gateway records the email as the end user.
+            ENABLE_FORWARD_USER_INFO_HEADERS="true",
             DATA_DIR=OPEN_WEBUI_DATA,
             PORT=str(OPEN_WEBUI_PORT),
             ENABLE_PERSISTENT_CONFIG="true" if spec.persistent_config else "false",

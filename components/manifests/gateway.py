@@ -31,11 +31,21 @@ CONFIGMAP = "litellm-config"
 CONFIG_DIR = "/etc/litellm"
 MASTER_KEY_ENV = "LITELLM_MASTER_KEY"
 UPSTREAM_KEY_ENV = "UPSTREAM_API_KEY"
+# LiteLLM 1.102.4 /health/drain (proxy/health_endpoints): off unless general_settings.enable_drain_endpoint; with
+# DRAIN_ENDPOINT_TOKEN set it needs the same value on X-Drain-Token, so no caller of the gateway can drain a pod.
+DRAIN_TOKEN_ENV = "DRAIN_ENDPOINT_TOKEN"
+# Seconds between the pod's deletion and the last new connection the Service sends it (endpoint propagation),
+# plus the preStop's own start: added to request_timeout for terminationGracePeriodSeconds.
+SHUTDOWN_MARGIN_S = 30
+OPEN_WEBUI_USER_HEADER = "x-openwebui-user-email"
 # Its own Secret: protected and kept on delete, unlike litellm-secrets (whose master key may be replaced).
 SALT_SECRET, SALT_KEY_ENV = "litellm-salt-key", "LITELLM_SALT_KEY"
 # LiteLLM imports callbacks from the config file's folder: the hook ships in the same ConfigMap.
 HOOK_MODULE = "llm_platform_hooks"
 HOOK_SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "availability_hook.py"
+# Model tpm across processes (the check reads memory only); shipped whenever the gateway shares a Redis.
+TPM_MODULE = "llm_platform_tpm"
+TPM_SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "shared_tpm_hook.py"
 
 
 def external_route(model: ExternalModelSpec) -> dict[str, Any]:
@@ -120,7 +130,7 @@ def litellm_config(cfg: PlatformConfig) -> dict[str, Any]:
             "num_retries": cfg.gateway_retries,
             "request_timeout": gw.request_timeout,
             "json_logs": True,
-            "callbacks": [f"{HOOK_MODULE}.availability", *metrics_callbacks(cfg)],
+            "callbacks": [f"{HOOK_MODULE}.availability", *tpm_callbacks(cfg), *metrics_callbacks(cfg)],
             # litellm_settings, not general_settings: it sets litellm.require_auth_for_metrics_endpoint.
             **({"require_auth_for_metrics_endpoint": False} if metrics_callbacks(cfg) else {}),
             # litellm_redis_{failed,total}_requests_total on /metrics: the GatewayRedisUnreachable alert.
@@ -142,6 +152,10 @@ def litellm_config(cfg: PlatformConfig) -> dict[str, Any]:
     }
 
 
+def tpm_callbacks(cfg: PlatformConfig) -> list[str]:
+    return [f"{TPM_MODULE}.shared_tpm"] if redis.address(cfg) is not None else []
+
+
 def metrics_callbacks(cfg: PlatformConfig) -> list[str]:
     """`prometheus` serves /metrics on the proxy port whenever the stack scrapes it (models/observability.py).
     /metrics is then open without a key: the NetworkPolicy admits only the scraper and the platform's callers."""
@@ -149,12 +163,20 @@ def metrics_callbacks(cfg: PlatformConfig) -> list[str]:
 
 
 def general_settings(cfg: PlatformConfig) -> dict[str, Any]:
-    settings: dict[str, Any] = {"master_key": f"os.environ/{MASTER_KEY_ENV}"}
+    settings: dict[str, Any] = {"master_key": f"os.environ/{MASTER_KEY_ENV}", "enable_drain_endpoint": True}
     if database.url_secret_ref(cfg.gateway.database):
         settings["database_url"] = "os.environ/DATABASE_URL"
         settings["store_model_in_db"] = cfg.gateway.store_model_in_db
+        # A daily job (maximum_spend_logs_retention_interval, default 1d) deletes older LiteLLM_SpendLogs rows.
+        settings["maximum_spend_logs_retention_period"] = cfg.gateway.database.spend_log_retention
+        # Failed requests write no spend-log row (with its traceback): a backend that is down (dev's Tabby on a
+        # zero-replica model) would otherwise write one per request. Failures stay in the logs and /metrics.
+        settings["disable_error_logs"] = True
     if (shared := redis.coordination_redis(cfg)) is not None:
         settings["coordination_redis"] = shared
+    if any(key == "openWebui" for key, _ in cfg.frontends.enabled()):
+        # Open WebUI's forwarded user (ENABLE_FORWARD_USER_INFO_HEADERS): spend per person, not per shared key.
+        settings["user_header_mappings"] = [{"header_name": OPEN_WEBUI_USER_HEADER, "litellm_user_role": "customer"}]
     return settings
 
 
@@ -170,6 +192,7 @@ def configmap(cfg: PlatformConfig) -> dict[str, Any]:
         "data": {
             "config.yaml": config_yaml(cfg),
             f"{HOOK_MODULE}.py": HOOK_SCRIPT.read_text(),
+            **({f"{TPM_MODULE}.py": TPM_SCRIPT.read_text()} if tpm_callbacks(cfg) else {}),
             "availability.json": json.dumps(availability(cfg), indent=2, sort_keys=True),
         },
     }
@@ -207,6 +230,9 @@ def deployment(cfg: PlatformConfig) -> dict[str, Any]:
         "env": [
             secret_env(MASTER_KEY_ENV, SECRET, MASTER_KEY_ENV),
             secret_env(UPSTREAM_KEY_ENV, SECRET, UPSTREAM_KEY_ENV),
+            secret_env(DRAIN_TOKEN_ENV, SECRET, DRAIN_TOKEN_ENV),
+            # How long a draining worker waits for its in-flight requests (preStop, then SIGTERM).
+            {"name": "GRACEFUL_SHUTDOWN_TIMEOUT", "value": str(gw.request_timeout)},
             {"name": "LITELLM_LOG", "value": gw.log_level},
             {"name": "LITELLM_LOCAL_MODEL_COST_MAP", "value": "True"},
             *database_env(cfg),
@@ -219,7 +245,10 @@ def deployment(cfg: PlatformConfig) -> dict[str, Any]:
         },
         "startupProbe": http_probe("/health/liveliness", "http", period=5, failures=60),
         "livenessProbe": http_probe("/health/liveliness", "http", period=15, failures=3),
-        "readinessProbe": http_probe("/health/readiness", "http", period=10, failures=3),
+        # Not /health/readiness: it answers 503 on every pod at once while the database is down, emptying the
+        # Service (docs/how-to/gateway-day2.md). /health/liveliness also turns 503 once a worker drains.
+        "readinessProbe": http_probe("/health/liveliness", "http", period=10, failures=3),
+        "lifecycle": {"preStop": {"exec": {"command": drain_command()}}},
         # Exception (README): the non_root image runs as nobody (65534) and hands nobody its Prisma package and
         # migrations (site-packages), /app/.cache and the UI folder /var/lib/litellm/ui, because the proxy writes
         # there at start (Prisma client, migrations, UI paths); the root filesystem stays writable. Assumes the
@@ -233,6 +262,8 @@ def deployment(cfg: PlatformConfig) -> dict[str, Any]:
         "metadata": metadata(NAME, cfg.namespaces.gateway, "gateway", annotations=checkov_skips(WRITABLE_ROOT)),
         "spec": {
             "replicas": gw.replicas,
+            # A new pod is ready before an old one stops taking requests.
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
             "selector": {"matchLabels": selector(NAME)},
             "template": {
                 "metadata": {
@@ -242,6 +273,7 @@ def deployment(cfg: PlatformConfig) -> dict[str, Any]:
                 "spec": {
                     "automountServiceAccountToken": False,
                     "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+                    "terminationGracePeriodSeconds": grace_period(cfg),
                     **spread(gw.replicas),
                     "containers": [container],
                     "volumes": [{"name": "config", "configMap": {"name": CONFIGMAP}}],
@@ -249,6 +281,25 @@ def deployment(cfg: PlatformConfig) -> dict[str, Any]:
             },
         },
     }
+
+
+def grace_period(cfg: PlatformConfig) -> int:
+    """Long enough for a request started just before the pod's deletion to finish (request_timeout)."""
+    return cfg.gateway.request_timeout + SHUTDOWN_MARGIN_S
+
+
+# The image's own Python calls /health/drain with the token from the environment: an httpGet preStop could only
+# carry the token as a literal header in the pod spec. Returns when the worker has drained (or at the timeout).
+DRAIN_SCRIPT = (
+    "import os, urllib.request; "
+    f"r = urllib.request.Request('http://127.0.0.1:{PORT}/health/drain', "
+    f"headers={{'X-Drain-Token': os.environ['{DRAIN_TOKEN_ENV}']}}); "
+    "urllib.request.urlopen(r, timeout=int(os.environ['GRACEFUL_SHUTDOWN_TIMEOUT']) + 5)"
+)
+
+
+def drain_command() -> list[str]:
+    return ["python", "-c", DRAIN_SCRIPT]
 
 
 def spread(replicas: int) -> dict[str, Any]:

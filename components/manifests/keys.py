@@ -12,6 +12,7 @@ from .common import PYTHON_JOB_IMAGE, checkov_skips, checksum, env, labels, meta
 
 NAME = "litellm-keys"
 HEAL_NAME = "litellm-keys-heal"
+ALIAS_LABEL = "llm-platform/key-alias"
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "mint_keys.py"
 JOB_IMAGE = PYTHON_JOB_IMAGE
 # Healing cadence: a key deleted in the UI or a restored database costs its front-end at most this long.
@@ -45,14 +46,42 @@ def declared_keys(cfg: PlatformConfig) -> list[dict[str, Any]]:
                 "namespace": k.namespace or cfg.namespaces.frontends,
                 "secret_name": k.secret_name,
                 "consumers": consumers(cfg, k.alias),
+                "disabled": k.disabled,
             }
         )
     return out
 
 
 def target_namespaces(cfg: PlatformConfig) -> list[str]:
+    """Where the reconciler has a Role: the key Secrets', the consumers' and its Lease's namespaces."""
     keys = declared_keys(cfg)
-    return sorted({k["namespace"] for k in keys} | {c["namespace"] for k in keys for c in k["consumers"]})
+    spaces = {k["namespace"] for k in keys} | {c["namespace"] for k in keys for c in k["consumers"]}
+    return sorted(spaces | {cfg.namespaces.gateway})
+
+
+def keys_file(cfg: PlatformConfig) -> dict[str, Any]:
+    return {"keys": declared_keys(cfg), "lease": {"namespace": cfg.namespaces.gateway, "name": NAME}}
+
+
+def key_secrets(cfg: PlatformConfig) -> list[dict[str, Any]]:
+    """Each key's Secret, created empty by Pulumi (and deleted with its key): the reconciler only patches its
+    data, so its Role has no `create` on Secrets. KeyMinter ignores changes to the data."""
+    out = []
+    for k in declared_keys(cfg):
+        meta = metadata(k["secret_name"], k["namespace"], "keys")
+        meta["labels"][ALIAS_LABEL] = k["key_alias"]
+        out.append({"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "metadata": meta})
+    return out
+
+
+def lease(cfg: PlatformConfig) -> dict[str, Any]:
+    """The Lease the Job and the CronJob hold while they reconcile, so they never run at once."""
+    return {
+        "apiVersion": "coordination.k8s.io/v1",
+        "kind": "Lease",
+        "metadata": metadata(NAME, cfg.namespaces.gateway, "keys"),
+        "spec": {},
+    }
 
 
 def configmap(cfg: PlatformConfig) -> dict[str, Any]:
@@ -60,7 +89,7 @@ def configmap(cfg: PlatformConfig) -> dict[str, Any]:
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": metadata(NAME, cfg.namespaces.gateway, "keys"),
-        "data": {"keys.json": json.dumps(declared_keys(cfg), indent=2), "mint_keys.py": SCRIPT.read_text()},
+        "data": {"keys.json": json.dumps(keys_file(cfg), indent=2), "mint_keys.py": SCRIPT.read_text()},
     }
 
 
@@ -78,16 +107,29 @@ def target_deployments(cfg: PlatformConfig, namespace: str) -> list[str]:
 
 
 def role(cfg: PlatformConfig, namespace: str) -> dict[str, Any]:
-    # create cannot be narrowed by resourceNames, so it is scoped to Secrets of one namespace; get and update
-    # (reading a key back) only reach the declared key Secrets of that namespace, never any other Secret.
+    # Only the declared key Secrets of this namespace, read and patched (Pulumi creates and deletes them); the
+    # consumer Deployments read and patched (a ValidatingAdmissionPolicy lets the patch touch only the key stamp).
     names = sorted({k["secret_name"] for k in declared_keys(cfg) if k["namespace"] == namespace})
-    rules: list[dict[str, Any]] = [
-        {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create"]},
-        {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "update"], "resourceNames": names},
-    ]
-    if deployments := target_deployments(cfg, namespace):  # roll the key's readers: a pod-template annotation
+    rules: list[dict[str, Any]] = []
+    if names:
+        rules.append({"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "patch"], "resourceNames": names})
+    if deployments := target_deployments(cfg, namespace):
         rules.append(
-            {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["patch"], "resourceNames": deployments}
+            {
+                "apiGroups": ["apps"],
+                "resources": ["deployments"],
+                "verbs": ["get", "patch"],
+                "resourceNames": deployments,
+            }
+        )
+    if namespace == cfg.namespaces.gateway:
+        rules.append(
+            {
+                "apiGroups": ["coordination.k8s.io"],
+                "resources": ["leases"],
+                "verbs": ["get", "update"],
+                "resourceNames": [NAME],
+            }
         )
     return {
         "apiVersion": "rbac.authorization.k8s.io/v1",
@@ -120,6 +162,8 @@ def pod_template(cfg: PlatformConfig, gateway_url: str, master_secret: str, mast
         "env": [
             *env(LITELLM_URL=gateway_url, KEYS_FILE="/opt/keys/keys.json", PYTHONUNBUFFERED="1"),
             *env(WAIT_SECONDS=str(wait)),
+            # The Lease holder: the pod's own name (the downward API; HOSTNAME is the same unless hostname is set).
+            {"name": "HOSTNAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
             secret_env("LITELLM_MASTER_KEY", master_secret, master_key),
         ],
         "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "250m", "memory": "128Mi"}},

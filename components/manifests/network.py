@@ -30,7 +30,7 @@ from models.platform import PlatformConfig
 from . import redis
 from . import workloads as wl
 from .common import metadata
-from .database import OPERATOR_NAMESPACE
+from .database import METRICS_PORT, OPERATOR_NAMESPACE
 
 NS_LABEL = "kubernetes.io/metadata.name"  # set by the API server on every namespace (Kubernetes >= 1.21)
 DNS_NAMESPACE = "kube-system"
@@ -240,6 +240,9 @@ def gateway_policies(cfg: PlatformConfig) -> list[dict[str, Any]]:
     if external_ports(cfg):
         # External endpoints may sit on private addresses too (an in-VPC LiteMaaS): any address, their ports.
         egress.append(rule([ip_block(ANYWHERE)], tcp(*external_ports(cfg)), "egress"))
+    runtime = cfg.gateway.runtime_model_egress
+    if runtime is not None and cfg.gateway.store_model_in_db:  # models added in the UI or by /model/new
+        egress.append(rule([ip_block(c) for c in runtime.cidrs], tcp(*runtime.ports), "egress"))
     if egress:
         out.append(policy("litellm-egress", ns, gw_pods, egress=egress))
 
@@ -294,6 +297,8 @@ def database_policies(cfg: PlatformConfig, cluster: str) -> list[dict[str, Any]]
         rule([gateway_pods(cfg)], tcp(5432), "ingress"),
         rule([in_namespace(OPERATOR_NAMESPACE), peers_in_cluster], tcp(*wl.CNPG_PORTS), "ingress"),
     ]
+    if scraper := scraper_peer(cfg):  # the instance manager's exporter
+        ingress.append(rule([scraper], tcp(METRICS_PORT), "ingress"))
     # The instance manager watches its Cluster through the Kubernetes API.
     egress = [rule([peers_in_cluster], tcp(*wl.CNPG_PORTS), "egress"), api_server_rule(cfg)]
     db = cfg.gateway.database

@@ -134,6 +134,13 @@ def scrape_manifests(cfg: PlatformConfig) -> list[dict[str, Any]]:
         return []
     build = pod_monitoring if mode == "podmonitoring" else service_monitor
     out = [build(cfg, t) for t in targets(cfg)]
+    if wl.database_cluster(cfg):
+        obs = cfg.observability
+        out.append(
+            database.metrics_monitor(
+                mode, cfg.namespaces.gateway, obs.interval, obs.timeout, dict(obs.service_monitor_labels)
+            )
+        )
     if mode == "podmonitoring":
         by_ns: dict[str, list[str]] = {}
         for t in targets(cfg):

@@ -130,6 +130,9 @@ def deployment(cfg: PlatformConfig) -> dict[str, Any]:
         "metadata": metadata(NAME, cfg.namespaces.gateway, "gateway-redis"),
         "spec": {
             "replicas": 1,
+            # Never two Redis pods at once: during a rolling update the gateway would split its counters over
+            # both (each pod starts empty), admitting up to twice the limits.
+            "strategy": {"type": "Recreate"},
             "selector": {"matchLabels": selector(NAME)},
             "template": {
                 "metadata": {"labels": labels(NAME, "gateway-redis")},

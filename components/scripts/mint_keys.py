@@ -2,23 +2,31 @@
 """Reconcile the gateway's virtual keys with their declaration; keep each in Secret `litellm-key-<alias>`.
 
 Runs as the awaited litellm-keys Job on every change and as a CronJob in between, so keys heal without a
-config change. Per declared key (shapes: LiteLLM 1.102.4 key_management_endpoints.py, tests/contracts):
+config change. The two never run at once: each holds the `litellm-keys` Lease (coordination.k8s.io) while it
+works, and every Secret write carries the resourceVersion it read (a concurrent writer gets 409, not a lost key).
+Per declared key (shapes: LiteLLM 1.102.4 key_management_endpoints.py, tests/contracts):
 - the Secret's key is looked up with /key/info by its sha256 (never the key in a URL). 200 and not blocked:
   kept, and only the fields that differ from the declaration go to /key/update (an explicit null clears a
   removed limit; an unchanged budget_duration is never sent, because sending it restarts the budget window).
-- 404 (gone), a blocked key, a key with another alias, or no key in the Secret: the alias may still be taken
-  (lost Secret, crash between generate and Secret write), and /key/generate refuses a taken alias. So the old
-  key is deleted by alias (/key/delete; /key/regenerate is enterprise-only), a new one generated, the Secret
-  created (POST) or replaced (PUT) as it exists or not, and the consumer Deployments rolled (a pod-template
-  annotation), since they read the key at start only.
+- blocked: an operator blocked it, so it is never re-minted. `disabled: true` in config keeps it blocked (and
+  blocks an active key); otherwise the run fails loudly for that key.
+- 404 (gone), a key with another alias, or no key in the Secret: the alias may still be taken (lost Secret,
+  crash between generate and Secret write), and /key/generate refuses a taken alias. So the old key is deleted,
+  but only when every key holding the alias carries metadata.managed_by = llm-platform (a hand-minted key is
+  never deleted: the run fails for that alias instead); then a new one is generated and written into the
+  Secret (which Pulumi created: the reconciler only patches its data).
 - anything else (401, 403, 5xx, no database): fail loudly, change nothing for that key.
-Key values are never printed. Stdlib only.
+Every run, each consumer Deployment whose pod-template stamp (a hash prefix of its key) differs is patched, so a
+roll that failed once is retried. Keys this reconciler minted whose alias is no longer declared are deleted by
+their token (Pulumi deletes their Secrets). Key values are never printed. Stdlib only.
 
-Env: LITELLM_URL, LITELLM_MASTER_KEY, KEYS_FILE (JSON list of declared keys),
-     K8S_API (default in-cluster), K8S_TOKEN_FILE, K8S_CA_FILE, WAIT_SECONDS (gateway readiness wait).
+Env: LITELLM_URL, LITELLM_MASTER_KEY, KEYS_FILE (JSON: {"keys": [...], "lease": {namespace, name}}),
+     K8S_API (default in-cluster), K8S_TOKEN_FILE, K8S_CA_FILE, WAIT_SECONDS (gateway readiness wait),
+     HOSTNAME (the Lease holder).
 """
 
 import base64
+import calendar
 import hashlib
 import json
 import os
@@ -33,8 +41,10 @@ from typing import Any
 SA = "/var/run/secrets/kubernetes.io/serviceaccount"
 SECRET_KEY = "api-key"
 LIMITS = ("max_budget", "budget_duration", "rpm_limit", "tpm_limit")
-ROLLED_AT = "llm-platform/key-rotated-at"  # pod-template annotation: a change rolls the consumer's pods
+KEY_STAMP = "llm-platform/key-hash"  # pod-template annotation: sha256 prefix of the key the pods should read
 FIELD_MANAGER = "llm-platform-keys"
+MANAGED_BY = "llm-platform"  # metadata.managed_by of every key minted here ("managed-by" before issue 20)
+LEASE_SECONDS = 900  # longer than either Job's activeDeadlineSeconds: a crashed holder's Lease expires after it
 
 
 class Http:
@@ -87,55 +97,115 @@ def wait_ready(gw: Http, seconds: float) -> None:
 # --- the Kubernetes side ----------------------------------------------------------------------------------------
 
 
-def read_secret(kube: Http, ns: str, name: str) -> tuple[bool, str | None]:
-    """(the Secret exists, the key it holds)."""
+def stamp_of(key: str) -> str:
+    """What consumer pods are stamped with: enough of the key's sha256 to tell keys apart, useless to a thief."""
+    return hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+def read_secret(kube: Http, ns: str, name: str) -> tuple[str | None, str | None]:
+    """(the Secret's resourceVersion, the key it holds). Pulumi creates the Secret; missing is an error."""
     status, body = kube.call("GET", f"/api/v1/namespaces/{ns}/secrets/{name}")
     if status == 404:
-        return False, None
+        raise Failed(f"mint-keys: Secret {ns}/{name} does not exist; `pulumi up` creates it before this Job runs")
     if status != 200:
         raise Failed(f"mint-keys: reading Secret {ns}/{name} failed ({status}); check the Job's RBAC")
     raw = (body.get("data") or {}).get(SECRET_KEY)
-    return True, base64.b64decode(raw).decode() if raw else None
+    return body["metadata"].get("resourceVersion"), base64.b64decode(raw).decode() if raw else None
 
 
-def write_secret(kube: Http, ns: str, name: str, alias: str, value: str, exists: bool) -> None:
-    secret = {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "type": "Opaque",
-        "metadata": {
-            "name": name,
-            "namespace": ns,
-            "labels": {"app.kubernetes.io/part-of": "llm-platform", "llm-platform/key-alias": alias},
-        },
+def write_secret(kube: Http, ns: str, name: str, value: str, version: str | None) -> None:
+    """Only the data, and only if nobody wrote the Secret since it was read (409 otherwise)."""
+    patch = {
+        "metadata": {"resourceVersion": version},
         "data": {SECRET_KEY: base64.b64encode(value.encode()).decode()},
     }
-    if exists:  # replace whatever it holds (no key, a stale one): PUT, as POST would answer 409
-        status, _ = kube.call("PUT", f"/api/v1/namespaces/{ns}/secrets/{name}", secret)
-    else:
-        status, _ = kube.call("POST", f"/api/v1/namespaces/{ns}/secrets", secret)
-    if status not in (200, 201):
+    status, _ = kube.call(
+        "PATCH",
+        f"/api/v1/namespaces/{ns}/secrets/{name}?fieldManager={FIELD_MANAGER}",
+        patch,
+        content_type="application/merge-patch+json",
+    )
+    if status == 409:
+        raise Failed(f"mint-keys: Secret {ns}/{name} changed while this run held it (409); the next run retries")
+    if status != 200:
         raise Failed(f"mint-keys: writing Secret {ns}/{name} failed ({status}); check the Job's RBAC")
 
 
-def roll(kube: Http, consumers: list[dict[str, str]], stamp: str) -> list[str]:
-    """Restart the Deployments that read the key (as `kubectl rollout restart` does). Returns those rolled."""
-    patch = {"spec": {"template": {"metadata": {"annotations": {ROLLED_AT: stamp}}}}}
+def converge_consumers(kube: Http, consumers: list[dict[str, str]], stamp: str) -> list[str]:
+    """Patch every Deployment whose pod-template stamp is not the key's (a new key, or a roll that failed
+    before): the patch rolls its pods, as `kubectl rollout restart` does. Returns those patched."""
     rolled = []
     for c in consumers:
         ns, name = c["namespace"], c["deployment"]
+        path = f"/apis/apps/v1/namespaces/{ns}/deployments/{name}"
+        status, body = kube.call("GET", path)
+        if status == 404:  # not created yet (first `up`): it starts with the Secret as it is
+            continue
+        if status != 200:
+            raise Failed(f"mint-keys: reading Deployment {ns}/{name} failed ({status}); check the Job's RBAC")
+        annotations = (((body.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("annotations")
+        if (annotations or {}).get(KEY_STAMP) == stamp:
+            continue
+        patch = {"spec": {"template": {"metadata": {"annotations": {KEY_STAMP: stamp}}}}}
         status, _ = kube.call(
             "PATCH",
-            f"/apis/apps/v1/namespaces/{ns}/deployments/{name}?fieldManager={FIELD_MANAGER}",
+            f"{path}?fieldManager={FIELD_MANAGER}",
             patch,
             content_type="application/strategic-merge-patch+json",
         )
-        if status == 404:  # not created yet (first `up`): it starts with the new Secret anyway
-            continue
         if status != 200:
             raise Failed(f"mint-keys: rolling Deployment {ns}/{name} failed ({status}); check the Job's RBAC")
         rolled.append(f"{ns}/{name}")
     return rolled
+
+
+def now_micro() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
+
+
+def _parse(ts: str | None) -> float:
+    """A Lease's MicroTime (RFC 3339, UTC) as epoch seconds; 0 when unset."""
+    if not ts:
+        return 0.0
+    return float(calendar.timegm(time.strptime(ts.split(".")[0].rstrip("Z"), "%Y-%m-%dT%H:%M:%S")))
+
+
+def acquire_lease(kube: Http, ns: str, name: str, me: str, wait: float) -> str:
+    """Hold the Lease (Pulumi created it) or wait for it; a write carries the resourceVersion it read, so of two
+    runs racing for a free Lease one gets 409 and waits. Returns the resourceVersion held."""
+    path = f"/apis/coordination.k8s.io/v1/namespaces/{ns}/leases/{name}"
+    deadline = time.monotonic() + wait
+    while True:
+        status, lease = kube.call("GET", path)
+        if status != 200:
+            raise SystemExit(f"mint-keys: reading Lease {ns}/{name} failed ({status}); check the Job's RBAC")
+        spec = lease.get("spec") or {}
+        holder = spec.get("holderIdentity")
+        expires = _parse(spec.get("renewTime")) + float(spec.get("leaseDurationSeconds") or 0)
+        if not holder or holder == me or expires < time.time():
+            lease["spec"] = {
+                **spec,
+                "holderIdentity": me,
+                "leaseDurationSeconds": LEASE_SECONDS,
+                "acquireTime": now_micro(),
+                "renewTime": now_micro(),
+            }
+            status, body = kube.call("PUT", path, lease)
+            if status == 200:
+                return body["metadata"]["resourceVersion"]
+            if status != 409:
+                raise SystemExit(f"mint-keys: taking Lease {ns}/{name} failed ({status}); check the Job's RBAC")
+        if time.monotonic() > deadline:
+            raise SystemExit(f"mint-keys: Lease {ns}/{name} is held by {holder}; another reconciler is running")
+        time.sleep(2)
+
+
+def release_lease(kube: Http, ns: str, name: str, me: str) -> None:
+    path = f"/apis/coordination.k8s.io/v1/namespaces/{ns}/leases/{name}"
+    status, lease = kube.call("GET", path)
+    if status == 200 and (lease.get("spec") or {}).get("holderIdentity") == me:
+        lease["spec"] = {k: v for k, v in lease["spec"].items() if k not in ("holderIdentity", "renewTime")}
+        kube.call("PUT", path, lease)  # best effort: an unreleased Lease expires after LEASE_SECONDS
 
 
 # --- the LiteLLM side -------------------------------------------------------------------------------------------
@@ -163,53 +233,113 @@ def changes(spec: dict[str, Any], info: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def delete_alias(gw: Http, alias: str) -> bool:
-    """Free the alias for /key/generate. True when a key held it, False when none did (404)."""
-    status, body = gw.call("POST", "/key/delete", {"key_aliases": [alias]})
-    if status == 404:
+def managed(row: dict[str, Any]) -> bool:
+    meta = row.get("metadata") or {}
+    return MANAGED_BY in (meta.get("managed_by"), meta.get("managed-by"))
+
+
+def list_keys(gw: Http, alias: str | None = None) -> list[dict[str, Any]]:
+    """Full key rows, all pages (of one alias when given: an exact match in 1.102.4)."""
+    rows: list[dict[str, Any]] = []
+    page = 1
+    while True:
+        query = {"return_full_object": "true", "size": "100", "page": str(page)}
+        if alias is not None:
+            query["key_alias"] = alias
+        status, body = gw.call("GET", "/key/list?" + urllib.parse.urlencode(query))
+        if status != 200 or not isinstance(body, dict):
+            raise api_error("/key/list", alias or "*", status, body)
+        rows += [k for k in body.get("keys") or [] if isinstance(k, dict)]
+        if page >= int(body.get("total_pages") or 1):
+            return rows
+        page += 1
+
+
+def free_alias(gw: Http, alias: str) -> bool:
+    """Delete the keys holding the alias, so /key/generate accepts it; never a key minted by hand."""
+    holders = list_keys(gw, alias)
+    foreign = [k for k in holders if not managed(k)]
+    if foreign:
+        raise Failed(
+            f"mint-keys: alias '{alias}' is held by a key this reconciler did not mint (no metadata.managed_by); "
+            "it is never deleted: delete or rename that key in LiteLLM, or declare another alias"
+        )
+    if not holders:
         return False
-    if status != 200:
+    status, body = gw.call("POST", "/key/delete", {"keys": [k["token"] for k in holders]})
+    if status not in (200, 404):
         raise api_error("/key/delete", alias, status, body)
-    return True
+    return status == 200
 
 
 def generate(gw: Http, spec: dict[str, Any]) -> str:
     alias = spec["key_alias"]
     body = {"key_alias": alias, "models": list(spec.get("models") or [])}
     body.update({f: spec[f] for f in LIMITS if spec.get(f) is not None})
-    body["metadata"] = {"managed-by": "llm-platform"}
+    body["metadata"] = {"managed_by": MANAGED_BY}
     status, resp = gw.call("POST", "/key/generate", body)
     if status != 200 or not isinstance(resp, dict) or not resp.get("key"):
         raise api_error("/key/generate", alias, status, resp)
     return resp["key"]
 
 
+def block(gw: Http, alias: str, key: str) -> None:
+    status, body = gw.call("POST", "/key/block", {"key": hashlib.sha256(key.encode()).hexdigest()})
+    if status != 200:
+        raise api_error("/key/block", alias, status, body)
+
+
+def delete_removed(gw: Http, declared: set[str]) -> list[str]:
+    """Keys minted here whose alias is no longer declared: deleted by token, so a hand-minted key never is."""
+    gone = [k for k in list_keys(gw) if managed(k) and k.get("key_alias") not in declared and k.get("token")]
+    if not gone:
+        return []
+    status, body = gw.call("POST", "/key/delete", {"keys": [k["token"] for k in gone]})
+    if status not in (200, 404):
+        raise api_error("/key/delete", "removed keys", status, body)
+    return sorted({str(k.get("key_alias")) for k in gone})
+
+
 # --- one key ----------------------------------------------------------------------------------------------------
 
 
-def reconcile(gw: Http, kube: Http, spec: dict[str, Any], stamp: str) -> str:
+def reconcile(gw: Http, kube: Http, spec: dict[str, Any]) -> str:
     alias, ns, name = spec["key_alias"], spec["namespace"], spec["secret_name"]
-    exists, current = read_secret(kube, ns, name)
+    version, current = read_secret(kube, ns, name)
     info = key_info(gw, alias, current) if current else None
-    if info is not None and not info.get("blocked") and info.get("key_alias") == alias:
-        diff = changes(spec, info)
-        if not diff:
-            return "kept"
-        status, body = gw.call("POST", "/key/update", {"key": current, **diff})
-        if status != 200:
-            raise api_error("/key/update", alias, status, body)
-        return f"kept, re-scoped ({', '.join(sorted(diff))})"
-    why = "no key in its Secret" if not current else "gone" if info is None else "blocked or foreign"
-    freed = delete_alias(gw, alias)
-    write_secret(kube, ns, name, alias, generate(gw, spec), exists)
-    rolled = roll(kube, spec.get("consumers") or [], stamp)
-    verb = "replaced" if freed else "minted" if not exists else "re-minted"
-    return f"{verb} ({why}); rolled {', '.join(rolled) or 'nothing'}"
+    ours = info is not None and info.get("key_alias") == alias
+    if spec.get("disabled"):
+        if ours and not (info or {}).get("blocked") and current:
+            block(gw, alias, current)
+            return "blocked (disabled in config)"
+        return "disabled in config: kept blocked" if ours else "disabled in config: not minted"
+    if ours and (info or {}).get("blocked"):
+        raise Failed(
+            f"mint-keys: the key '{alias}' is blocked in LiteLLM; it is not re-minted. Unblock it (POST /key/unblock) "
+            "or keep it blocked with disabled: true on its gateway.keys entry"
+        )
+    if ours and current:
+        diff = changes(spec, info or {})
+        outcome = "kept"
+        if diff:
+            status, body = gw.call("POST", "/key/update", {"key": current, **diff})
+            if status != 200:
+                raise api_error("/key/update", alias, status, body)
+            outcome = f"kept, re-scoped ({', '.join(sorted(diff))})"
+    else:
+        why = "no key in its Secret" if not current else "gone" if info is None else "foreign"
+        freed = free_alias(gw, alias)
+        current = generate(gw, spec)
+        write_secret(kube, ns, name, current, version)
+        outcome = f"{'replaced' if freed else 'minted'} ({why})"
+    rolled = converge_consumers(kube, spec.get("consumers") or [], stamp_of(current))
+    return f"{outcome}; rolled {', '.join(rolled) or 'nothing'}"
 
 
 def main() -> int:
     with open(os.environ["KEYS_FILE"]) as f:
-        keys = json.load(f)
+        declared = json.load(f)
+    keys, lease = declared["keys"], declared["lease"]
     gw = Http(os.environ["LITELLM_URL"], os.environ["LITELLM_MASTER_KEY"])
     api = os.environ.get("K8S_API") or "https://{}:{}".format(
         os.environ.get("KUBERNETES_SERVICE_HOST", "kubernetes.default.svc"),
@@ -218,16 +348,27 @@ def main() -> int:
     with open(os.environ.get("K8S_TOKEN_FILE", f"{SA}/token")) as f:
         token = f.read().strip()
     kube = Http(api, token, os.environ.get("K8S_CA_FILE", f"{SA}/ca.crt"))
-    wait_ready(gw, float(os.environ.get("WAIT_SECONDS", "600")))
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    wait = float(os.environ.get("WAIT_SECONDS", "600"))
+    me = os.environ.get("HOSTNAME") or f"mint-keys-{os.getpid()}"
+    acquire_lease(kube, lease["namespace"], lease["name"], me, wait)
     failed = 0
-    for spec in keys:
+    try:
+        wait_ready(gw, wait)
+        for spec in keys:
+            try:
+                outcome = reconcile(gw, kube, spec)
+                print(f"mint-keys: {spec['key_alias']}: {outcome} -> Secret {spec['namespace']}/{spec['secret_name']}")
+            except Failed as exc:
+                print(str(exc), file=sys.stderr, flush=True)
+                failed += 1
         try:
-            outcome = reconcile(gw, kube, spec, stamp)
-            print(f"mint-keys: {spec['key_alias']}: {outcome} -> Secret {spec['namespace']}/{spec['secret_name']}")
+            for alias in delete_removed(gw, {k["key_alias"] for k in keys}):
+                print(f"mint-keys: {alias}: no longer declared, deleted")
         except Failed as exc:
             print(str(exc), file=sys.stderr, flush=True)
             failed += 1
+    finally:
+        release_lease(kube, lease["namespace"], lease["name"], me)
     sys.stdout.flush()
     return 1 if failed else 0
 

@@ -113,13 +113,13 @@ def drop_shared_state(config: dict) -> dict:
 
 def write_without_database(work: Path, config: dict, availability: dict, data: dict) -> None:
     """Write the localised config.yaml (database settings dropped: Prisma cannot fetch its engines here; Redis
-    stays), availability.json and the rendered ConfigMap's hook (`data`) into `work`."""
+    stays), availability.json and the rendered ConfigMap's hooks (`data`) into `work`."""
     for key in ("database_url", "store_model_in_db"):
         config["general_settings"].pop(key, None)
     (work / "config.yaml").write_text(yaml.safe_dump(config))
     (work / "availability.json").write_text(json.dumps(availability))
-    hook = next(k for k in data if k.endswith(".py"))
-    (work / hook).write_text(data[hook])
+    for hook in (k for k in data if k.endswith(".py")):  # every callback module the ConfigMap ships
+        (work / hook).write_text(data[hook])
 
 
 # --------------------------------------------------------------------------- #

@@ -20,18 +20,22 @@ from tests.conftest import plan_for, raw_config
 from tests.consumers.litellm_proxy import free_port, http_json, run_litellm_proxy, write_without_database
 from tests.consumers.redis_server import run_redis_server
 from tests.consumers.require import litellm_binary, redis_binary
-from tests.consumers.stub_openai import run_stub_openai
+from tests.consumers.stub_openai import STUB_USAGE, run_stub_openai
 
 pytestmark = pytest.mark.consumer
 MASTER, UPSTREAM, REDIS_PASSWORD = "sk-limits-master", "limits-upstream-key", "limits-redis-password"
 RPM = 4
 REQUESTS = 16
+# The stub answers every call with 18 tokens (tests/consumers/stub_openai.py): the check admits a request while the
+# minute's count is below the limit, so 40 admits 3 calls (0, 18, 36) on the whole gateway.
+TPM = 40
+TPM_ADMITS = -(-TPM // STUB_USAGE["total_tokens"])
 
 
-def stack(redis_mode: str) -> dict:
+def stack(redis_mode: str, limit: str = "rpm") -> dict:
     raw = copy.deepcopy(raw_config("dev"))
     chat = next(m for m in raw["models"] if m["name"] == "coder-chat")
-    chat["rpm"] = RPM
+    chat[limit] = RPM if limit == "rpm" else TPM
     raw["gateway"]["redis"] = {"mode": redis_mode}
     return raw
 
@@ -41,10 +45,10 @@ def served(entry: dict) -> str:
 
 
 @contextmanager
-def gateway(tmp_path, redis_mode: str):
+def gateway(tmp_path, redis_mode: str, limit: str = "rpm"):
     """The rendered gateway, its chat model on a stub, with or without a real Redis."""
     litellm = litellm_binary()
-    plan = plan_for(stack(redis_mode))
+    plan = plan_for(stack(redis_mode, limit))
     data = plan.one("ConfigMap", "litellm-config")["data"]
     config, availability = yaml.safe_load(data["config.yaml"]), json.loads(data["availability.json"])
     (container,) = plan.one("Deployment", "litellm")["spec"]["template"]["spec"]["containers"]
@@ -83,7 +87,13 @@ def gateway(tmp_path, redis_mode: str):
             )
         )
         wait_for_workers(proxy, int(workers))
-        yield {"proxy": proxy, "stub": stub, "config": config, "ports": ports}
+        yield {
+            "proxy": proxy,
+            "stub": stub,
+            "config": config,
+            "ports": ports,
+            "redis": redis if redis_mode == "incluster" else None,
+        }
 
 
 def wait_for_workers(proxy, n: int, timeout: float = 240) -> None:
@@ -100,8 +110,9 @@ def start_of_a_minute() -> None:
         time.sleep(61 - datetime.datetime.now(datetime.UTC).second)
 
 
-def burst(gw) -> list[int]:
-    """REQUESTS chat calls, each on a new connection, so the kernel spreads them over the workers."""
+def burst(gw, pause: float = 0.0) -> list[int]:
+    """REQUESTS chat calls, each on a new connection, so the kernel spreads them over the workers. `pause`: time
+    for the proxy to count a response's tokens (after the response) before the next call."""
     start_of_a_minute()
     body = {"model": "coder-chat", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}
     out = []
@@ -112,6 +123,7 @@ def burst(gw) -> list[int]:
             # LiteLLM's own words; it passes the check's retry-after on as llm_provider-retry-after.
             assert "model rate limit exceeded" in json.dumps(reply).lower(), (headers, reply)
         out.append(status)
+        time.sleep(pause)
     return out
 
 
@@ -159,3 +171,35 @@ class TestModelRpmIsSharedAcrossWorkers:
             statuses = burst(gw)
             print(f"without Redis: {statuses.count(200)} x 200, {statuses.count(429)} x 429 of {REQUESTS}")
             assert RPM < statuses.count(200) <= 2 * RPM, statuses
+
+
+class TestModelTpmIsSharedAcrossWorkers:
+    """1.102.4's check reads tpm from process memory; the shared-tpm hook (components/scripts/shared_tpm_hook.py)
+    copies the Redis count in first."""
+
+    def test_with_redis_the_limit_binds_for_the_whole_gateway_and_fails_open_counted(self, tmp_path):
+        with gateway(tmp_path, "incluster", "tpm") as gw:
+            statuses = burst(gw, pause=0.5)
+            print(f"tpm with Redis: {statuses.count(200)} x 200, {statuses.count(429)} x 429 of {REQUESTS}")
+            assert statuses.count(200) == TPM_ADMITS, statuses
+            assert chat_calls(gw["stub"]) == TPM_ADMITS
+            gw["redis"].proc.terminate()  # Redis gone: each process counts alone, and says so on /metrics
+            gw["redis"].proc.wait(timeout=10)
+            body = {"model": "coder-chat", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}
+            for _ in range(4):
+                http_json("POST", gw["proxy"].base_url + "/v1/chat/completions", body, key=MASTER)
+            scrapes = [http_json("GET", gw["proxy"].base_url + "/metrics")[2] for _ in range(8)]
+            counted = [
+                float(line.split()[-1])
+                for text in scrapes
+                for line in str(text).splitlines()
+                if line.startswith("llm_platform_tpm_redis_fail_open_total")
+            ]
+            assert counted and max(counted) >= 1, "no worker reported the fail-open"
+
+    def test_without_redis_each_worker_admits_the_limit(self, tmp_path):
+        """The regression guarded: per-process counts admit more than the model's tpm with 2 workers."""
+        with gateway(tmp_path, "none", "tpm") as gw:
+            statuses = burst(gw, pause=0.5)
+            print(f"tpm without Redis: {statuses.count(200)} x 200 of {REQUESTS}")
+            assert TPM_ADMITS < statuses.count(200) <= 2 * TPM_ADMITS, statuses
