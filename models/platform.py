@@ -224,6 +224,7 @@ class PlatformConfig(PlatformSpec):
 
     def _alerting(self, p: Problems) -> None:
         p.lines.extend(alerting_problems(self).lines)
+
     def _runtime_models_reachable(self, p: Problems) -> None:
         gw = self.gateway
         if gw.store_model_in_db and self.network.enabled and gw.runtime_model_egress is None:
