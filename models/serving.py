@@ -96,7 +96,9 @@ class VllmModelSpec(GatewayEntry):
     max_num_seqs: int | None = Field(default=None, ge=1)
     enable_prefix_caching: bool | None = None
     disable_custom_all_reduce: bool = False
-    cpu_offload_gb: float = Field(default=0, alias="cpuOffloadGB", ge=0)
+    cpu_offload_gb: float = Field(
+        default=0, alias="cpuOffloadGB", ge=0, le=1024, allow_inf_nan=False
+    )  # no host has more; an unbounded float turns the sizing math into NaN
     tool_call_parser: ToolCallParser = ""
     reasoning_parser: ReasoningParser = ""
     enable_auto_tool_choice: bool = False

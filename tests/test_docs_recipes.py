@@ -117,7 +117,7 @@ def check_pin_a_model(before: Plan, after: Plan) -> None:
 
 
 def check_mint_a_key(before: Plan, after: Plan) -> None:
-    keys = {k["key_alias"]: k for k in json.loads(after.one("ConfigMap", "litellm-keys")["data"]["keys.json"])}
+    keys = {k["key_alias"]: k for k in json.loads(after.one("ConfigMap", "litellm-keys")["data"]["keys.json"])["keys"]}
     assert keys["ci-bot"]["models"] == ["coder-chat"]
     assert (keys["ci-bot"]["max_budget"], keys["ci-bot"]["budget_duration"], keys["ci-bot"]["rpm_limit"]) == (
         2.0,
