@@ -277,9 +277,12 @@ class TestExternalModel:
 def run_key_job(gateway, tmp_path, kube, keys: list[dict]) -> subprocess.CompletedProcess:
     """The key Job's script for `keys` against the real proxy, with `kube` served as the Kubernetes API."""
     from tests.fakes import serve
-    from tests.test_mint_keys import SCRIPT, TOKEN
+    from tests.test_mint_keys import GW_NS, SCRIPT, TOKEN
 
-    (tmp_path / "keys.json").write_text(json.dumps(keys))
+    # The Job's file since the Lease (issue 20): the keys and the Lease that the Job and the heal CronJob share.
+    kube.create_lease(GW_NS, "litellm-keys")
+    lease = {"namespace": GW_NS, "name": "litellm-keys"}
+    (tmp_path / "keys.json").write_text(json.dumps({"keys": keys, "lease": lease}))
     (tmp_path / "token").write_text(TOKEN)
     with serve(kube) as kube_url:
         env = {
@@ -298,7 +301,7 @@ def run_key_job(gateway, tmp_path, kube, keys: list[dict]) -> subprocess.Complet
 
 class TestKeyJobAgainstTheRealProxy:
     """As far as this machine allows: the proxy has no database (Prisma cannot fetch its engines here), so the
-    Job must wait for readiness, try to free the alias (/key/delete, the first call with no Secret yet), and fail
+    Job must wait for readiness, look the alias up (/key/list, the first call with an empty Secret), and fail
     loudly on the proxy's 500 without writing a Secret or generating anything."""
 
     def test_fails_loudly_without_a_database(self, gateway, tmp_path):
@@ -306,11 +309,15 @@ class TestKeyJobAgainstTheRealProxy:
         from tests.test_mint_keys import KEYS, TOKEN
 
         kube = FakeKube(TOKEN)
+        for key in KEYS:  # `pulumi up` creates each key's Secret, empty, before the Job runs
+            kube.create_secret(key["namespace"], key["secret_name"])
         res = run_key_job(gateway, tmp_path, kube, KEYS)
         assert res.returncode == 1
-        assert "/key/delete for 'open-webui' failed (500) (virtual keys need the gateway's database" in res.stderr
-        assert "/key/generate" not in res.stderr
-        assert kube.secrets == {} and MASTER not in res.stdout + res.stderr
+        # the first call for a key with no stored value looks the alias up (/key/list: a hand-minted key is never
+        # deleted); the real proxy answers 500 without its database, and the Job stops there
+        assert "/key/list for 'open-webui' failed (500) (virtual keys need the gateway's database" in res.stderr
+        assert "/key/delete" not in res.stderr and "/key/generate" not in res.stderr
+        assert all(not s.get("data") for s in kube.secrets.values()) and MASTER not in res.stdout + res.stderr
 
     def test_info_error_is_not_gone(self, gateway, tmp_path):
         """The real proxy's /key/info without a database answers 500: the stored key is kept, nothing minted."""
