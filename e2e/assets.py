@@ -28,6 +28,10 @@ CRDS = [
     (GMP_MODULE, "charts/operator/crds/monitoring.googleapis.com_podmonitorings.yaml"),
     (PROM_OPERATOR_MODULE, "example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml"),
     (PROM_OPERATOR_MODULE, "example/prometheus-operator-crd/monitoring.coreos.com_podmonitors.yaml"),
+    # the alert rules (components/manifests/alert_objects.py): GMP Rules/ClusterRules, prometheus-operator PrometheusRule
+    (GMP_MODULE, "charts/operator/crds/monitoring.googleapis.com_rules.yaml"),
+    (GMP_MODULE, "charts/operator/crds/monitoring.googleapis.com_clusterrules.yaml"),
+    (PROM_OPERATOR_MODULE, "example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml"),
 ]
 
 # kwok stages (kustomize/stage/ of its module): nodes Ready with lease heartbeats, pods Ready, Job pods complete,
