@@ -24,7 +24,7 @@ pulumi.export("gatewayUrl", platform.gateway_url)
 pulumi.export("masterKey", platform.master_key)
 pulumi.export("modelEndpoints", platform.model_endpoints)
 pulumi.export("gpusRequested", platform.gpus_requested)
-pulumi.export("weightStaging", platform.weight_staging)  # per vLLM model: its stage Job and its logs command
+pulumi.export("weightStaging", platform.weight_staging)  # per GPU model: its stage Job and its logs command
 pulumi.export("costPlan", cost_plan(config))
 pulumi.export("nodePools", node_pool_plan(config))
 if warnings := config.warnings():  # also logged at preview; kept as an output for CI and render.py

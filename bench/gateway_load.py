@@ -3,6 +3,8 @@
 
     .venv/bin/python bench/gateway_load.py                     # 500 requests at concurrency 16, 3 rounds
     .venv/bin/python bench/gateway_load.py --requests 100 --concurrency 4 --rounds 1 --max-tokens 8
+    .venv/bin/python bench/gateway_load.py --requests 4 --concurrency 2 --rounds 1 --max-tokens 8 --settle 0
+                                                                # the quickest run: figures, no waiting for quiet
 
 What runs, all on 127.0.0.1:
 - the dev stack is rendered (offline.report.render_plan); its `litellm-config` ConfigMap is localised the way
@@ -212,6 +214,12 @@ def main(argv: list[str] | None = None) -> int:
         help="comma-separated generation lengths, each exactly this many tokens per reply "
         f"(default {','.join(map(str, MAX_TOKENS))}; the target is judged on the longest)",
     )
+    ap.add_argument(
+        "--settle",
+        type=float,
+        default=30.0,
+        help="seconds a run may wait for other jobs to go quiet (default 30; 0: no waiting and no extra rounds)",
+    )
     ap.add_argument("--stack-file", type=Path, default=ROOT / "Pulumi.dev.yaml")
     args = ap.parse_args(argv)
     try:
@@ -223,9 +231,14 @@ def main(argv: list[str] | None = None) -> int:
         and 1 <= args.concurrency <= 64
         and 1 <= args.rounds <= 9
         and all(1 <= n <= 1024 for n in lengths)
+        and 0 <= args.settle <= 600
     ):
-        ap.error("bounds: --requests 1..10000, --concurrency 1..64, --rounds 1..9, --max-tokens 1..1024 each")
-    report = run_benchmark(args.requests, args.concurrency, args.rounds, lengths, stack_file=args.stack_file)
+        ap.error(
+            "bounds: --requests 1..10000, --concurrency 1..64, --rounds 1..9, --max-tokens 1..1024 each, --settle 0..600"
+        )
+    report = run_benchmark(
+        args.requests, args.concurrency, args.rounds, lengths, stack_file=args.stack_file, settle=args.settle
+    )
     print("rendered gateway settings:", json.dumps(report.settings, sort_keys=True))
     for r in report.results:
         used = "; ".join(

@@ -100,11 +100,17 @@ def sdk_modules() -> list[str]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+# The SDKs register their service packages lazily (pulumi._utils._LazyModule): importing a submodule of a package
+# still registered lazily runs the submodule first, and pulumi_gcp.config.vars then re-enters its unfinished
+# self through its package (a circular ImportError). Loading in sorted order (every package before its
+# submodules) and forcing each lazy package to load when reached keeps Python's own order: package, then children.
 FLOOR_CHILD = """
 import importlib, json, sys
 from pathlib import Path
 for name in json.loads(Path(sys.argv[1]).read_text()):
-    importlib.import_module(name)
+    module = importlib.import_module(name)
+    if type(module).__name__ == "_LazyModule":
+        hasattr(module, "__bench_load__")  # any attribute lookup runs the lazy package's __init__
 from offline.mocks import run_program
 run_program({}, "floor", Path(sys.argv[2]))
 """

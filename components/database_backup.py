@@ -48,7 +48,7 @@ class DatabaseBackup(pulumi.ComponentResource):
     def __init__(self, name: str, spec: PlatformConfig, opts: pulumi.ResourceOptions | None = None):
         super().__init__("llm-platform:gateway:DatabaseBackup", name, None, opts)
         db, ns = spec.gateway.database, spec.namespaces.gateway
-        backup, restore = db.backup, db.restore_from
+        backup, restore = db.backup, db.restore
         # Stateful or load-bearing for a retained Cluster: a destroy leaves them, like the Cluster itself.
         keep = pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True)
         retain = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
@@ -63,23 +63,24 @@ class DatabaseBackup(pulumi.ComponentResource):
             f"{name}-gsa",
             account_id=account_id,
             project=project,
-            display_name=f"CNPG backups of {spec.cluster.name}/{ns}/{database.CLUSTER_NAME}",
+            display_name=f"CNPG backups of {spec.cluster.name}/{ns}/{database.CLUSTER_NAME}",  # fixed: no replace
             opts=retain,
         )
         email: pulumi.Input[str] = f"{account_id}@{project}.iam.gserviceaccount.com" if project else account.email
         member = pulumi.Output.concat("serviceAccount:", email)
         pool_project = project or account.project
         after_account = pulumi.ResourceOptions.merge(retain, pulumi.ResourceOptions(depends_on=[account]))
+        # CNPG names each Cluster's Kubernetes service account after the Cluster: one binding per Cluster, named
+        # like the Cluster's own resources (litellm-db keeps `<name>-wi`).
         grants: list[pulumi.Resource] = [
             gcp.serviceaccount.IAMMember(
-                f"{name}-wi",
+                f"{name}-wi" if cluster == database.CLUSTER_NAME else f"{name}-wi-{cluster}",
                 service_account_id=account.name if not project else f"projects/{project}/serviceAccounts/{email}",
                 role="roles/iam.workloadIdentityUser",
-                member=pulumi.Output.concat(
-                    "serviceAccount:", pool_project, f".svc.id.goog[{ns}/{database.CLUSTER_NAME}]"
-                ),
+                member=pulumi.Output.concat("serviceAccount:", pool_project, f".svc.id.goog[{ns}/{cluster}]"),
                 opts=after_account,
             )
+            for cluster in db.clusters
         ]
         if backup.on:
             bucket_deps: list[pulumi.Resource] = [account]
@@ -105,9 +106,9 @@ class DatabaseBackup(pulumi.ComponentResource):
             # bucket check needs and objectAdmin lacks.
             roles = ("roles/storage.objectAdmin", "roles/storage.legacyBucketReader")
             grants += bucket_grants(name, backup.bucket, roles, member, on_bucket)
-        if restore is not None:
+        if restore is not None and restore.from_archive is not None:  # fromBackupOf: the grants above cover it
             roles = ("roles/storage.objectViewer", "roles/storage.legacyBucketReader")
-            grants += bucket_grants(f"{name}-restore", restore.bucket, roles, member, after_account)
+            grants += bucket_grants(f"{name}-restore", restore.from_archive.bucket, roles, member, after_account)
 
         operator_ns = database.OPERATOR_NAMESPACE
         upstream = list(opts.depends_on or []) if opts and isinstance(opts.depends_on, list) else []
@@ -124,7 +125,7 @@ class DatabaseBackup(pulumi.ComponentResource):
         if backup.on:
             stores.append(apply(f"{name}-object-store", bk.object_store(backup, ns), after_plugin))
         if restore is not None:
-            stores.append(apply(f"{name}-restore-store", bk.restore_store(restore, ns), after_plugin))
+            stores.append(apply(f"{name}-restore-store", bk.restore_store(restore, backup, ns), after_plugin))
         self.gcp_service_account = email
         self.ready = [plugin, *stores, *grants]
         self.register_outputs({"gcp_service_account": email})

@@ -6,7 +6,9 @@ import pulumi_random as random
 from components.k8s import apply, child
 from components.manifests import database, vllm
 from components.manifests import gateway as gw
+from components.manifests import gateway_migrate as migrate
 from components.manifests.common import metadata
+from models.alerts import SECRETS_NAMESPACE
 from models.platform import PlatformConfig
 
 
@@ -20,6 +22,13 @@ def _secret(name: str, namespace: str, data: dict) -> dict:
     }
 
 
+def salt_value(generated: pulumi.Output[str]) -> pulumi.Output[str]:
+    """The salt a new Secret gets: `llm-platform-secrets:saltKey` when set (a new stack over a kept database
+    carries the old value, docs/concepts/keys.md), else the stack's own generated one."""
+    carried = pulumi.Config(SECRETS_NAMESPACE).get_secret("saltKey")
+    return carried if carried is not None else generated
+
+
 class LiteLLMGateway(pulumi.ComponentResource):
     url: pulumi.Output[str]
     master_key: pulumi.Output[str]
@@ -28,9 +37,12 @@ class LiteLLMGateway(pulumi.ComponentResource):
     def __init__(self, name: str, spec: PlatformConfig, opts: pulumi.ResourceOptions | None = None):
         super().__init__("llm-platform:gateway:LiteLLMGateway", name, None, opts)
         ns = spec.namespaces
-        master = random.RandomPassword(f"{name}-master-key", length=40, special=False, opts=child(self))
-        upstream = random.RandomPassword(f"{name}-upstream-key", length=40, special=False, opts=child(self))
-        drain = random.RandomPassword(f"{name}-drain-token", length=32, special=False, opts=child(self))
+        # Every generated credential is protected, like the salt: `pulumi destroy --exclude-protected` keeps it, so
+        # the `up` after it hands clients the same keys; rotating one is deliberate (docs/how-to/rotate-secrets.md).
+        kept = child(self, protect=True)
+        master = random.RandomPassword(f"{name}-master-key", length=40, special=False, opts=kept)
+        upstream = random.RandomPassword(f"{name}-upstream-key", length=40, special=False, opts=kept)
+        drain = random.RandomPassword(f"{name}-drain-token", length=32, special=False, opts=kept)
         master_key: pulumi.Output[str] = pulumi.Output.secret(pulumi.Output.concat("sk-", master.result))
 
         secrets = [
@@ -58,16 +70,37 @@ class LiteLLMGateway(pulumi.ComponentResource):
             # LITELLM_SALT_KEY encrypts what LiteLLM stores in its database (models, credentials): without it the
             # master key does, and a new master key or a new stack over the kept database cannot read them. Set
             # from the first deployment, never rotated (no keepers), protected and kept on delete.
-            salt = random.RandomPassword(f"{name}-salt-key", length=48, special=False, opts=child(self, protect=True))
+            salt = random.RandomPassword(f"{name}-salt-key", length=48, special=False, opts=kept)
             secrets.append(
                 apply(
                     f"{name}-salt-key",
-                    _secret(gw.SALT_SECRET, ns.gateway, {gw.SALT_KEY_ENV: salt.result}),
-                    child(self, protect=True, retain_on_delete=True),
+                    _secret(gw.SALT_SECRET, ns.gateway, {gw.SALT_KEY_ENV: salt_value(salt.result)}),
+                    # Written once: a kept Secret is adopted only with the value it holds (components/k8s.py), and
+                    # no later change to the program or its state rewrites it.
+                    child(self, protect=True, retain_on_delete=True, ignore_changes=["data", "stringData"]),
                 )
             )
         config = apply(f"{name}-config", gw.configmap(spec), child(self))
-        apply(f"{name}-deployment", gw.deployment(spec), child(self, depends_on=[config, *secrets]))
+        before_rollout = [config, *secrets]
+        if (job := migrate.migration_job(spec)) is not None:
+            if (backup := migrate.pre_migration_backup(spec)) is not None:  # awaited: status.phase completed
+                # Retained, not protected: a record of one backup, replaced per image (protect would block that).
+                before_rollout.append(apply(f"{name}-pre-migrate-backup", backup, child(self, retain_on_delete=True)))
+            # A new name per image: the migration runs once before the Deployment rolls to that image, and a
+            # failed one stops `up` there, with the old pods still serving.
+            before_rollout.append(
+                apply(
+                    f"{name}-migrate",
+                    job,
+                    child(
+                        self,
+                        depends_on=before_rollout,
+                        delete_before_replace=True,
+                        custom_timeouts=pulumi.CustomTimeouts(create="20m", update="20m"),
+                    ),
+                )
+            )
+        apply(f"{name}-deployment", gw.deployment(spec), child(self, depends_on=before_rollout))
         apply(f"{name}-service", gw.gateway_service(spec), child(self))
         if (pdb := gw.disruption_budget(spec)) is not None:
             apply(f"{name}-pdb", pdb, child(self))

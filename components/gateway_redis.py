@@ -16,7 +16,7 @@ class GatewayRedis(pulumi.ComponentResource):
         super().__init__("llm-platform:gateway_redis:GatewayRedis", name, None, opts)
         ns = spec.namespaces.gateway
         # Generated once and kept in state: the gateway and Redis read the same Secret, nothing in git.
-        password = random.RandomPassword(f"{name}-password", length=40, special=False, opts=child(self))
+        password = random.RandomPassword(f"{name}-password", length=40, special=False, opts=child(self, protect=True))
         secret = apply(
             f"{name}-secret",
             {

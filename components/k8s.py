@@ -90,9 +90,35 @@ def annotate_secret_checksums(manifest: dict[str, Any]) -> None:
     template.setdefault("metadata", {}).setdefault("annotations", {})[SECRETS_CHECKSUM] = combined
 
 
+# The provider that adopts an object already in the cluster (upsertExistingObjects), per program run: set by the
+# platform once its cluster is known (use_adopting_provider).
+_ADOPTING: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, pulumi.ProviderResource]" = weakref.WeakKeyDictionary()
+
+
+def use_adopting_provider(provider: pulumi.ProviderResource) -> None:
+    """Every object `apply` declares with retain_on_delete goes through `provider` from now on.
+
+    Such an object outlives `pulumi destroy` (and a lost state), so the next `up` finds it in the cluster; a
+    provider >= 4.29 answers AlreadyExists there unless it upserts. Only kept objects upsert: anything else
+    keeps the strict create, so a renamed resource without `aliases` fails loudly instead of being adopted
+    and then deleted by its old name. The upsert is a server-side apply without force: a kept field that
+    another writer set to a different value (a grown claim, a kept salt) stops `up` with a conflict rather
+    than being overwritten."""
+    _ADOPTING[asyncio.get_event_loop()] = provider
+
+
+def _without_kubernetes(providers: Any) -> Any:
+    if isinstance(providers, dict):
+        return {k: v for k, v in providers.items() if k != "kubernetes"} or None
+    if isinstance(providers, list):
+        return [p for p in providers if p.package != "kubernetes"] or None
+    return providers
+
+
 def apply(name: str, manifest: dict[str, Any], opts: pulumi.ResourceOptions, **overrides: Any) -> pulumi.CustomResource:
     """Declare `manifest` as a Pulumi resource named `name`. Nested keys stay camelCase.
-    A Secret must be applied before the pods that read it, so they carry its checksum."""
+    A Secret must be applied before the pods that read it, so they carry its checksum. A kept object
+    (retain_on_delete) goes through the adopting provider (use_adopting_provider)."""
     api, kind = manifest["apiVersion"], manifest["kind"]
     set_pull_policies(manifest)  # every workload, whoever builds it: an explicit imagePullPolicy
     if (api, kind) == ("v1", "Secret"):
@@ -107,6 +133,9 @@ def apply(name: str, manifest: dict[str, Any], opts: pulumi.ResourceOptions, **o
         # storageClassName is immutable: a changed storageClass (or the standard-rwo default a stack created
         # before it never named) applies to new claims only, and never replaces a claim that holds data.
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(ignore_changes=["spec.storageClassName"]))
+    if opts.retain_on_delete and (adopting := _ADOPTING.get(asyncio.get_event_loop())) is not None:
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(provider=adopting))
+        opts.providers = _without_kubernetes(opts.providers)  # `provider` alone decides (pulumi/pulumi#8799)
     cls = _CLASSES.get((api, kind))
     if cls is None:
         return k8s.apiextensions.CustomResource(name, api_version=api, kind=kind, opts=opts, **body)

@@ -5,7 +5,7 @@ import pulumi
 
 from components.k8s import apply, child
 from components.manifests import gateway as gw
-from components.manifests import keys
+from components.manifests import keys, keys_admission
 from models.platform import PlatformConfig
 
 
@@ -19,6 +19,9 @@ class KeyMinter(pulumi.ComponentResource):
             apply(f"{name}-config", keys.configmap(spec), child(self)),
             apply(f"{name}-sa", keys.service_account(spec), child(self)),
         ]
+        # Before the Role is used: the reconciler's patches may touch only the key stamp (keys_admission.py).
+        admission = apply(f"{name}-stamp-policy", keys_admission.policy(spec), child(self))
+        deps.append(apply(f"{name}-stamp-binding", keys_admission.binding(spec), child(self, depends_on=[admission])))
         for ns in keys.target_namespaces(spec):
             deps.append(apply(f"{name}-role-{ns}", keys.role(spec, ns), child(self)))
             deps.append(apply(f"{name}-binding-{ns}", keys.role_binding(spec, ns), child(self)))

@@ -28,7 +28,7 @@ class LibreChat(pulumi.ComponentResource):
                 else {"special": False}
             )
             pw = random.RandomPassword(
-                f"{name}-{env_name.lower().replace('_', '-')}", length=length, opts=child(self), **charset
+                f"{name}-{env_name.lower().replace('_', '-')}", length=length, opts=child(self, protect=True), **charset
             )
             generated[env_name] = pw.result
         deps = [

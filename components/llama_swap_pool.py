@@ -5,6 +5,7 @@ import pulumi
 from components.k8s import CLAIM_SIZE, apply, child, name_of, staged
 from components.manifests import gguf_stage as gs
 from components.manifests import llama_swap as ls
+from components.manifests.weight_stage import stage_info
 from models.llama_rules import swap_models
 from models.platform import PlatformConfig
 
@@ -13,6 +14,7 @@ class LlamaSwapPool(pulumi.ComponentResource):
     endpoint: pulumi.Output[str]
     service_name: pulumi.Output[str]
     replicas: pulumi.Output[int]
+    stage: pulumi.Output[dict]
     models: pulumi.Output[list]
     config_yaml: pulumi.Output[str]
 
@@ -32,9 +34,12 @@ class LlamaSwapPool(pulumi.ComponentResource):
             apply(f"{name}-gguf", ls.fetch_configmap(platform), child(self)),
         ]
         manifest = ls.deployment(platform, replicas)
+        self.stage = pulumi.Output.from_input({"staged": False})
         if platform.swap.replicas > 0:  # stage every swap GGUF on a CPU node first
-            deps, staged_by = staged(self, name, *gs.swap_jobs(platform), deps)
+            release, stage = gs.swap_jobs(platform)
+            deps, staged_by = staged(self, name, release, stage, deps)
             gs.mark_staged(manifest, staged_by)
+            self.stage = pulumi.Output.from_input(stage_info(stage))
         apply(f"{name}-deployment", manifest, child(self, depends_on=deps))
         svc = apply(f"{name}-service", ls.swap_service(platform), child(self))
 
@@ -50,5 +55,6 @@ class LlamaSwapPool(pulumi.ComponentResource):
                 "replicas": self.replicas,
                 "models": self.models,
                 "config_yaml": self.config_yaml,
+                "stage": self.stage,
             }
         )

@@ -19,7 +19,9 @@ class OpenWebUI(pulumi.ComponentResource):
         super().__init__("llm-platform:open_webui:OpenWebUI", name, None, opts)
         ns = platform.namespaces.frontends
         # Signs sessions; a stable random value keeps users logged in across restarts.
-        signer = random.RandomPassword(f"{name}-webui-secret-key", length=48, special=False, opts=child(self))
+        signer = random.RandomPassword(
+            f"{name}-webui-secret-key", length=48, special=False, opts=child(self, protect=True)
+        )
         deps = [
             apply(
                 f"{name}-secrets",

@@ -3,6 +3,7 @@
 import pulumi
 
 from components.alerting import Alerting
+from components.autoscaler import Autoscaler
 from components.cluster import platform_cluster
 from components.dashboards import Dashboards
 from components.frontends import declare_frontends
@@ -10,7 +11,7 @@ from components.gateway import LiteLLMGateway
 from components.gateway_database import GatewayDatabase
 from components.gateway_redis import GatewayRedis
 from components.gpu_node_pool import GpuNodePool
-from components.k8s import apply
+from components.k8s import apply, use_adopting_provider
 from components.key_minter import KeyMinter
 from components.key_secrets import KeySecrets
 from components.llama_backends import llama_backends
@@ -61,6 +62,7 @@ class LlmPlatform(pulumi.ComponentResource):
             )
 
         k8s_opts = pulumi.ResourceOptions(parent=self, providers={"kubernetes": cluster.provider})
+        use_adopting_provider(cluster.adopt_provider)  # kept objects: adopted on the `up` after a destroy
         # Deleting a Namespace deletes everything in it, retained or not: the ones holding state outlive the
         # stack (retained) and a refactor or `pulumi destroy` (protected where the state is irreplaceable).
         keeps = stateful_namespaces(spec)
@@ -86,12 +88,14 @@ class LlmPlatform(pulumi.ComponentResource):
             spec,
             opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[database, *shared])),
         )
+        # KEDA before the ScaledObjects that need its CRDs; only when some model is on demand.
+        autoscaler = Autoscaler(f"{name}-autoscaler", spec, opts=in_ns) if spec.on_demand_models else None
         models = {
-            m.name: VllmModel(f"{name}-{m.name}", m, platform=spec, opts=in_ns)
+            m.name: VllmModel(f"{name}-{m.name}", m, platform=spec, autoscaler=autoscaler, opts=in_ns)
             for m in spec.models
             if m.engine == "vllm"
         }
-        llama = llama_backends(name, spec, in_ns)  # model name -> static Service or llama-swap endpoint
+        llama, llama_stages = llama_backends(name, spec, in_ns)  # model -> static Service or llama-swap endpoint
         minter = []
         if spec.gateway.keys:
             adopt = pulumi.ResourceOptions(providers={"kubernetes": cluster.adopt_provider})
@@ -120,10 +124,10 @@ class LlmPlatform(pulumi.ComponentResource):
         self.master_key = gateway.master_key
         self.model_endpoints = pulumi.Output.all(**{k: v.endpoint for k, v in models.items()}, **llama)
         self.gpus_requested = pulumi.Output.from_input(gpus_requested(spec))
-        # Per vLLM model: its weight-stage Job and how to read it (a failed stage fails `up` there, naming it).
-        self.weight_staging = (
-            pulumi.Output.all(**{k: v.stage for k, v in models.items()}) if models else pulumi.Output.from_input({})
-        )
+        # Per GPU model (vLLM, llama.cpp static and swap): its weight-stage Job and how to read it (a failed stage
+        # fails `up` there, naming it, with no GPU pod created).
+        stages = {**{k: v.stage for k, v in models.items()}, **llama_stages}
+        self.weight_staging = pulumi.Output.all(**stages) if stages else pulumi.Output.from_input({})
         self.register_outputs(
             {
                 "gateway_url": self.gateway_url,

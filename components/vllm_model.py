@@ -4,7 +4,7 @@ contract. Weights are staged by a CPU Job before the GPU Deployment scales up (c
 import pulumi
 
 from components.k8s import CLAIM_SIZE, apply, child, name_of, uid_of
-from components.manifests import vllm
+from components.manifests import scaling, vllm
 from components.manifests import weight_stage as ws
 from models.platform import PlatformConfig
 from models.serving import VllmModelSpec
@@ -17,7 +17,13 @@ class VllmModel(pulumi.ComponentResource):
     stage: pulumi.Output[dict]
 
     def __init__(
-        self, name: str, spec: VllmModelSpec, *, platform: PlatformConfig, opts: pulumi.ResourceOptions | None = None
+        self,
+        name: str,
+        spec: VllmModelSpec,
+        *,
+        platform: PlatformConfig,
+        autoscaler: pulumi.Resource | None = None,
+        opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("llm-platform:serving:VllmModel", name, None, opts)
         ns = platform.namespaces.serving
@@ -48,16 +54,17 @@ class VllmModel(pulumi.ComponentResource):
                 child(self, depends_on=[*deps, *rbac], delete_before_replace=True),
             )
             wait = f"{ws.await_minutes(ws.stage_deadline_seconds(spec))}m"
+            stage_manifest = ws.stage_job(
+                spec,
+                ns,
+                image=platform.images.gguf_fetch,
+                hf_token_secret=platform.hf_token_secret,
+                zones=platform.pool_zones(pool),
+                cache_gib=size,
+            )
             stage = apply(
                 f"{name}-stage",
-                ws.stage_job(
-                    spec,
-                    ns,
-                    image=platform.images.gguf_fetch,
-                    hf_token_secret=platform.hf_token_secret,
-                    zones=platform.pool_zones(pool),
-                    cache_gib=size,
-                ),
+                stage_manifest,
                 child(
                     self,
                     depends_on=[*deps, release],
@@ -67,8 +74,7 @@ class VllmModel(pulumi.ComponentResource):
             )
             deps.append(stage)
             staged_by = {"llm-platform/weight-stage": uid_of(stage), "llm-platform/weight-release": uid_of(release)}
-            job = ws.names(spec, size)["stage"]
-            stage_info = {"staged": True, "job": f"{ns}/{job}", "logs": f"kubectl -n {ns} logs job/{job}"}
+            stage_info = ws.stage_info(stage_manifest)
         manifest = vllm.deployment(
             spec,
             namespace=ns,
@@ -80,7 +86,20 @@ class VllmModel(pulumi.ComponentResource):
             spot=pool.spot,
             staged_by=staged_by,
         )
-        apply(f"{name}-deployment", manifest, child(self, depends_on=deps))
+        on_demand = platform.on_demand(spec)
+        # On demand, KEDA owns spec.replicas after creation: `up` never fights it, and a preview after a
+        # scale-up shows no change (the provider drops a field another manager owns, components/k8s.py).
+        deployment = apply(
+            f"{name}-deployment",
+            manifest,
+            child(self, depends_on=deps, ignore_changes=["spec.replicas"] if on_demand else None),
+        )
+        if on_demand:
+            apply(
+                f"{name}-scaledobject",
+                scaling.scaled_object(spec, platform),
+                child(self, depends_on=[deployment, *([autoscaler] if autoscaler else [])]),
+            )
         svc = apply(f"{name}-service", vllm.vllm_service(spec, ns), child(self))
 
         self.endpoint = pulumi.Output.from_input(vllm.endpoint(spec, ns))

@@ -19,11 +19,14 @@ CNPG_MODULE = "github.com/cloudnative-pg/cloudnative-pg@v1.27.1"
 BARMAN_PLUGIN_MODULE = "github.com/cloudnative-pg/plugin-barman-cloud@v0.13.0"
 GMP_MODULE = "github.com/GoogleCloudPlatform/prometheus-engine@v0.17.2"
 PROM_OPERATOR_MODULE = "github.com/prometheus-operator/prometheus-operator@v0.85.0"
+# KEDA: the operator scripts/engine/build_keda.sh builds, and the app version of the chart models/scaling.py pins.
+KEDA_MODULE = "github.com/kedacore/keda/v2@v2.21.0"
 
 # (module, path inside it) of each CRD the program can declare.
 CRDS = [
     (CNPG_MODULE, "config/crd/bases/postgresql.cnpg.io_clusters.yaml"),
     (CNPG_MODULE, "config/crd/bases/postgresql.cnpg.io_scheduledbackups.yaml"),
+    (CNPG_MODULE, "config/crd/bases/postgresql.cnpg.io_backups.yaml"),  # the pre-migration Backup
     (BARMAN_PLUGIN_MODULE, "config/crd/bases/barmancloud.cnpg.io_objectstores.yaml"),
     (GMP_MODULE, "charts/operator/crds/monitoring.googleapis.com_podmonitorings.yaml"),
     (PROM_OPERATOR_MODULE, "example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml"),
@@ -32,6 +35,19 @@ CRDS = [
     (GMP_MODULE, "charts/operator/crds/monitoring.googleapis.com_rules.yaml"),
     (GMP_MODULE, "charts/operator/crds/monitoring.googleapis.com_clusterrules.yaml"),
     (PROM_OPERATOR_MODULE, "example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml"),
+    # KEDA's CRDs (on-demand models, models/scaling.py), all of them as its chart installs them: its operator
+    # stops when one it watches is missing. From the operator's module.
+    *[
+        (KEDA_MODULE, f"config/crd/bases/{name}.yaml")
+        for name in (
+            "keda.sh_scaledobjects",
+            "keda.sh_scaledjobs",
+            "keda.sh_triggerauthentications",
+            "keda.sh_clustertriggerauthentications",
+            "eventing.keda.sh_cloudeventsources",
+            "eventing.keda.sh_clustercloudeventsources",
+        )
+    ],
 ]
 
 # kwok stages (kustomize/stage/ of its module): nodes Ready with lease heartbeats, pods Ready, Job pods complete,
@@ -130,7 +146,67 @@ def kwok_stages() -> list[dict[str, Any]]:
     for stage in stages:  # a selector still naming kwok's own class would silently never match
         if "kwok-volume" in json.dumps(stage):
             raise RuntimeError(f"kwok stage {stage['metadata']['name']} still selects the kwok-volume class")
-    return stages
+        if stage["metadata"]["name"] == "pod-ready":
+            stage["spec"]["delay"] = ready_delay()
+    return [*stages, failing_stage()]
+
+
+# A model whose modelName is this repo fails its weight stage as a typo'd modelName does on GKE: the stage Job's
+# pod exits 3 (prestage_weights.py's FATAL_EXIT) instead of completing (e2e/failed_stage.py).
+FAIL_STAGE_REPO = "e2e-fixture/no-such-model"
+
+
+def failing_stage() -> dict[str, Any]:
+    return {
+        "apiVersion": "kwok.x-k8s.io/v1alpha1",
+        "kind": "Stage",
+        "metadata": {"name": "pod-stage-fails"},
+        "spec": {
+            "resourceRef": {"apiGroup": "v1", "kind": "Pod"},
+            "selector": {
+                "matchExpressions": [
+                    {"key": ".metadata.deletionTimestamp", "operator": "DoesNotExist"},
+                    {"key": ".status.phase", "operator": "In", "values": ["Running"]},
+                    {"key": ".metadata.ownerReferences.[].kind", "operator": "In", "values": ["Job"]},
+                    {"key": ".spec.containers.[].env.[].value", "operator": "In", "values": [FAIL_STAGE_REPO]},
+                ]
+            },
+            "weight": 10000,  # over pod-complete (weight 0), which matches the same pod
+            "next": {
+                "statusTemplate": (
+                    "{{ $now := Now }}\n"
+                    "containerStatuses:\n"
+                    "{{ range $index, $item := .spec.containers }}\n"
+                    "- image: {{ $item.image | Quote }}\n"
+                    "  name: {{ $item.name | Quote }}\n"
+                    "  ready: false\n"
+                    "  restartCount: 0\n"
+                    "  started: false\n"
+                    "  state:\n"
+                    "    terminated:\n"
+                    "      exitCode: 3\n"
+                    "      finishedAt: {{ $now | Quote }}\n"
+                    "      reason: Error\n"
+                    '      message: "no hub repo (check modelName)"\n'
+                    "      startedAt: {{ $now | Quote }}\n"
+                    "{{ end }}\n"
+                    "phase: Failed\n"
+                )
+            },
+        },
+    }
+
+
+# A pod carrying this annotation (a Go duration, "20s") turns Ready that long after it starts: a model that loads
+# (e2e/scale.py sets it on a model's pod template). Without it, at once.
+READY_AFTER = "llm-platform.test/ready-after"
+
+
+def ready_delay() -> dict[str, Any]:
+    return {
+        "durationMilliseconds": 0,
+        "durationFrom": {"jq": {"expression": f'.metadata.annotations["{READY_AFTER}"]'}},
+    }
 
 
 def crds() -> list[dict[str, Any]]:

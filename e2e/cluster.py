@@ -15,6 +15,7 @@ import base64
 import fcntl
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -300,6 +301,13 @@ class Cluster:
         with self.locked():
             self.stop()
 
+    def reset(self) -> None:
+        """Stop and drop the store: the next `up` starts an empty cluster. What an earlier (killed) run kept, a
+        database password or salt its fresh state cannot carry, would otherwise stop the next run's first `up`."""
+        with self.locked():
+            self.stop()
+            shutil.rmtree(self.root / "kine", ignore_errors=True)
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -307,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     up = sub.add_parser("up", help="start (or reuse) the cluster for DIR and fit it to the stack")
     up.add_argument("--stack-file", required=True)
     up.add_argument("--dir", required=True)
-    for name in ("down", "status"):
+    for name in ("down", "reset", "status"):
         sub.add_parser(name).add_argument("--dir", required=True)
     args = parser.parse_args(argv)
     cluster = Cluster(Path(args.dir))
@@ -320,6 +328,8 @@ def main(argv: list[str] | None = None) -> int:
             print(path)
         elif args.cmd == "down":
             cluster.down()
+        elif args.cmd == "reset":
+            cluster.reset()
         else:
             st = cluster.state()
             st["running"] = cluster.running()

@@ -1,8 +1,8 @@
 """The real Pulumi CLI against a local-backend stack: one method per command the e2e runs.
 
-The project is the repo (Pulumi.yaml, __main__.py, the .venv it names); the stack config lives in a temp
-folder (`--config-file`), so the repo's own Pulumi.<stack>.yaml files are never touched. State goes to a
-`file://` backend in that folder, secrets to a test passphrase. The environment comes from
+The project is the repo (Pulumi.yaml, __main__.py, the .venv it names), or another folder (`project`); the
+stack config lives in a temp folder (`--config-file`), so the project's own Pulumi.<stack>.yaml files are never
+touched. State goes to a `file://` backend in that folder, secrets to a test passphrase. The environment comes from
 scripts/engine/build_pulumi_tools.sh (pulumi.env): PATH, PULUMI_HOME, no plugin downloads.
 """
 
@@ -48,10 +48,21 @@ class StepResult:
 
 
 class Engine:
-    def __init__(self, workdir: Path, stack: str, config_file: Path, env: dict[str, str], kubeconfig: Path | None):
+    def __init__(
+        self,
+        workdir: Path,
+        stack: str,
+        config_file: Path,
+        env: dict[str, str],
+        kubeconfig: Path | None,
+        project: Path = REPO,
+    ):
+        """`project`: the folder with Pulumi.yaml (the repo; bench/engine_bench.py also runs an empty program)."""
         self.workdir = workdir
         self.stack = stack
         self.config_file = config_file
+        self.project = project  # this checkout, a worktree at an older ref (--from), or engine_bench's empty program
+        self.config_sets: list[dict[str, Any]] = []  # every `pulumi config set` this run made, with its result
         state = workdir / "state"
         state.mkdir(parents=True, exist_ok=True)
         self.env = {
@@ -68,7 +79,7 @@ class Engine:
         self.log = workdir / "pulumi.log"
 
     def run(self, *args: str, parse_json: bool = False, timeout: float = 1800) -> StepResult:
-        cmd = ["pulumi", *args, "--non-interactive", "--color", "never", "--cwd", str(REPO)]
+        cmd = ["pulumi", *args, "--non-interactive", "--color", "never", "--cwd", str(self.project)]
         start = time.monotonic()
         try:
             proc = subprocess.run(cmd, check=False, env=self.env, capture_output=True, text=True, timeout=timeout)
@@ -96,8 +107,8 @@ class Engine:
             return listed
         res = self.run("stack", "init", self.stack, "--secrets-provider", "passphrase")
         # `stack init` has no --config-file: it writes the passphrase salt to the project's
-        # Pulumi.<stack>.yaml. Move it into our config file so the repo is left untouched.
-        written = REPO / f"Pulumi.{self.stack}.yaml"
+        # Pulumi.<stack>.yaml. Move it into our config file so the project folder is left untouched.
+        written = self.project / f"Pulumi.{self.stack}.yaml"
         if written.exists():
             salt = (yaml.safe_load(written.read_text()) or {}).get("encryptionsalt")
             doc = yaml.safe_load(self.config_file.read_text()) or {}
@@ -120,14 +131,37 @@ class Engine:
     def up(self) -> StepResult:
         return self.run("up", "--yes", "--skip-preview", *self._stack())
 
-    def set_config(self, key: str, value: str) -> StepResult:
-        return self.run("config", "set", *self._stack(), key, value)
+    def set_config(self, key: str, value: str, *, path: bool = False) -> StepResult:
+        """`pulumi config set [--path] [--type T] KEY VALUE`. A --path value is saved typed only as int or bool by
+        the CLI's guess (a float stays a string), so a number or boolean names its type (`--type`)."""
+        parsed = yaml.safe_load(value)
+        kind = {bool: "bool", int: "int", float: "float"}.get(type(parsed)) if path else None
+        flags = [*(["--path"] if path else []), *(["--type", kind] if kind else [])]
+        res = self.run("config", "set", *self._stack(), *flags, key, value)
+        shown = ["pulumi", "config", "set", *flags, key, value]
+        self.config_sets.append({"command": shlex.join(shown), "ok": res.ok})
+        return res
+
+    def remove_config(self, key: str) -> StepResult:
+        """`pulumi config rm --path KEY`: back to the stack file's absent key (its default)."""
+        res = self.run("config", "rm", *self._stack(), "--path", key)
+        self.config_sets.append({"command": shlex.join(["pulumi", "config", "rm", "--path", key]), "ok": res.ok})
+        return res
+
+    def refresh(self) -> StepResult:
+        """`pulumi refresh --expect-no-changes`: the cluster holds what the state says."""
+        return self.run("refresh", "--yes", "--skip-preview", "--expect-no-changes", *self._stack())
+
+    def export(self) -> Any:
+        """`pulumi stack export --show-secrets` (the local test stack): read for hashes, never written out."""
+        return self.run("stack", "export", "--show-secrets", "--stack", self.stack, parse_json=True).json
 
     def unprotect_all(self) -> StepResult:
         return self.run("state", "unprotect", "--all", "--yes", "--stack", self.stack)
 
-    def destroy(self) -> StepResult:
-        return self.run("destroy", "--yes", "--skip-preview", *self._stack())
+    def destroy(self, *, exclude_protected: bool = False) -> StepResult:
+        keep = ["--exclude-protected"] if exclude_protected else []
+        return self.run("destroy", "--yes", "--skip-preview", *keep, *self._stack())
 
     def outputs(self) -> dict[str, Any]:
         res = self.run("stack", "output", "--json", "--stack", self.stack, parse_json=True)

@@ -214,3 +214,25 @@ def retained(cluster: Cluster, namespaces: set[str]) -> list[str]:
                 continue
             left.append(f"{kind}/{meta['namespace']}/{meta['name']}")
     return sorted(left)
+
+
+def keepable(cluster: Cluster, namespaces: set[str]) -> list[str]:
+    """What destroy must leave, read before it: every PVC in the stack's namespaces, every CNPG Cluster, the salt
+    Secret (names as `retained` writes them)."""
+    from components.manifests.gateway import SALT_SECRET
+
+    return [
+        r
+        for r in retained(cluster, namespaces)
+        if r.startswith(("PersistentVolumeClaim/", "Cluster/")) or r.endswith("/" + SALT_SECRET)
+    ]
+
+
+def workload_args(cluster: Cluster, namespace: str, deployment: str) -> str:
+    """The container commands and args of a Deployment, as one text ("" when it does not exist)."""
+    for d in cluster.get("deployments"):
+        meta = d["metadata"]
+        if meta.get("namespace") == namespace and meta["name"] == deployment:
+            containers = d.get("spec", {}).get("template", {}).get("spec", {}).get("containers", [])
+            return json.dumps([[*c.get("command", []), *c.get("args", [])] for c in containers])
+    return ""

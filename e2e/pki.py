@@ -75,3 +75,16 @@ def ensure_pki(pki: Path) -> Path:
     _openssl("pkey", "-in", "sa.key", "-pubout", "-out", "sa.pub", cwd=pki)
     (pki / "complete").write_text("ok\n")
     return pki
+
+
+def serving_cert(pki: Path, stem: str, cn: str, sans: list[str]) -> tuple[Path, Path]:
+    """A serving (and client) cert signed by the cluster's CA, made once: e.g. KEDA's gRPC metrics service."""
+    if not (pki / f"{stem}.crt").exists():
+        _signed(
+            pki,
+            stem,
+            f"/CN={cn}",
+            "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
+            f"extendedKeyUsage=serverAuth,clientAuth\nsubjectAltName={','.join(sans)}\n",
+        )
+    return pki / f"{stem}.crt", pki / f"{stem}.key"

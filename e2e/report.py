@@ -7,7 +7,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-STEP_ORDER = ("preview", "up", "idempotentPreview", "flipPreview", "flipUp", "flipBackUp", "destroy")
+STEP_ORDER = (
+    "preview",
+    "up",
+    "idempotentPreview",
+    "refresh",
+    "flipPreview",
+    "flipUp",
+    "flipBackUp",
+    "destroy",
+    "reUp",
+    "reUpPreview",
+)
 
 
 @dataclass
@@ -24,6 +35,11 @@ class Report:
     pvcs: dict[str, int] = field(default_factory=dict)
     flip: dict[str, Any] = field(default_factory=dict)
     retained_after_destroy: list[str] = field(default_factory=list)
+    re_up_preview_changes: int | None = None
+    secret_hashes: dict[str, dict[str, str]] = field(default_factory=dict)  # phase -> name -> short hash
+    config_set: list[dict[str, Any]] = field(default_factory=list)
+    upgrade: dict[str, Any] = field(default_factory=dict)  # with --from: {from, ok, changed, replaced, deleted}
+    new_stack: dict[str, Any] = field(default_factory=dict)  # with --new-stack (e2e/new_stack.py)
     errors: list[str] = field(default_factory=list)
     logs: dict[str, str] = field(default_factory=dict)
 
@@ -36,9 +52,16 @@ class Report:
         self.errors.append(message)
 
     @property
+    def secrets_unchanged(self) -> bool:
+        from e2e.day2 import hashes_unchanged
+
+        return bool(self.secret_hashes) and not hashes_unchanged(self.secret_hashes)
+
+    @property
     def ok(self) -> bool:
         missing = [s for s in STEP_ORDER if s not in self.steps]
-        return not self.errors and not missing and not self.placement_errors
+        failed_sets = [c for c in self.config_set if not c["ok"]]
+        return not self.errors and not missing and not self.placement_errors and not failed_sets
 
     def as_dict(self) -> dict[str, Any]:
         missing = [s for s in STEP_ORDER if s not in self.steps]
@@ -57,6 +80,12 @@ class Report:
             "pvcs": self.pvcs,
             "flip": self.flip,
             "retainedAfterDestroy": self.retained_after_destroy,
+            "reUpPreviewChanges": self.re_up_preview_changes,
+            "secretsUnchanged": self.secrets_unchanged,
+            "secretHashes": self.secret_hashes,
+            "configSet": self.config_set,
+            **({"upgrade": self.upgrade} if self.upgrade else {}),
+            **({"newStack": self.new_stack} if self.new_stack else {}),
             "errors": self.errors,
             "logs": self.logs,
         }

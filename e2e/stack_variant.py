@@ -9,13 +9,15 @@ Only what must change for a cluster without GCP changes, and the rest stays byte
 - `observability.scrape` kept at what the GKE stack resolves to (podmonitoring), since a kubeconfig stack
   would default to none;
 - a CNPG database uses the operator the harness provides (`gateway.database.operator: existing`): the
-  Helm chart cannot be fetched offline; its backup to GCS is off (Workload Identity is GKE's).
+  Helm chart cannot be fetched offline; its backup to GCS is off (Workload Identity is GKE's);
+- likewise KEDA (`autoscaler.keda: existing`) when a model is on demand: the harness applies its CRD.
 Secure values and the stack's encryption salt are dropped: the local stack has its own passphrase.
 """
 
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +36,14 @@ GKE_ONLY_CLUSTER_KEYS = (
 L4_VRAM_GIB = 24
 
 
-def stack_name(stack_file: Path) -> str:
-    """Pulumi.dev.yaml -> dev; examples/Pulumi.llama-seed.yaml -> llama-seed."""
+def stack_name(stack_file: Path) -> tuple[str, str | None]:
+    """Pulumi.dev.yaml -> dev; examples/Pulumi.llama-seed.yaml -> llama-seed; some/seed.yaml -> seed, with a
+    note saying so (the second value; None for a Pulumi.<stack>.yaml). A stack name keeps [A-Za-z0-9_.-]."""
     name = stack_file.name
-    if not (name.startswith("Pulumi.") and name.endswith((".yaml", ".yml"))):
-        raise ValueError(f"{stack_file}: a stack file is named Pulumi.<stack>.yaml")
-    return name[len("Pulumi.") :].rsplit(".", 1)[0]
+    if name.startswith("Pulumi.") and name.endswith((".yaml", ".yml")):
+        return name[len("Pulumi.") :].rsplit(".", 1)[0], None
+    base = re.sub(r"[^A-Za-z0-9_.-]", "-", name.rsplit(".", 1)[0]) or "stack"
+    return base, f"stack name {base!r} taken from {name} (a stack file is named Pulumi.<stack>.yaml)"
 
 
 def kubeconfig_variant(doc: dict[str, Any], context: str | None) -> tuple[dict[str, Any], list[str]]:
@@ -88,16 +92,26 @@ def kubeconfig_variant(doc: dict[str, Any], context: str | None) -> tuple[dict[s
     if database.get("mode", "cnpg") == "cnpg" and database.get("operator", "install") == "install":
         database["operator"] = "existing"
         changes.append("gateway.database.operator: existing (CNPG CRDs from the harness; chart not fetchable)")
-    if (database.get("backup") or {}).get("enabled") or "restoreFrom" in database:
+    if (database.get("backup") or {}).get("enabled") or "restore" in database:
         # Barman Cloud to GCS authenticates with GKE Workload Identity: a GCP feature, like the node pools.
+        # Without the restore, `cluster` (the restore's source or target) is a Cluster of its own.
         database["backup"] = {"enabled": False}
-        database.pop("restoreFrom", None)
+        database.pop("restore", None)
         changes.append("gateway.database.backup.enabled: false (GCS through GKE Workload Identity; GCP only)")
     if database:
         gateway["database"] = database
     if gateway:
         config[NS + "gateway"] = gateway
+    autoscaler = dict(config.get(NS + "autoscaler") or {})
+    if autoscaler.get("keda", "install") == "install" and _has_on_demand(config.get(NS + "models") or []):
+        autoscaler["keda"] = "existing"
+        config[NS + "autoscaler"] = autoscaler
+        changes.append("autoscaler.keda: existing (KEDA's CRD from the harness; chart not fetchable)")
     return out, changes
+
+
+def _has_on_demand(models: list) -> bool:
+    return any(isinstance(m, dict) and (m.get("scaling") or {}).get("mode") == "onDemand" for m in models)
 
 
 def write_variant(stack_file: Path, dest_dir: Path, stack: str, context: str | None) -> tuple[Path, list[str]]:

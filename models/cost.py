@@ -82,6 +82,11 @@ def cost_plan(cfg: PlatformSpec) -> dict[str, Any]:
         for p in cfg.node_pools
         if getattr(p, "managed", True)
     }
+    for m in cfg.on_demand_models:  # what an on-demand model costs while KEDA keeps it up (idle: nothing)
+        if (pool := pools.get(m.pool)) is not None:
+            nodes_per_replica = math.ceil(m.tensor_parallel_size / pool["gpusPerNode"])
+            usd = nodes_per_replica * pool["usdPerNodeHour"]
+            pool.setdefault("onDemandUsdPerHourWhileUp", {})[m.name] = usd
     total = {
         level: {
             key: _money(sum(p[level][key] for p in pools.values()))
@@ -129,6 +134,8 @@ def format_cost_plan(plan: dict[str, Any]) -> list[str]:
                 f"    {level:<8} {x['nodes']:>3} node(s) {x['gpuHoursPerMonth']:>7} GPU-h/month "
                 f"{'$' + format(x['usdPerMonth'], ',.2f'):>12}/month"
             )
+        for model, usd in p.get("onDemandUsdPerHourWhileUp", {}).items():
+            lines.append(f"    on demand {model}: ${usd:.4f}/hour while up, $0 while idle at zero")
     for name in plan.get("notCosted", []):
         lines.append(f"  pool {name}: existing nodes (managed: false), not costed")
     idle, planned = plan["total"]["idle"], plan["total"]["planned"]

@@ -29,8 +29,11 @@ def pvcs(cfg: PlatformSpec) -> dict[str, int]:
     if cfg.swap and swap_models(cfg):
         out["llama-swap cache"] = swap_cache_gib(cfg)
     db = cfg.gateway.database
-    if db.mode == "cnpg":
+    if db.mode == "cnpg":  # every instance has its data and its WAL volume
         out["gateway database"] = db.storage_gib * db.instances
+        out["gateway database WAL"] = db.wal_storage_gib * db.instances
+    for key, fe in cfg.frontends.enabled():  # each front-end keeps its data on a PVC
+        out[f"{key} data"] = fe.storage_gib
     return out
 
 

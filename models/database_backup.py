@@ -1,4 +1,4 @@
-"""Backups of the CNPG gateway database: the Barman Cloud plugin to a GCS bucket, and restore from one."""
+"""Backups of the CNPG gateway database: the Barman Cloud plugin to a GCS bucket (restores: database_restore.py)."""
 
 import re
 
@@ -13,7 +13,7 @@ _BUCKET = re.compile(r"^[a-z0-9][-_.a-z0-9]{1,61}[a-z0-9]$")
 _CRON_FIELD = re.compile(r"^[-0-9*/,A-Za-z?]+$")
 
 
-def _bucket_name(value: str) -> str:
+def bucket_name(value: str) -> str:
     if value.startswith("gs://"):
         raise ValueError(f"'{value}' is a URL; set the bare bucket name (e.g. '{value[5:].split('/', maxsplit=1)[0]}')")
     if not _BUCKET.match(value) or "goog" in value or ".." in value:
@@ -49,7 +49,8 @@ class BackupSpec(Spec):
     bucket_retention_days: int | None = Field(default=None, ge=1, le=3650)
     lock_bucket_retention: bool = False
     path: str = Field(default="litellm-db", pattern=r"^[a-z0-9][-_a-z0-9/]*[a-z0-9]$", max_length=200)
-    # Folder of this cluster's backups under the path; a restored cluster archives under a new name.
+    # Archive folder (under the path) of the stack's first Cluster, litellm-db; a Cluster restored under a new
+    # name (gateway.database.restore.into) archives under that name.
     server_name: DnsName = "litellm-db"
     schedule: str = "0 0 3 * * *"
     # Recovery window kept: base backups and WAL older than it are deleted (CNPG: <n>d, <n>w or <n>m).
@@ -65,7 +66,7 @@ class BackupSpec(Spec):
     @field_validator("bucket")
     @classmethod
     def _valid_bucket(cls, value: str | None) -> str | None:
-        return None if value is None else _bucket_name(value)
+        return None if value is None else bucket_name(value)
 
     @field_validator("schedule")
     @classmethod
@@ -117,27 +118,6 @@ class BackupSpec(Spec):
         return f"gs://{self.bucket}/{self.path}"
 
 
-class RestoreSpec(Spec):
-    """`gateway.database.restoreFrom`: bootstrap a new Cluster from a Barman Cloud backup in GCS.
-
-    Read only when the Cluster is created (docs/how-to/backup-restore.md)."""
-
-    bucket: str
-    path: str = Field(default="litellm-db", pattern=r"^[a-z0-9][-_a-z0-9/]*[a-z0-9]$", max_length=200)
-    server_name: DnsName = "litellm-db"
-    # Point in time to recover to (RFC 3339, e.g. 2026-11-30T04:00:00Z); default: the end of the archive.
-    target_time: str | None = Field(default=None, pattern=r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
-
-    @field_validator("bucket")
-    @classmethod
-    def _valid_bucket(cls, value: str) -> str:
-        return _bucket_name(value)
-
-    @property
-    def destination(self) -> str:
-        return f"gs://{self.bucket}/{self.path}"
-
-
 def derived_bucket(owner: str) -> str:
     """A backup bucket name from the project (or cluster) name: GCS names are global, so the project id leads."""
     suffix = "-litellm-db-backups"
@@ -147,18 +127,19 @@ def derived_bucket(owner: str) -> str:
 def backup_problems(
     mode: str,
     backup: BackupSpec,
-    restore: RestoreSpec | None,
+    restoring: bool,
     is_gke: bool,
     workload_identity: bool = True,
     bucket_owner: str = "PROJECT_ID",
 ) -> Problems:
-    """Rules that need the database mode and the cluster target (models/platform.py runs them)."""
+    """Rules that need the database mode and the cluster target (models/platform.py runs them). `restoring`:
+    gateway.database.restore is set."""
     p, key = Problems(), "gateway.database"
     if mode != "cnpg":
         if backup.on:
             p.add(f"{key}.backup.enabled", f"backs up the CNPG cluster, but mode is '{mode}'; remove backup")
-        if restore is not None:
-            p.add(f"{key}.restoreFrom", f"bootstraps a CNPG cluster, but mode is '{mode}'; remove restoreFrom")
+        if restoring:
+            p.add(f"{key}.restore", f"recovers a CNPG cluster, but mode is '{mode}'; remove restore")
         return p
     if backup.enabled is None and is_gke:
         p.add(
@@ -168,29 +149,18 @@ def backup_problems(
             f"`llm-platform:gateway: {{database: {{backup: {{enabled: true, bucket: {derived_bucket(bucket_owner)}, "
             "createBucket: true}}}`, or set backup: {enabled: false} to run without backups",
         )
-    if (backup.on or restore is not None) and not is_gke:
-        what = "backup.enabled" if backup.on else "restoreFrom"
+    what = "backup.enabled" if backup.on else "restore"
+    if (backup.on or restoring) and not is_gke:
         p.add(
             f"{key}.{what}",
             "Barman Cloud reaches GCS through GKE Workload Identity, but cluster.target is 'kubeconfig'; "
-            "set backup.enabled: false and remove restoreFrom on a laptop",
+            "set backup.enabled: false and remove restore on a laptop",
         )
-    if (backup.on or restore is not None) and is_gke and not workload_identity:
+    if (backup.on or restoring) and is_gke and not workload_identity:
         p.add(
-            f"{key}.{'backup.enabled' if backup.on else 'restoreFrom'}",
+            f"{key}.{what}",
             "Barman Cloud reaches GCS as a GCP service account through Workload Identity, but "
             "cluster.workloadIdentity is false; enable Workload Identity on the cluster "
             "(docs/how-to/backup-restore.md) and remove cluster.workloadIdentity: false, or set backup.enabled: false",
-        )
-    if (
-        restore is not None
-        and backup.on
-        and (restore.destination, restore.server_name) == (backup.destination, backup.server_name)
-    ):
-        p.add(
-            f"{key}.backup.serverName",
-            f"the restored cluster would archive into the backup it restores from ({backup.destination}/"
-            f"{backup.server_name}), which CNPG refuses; set backup.serverName to a new name, e.g. "
-            f"{backup.server_name}-2",
         )
     return p

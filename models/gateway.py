@@ -1,13 +1,14 @@
 """The LiteLLM gateway block: proxy tuning, its database, and the virtual keys it mints."""
 
 import re
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from .base import Spec
 from .common import DnsName, ImageRef
-from .database_backup import BackupSpec, GuaranteedResources, RestoreSpec
+from .database_backup import BackupSpec, GuaranteedResources
+from .database_restore import DEFAULT_CLUSTER, RestoreSpec, declared_clusters
 from .network import cidr
 
 BudgetDuration = Field(default=None, pattern=r"^[1-9][0-9]*(s|m|h|d|mo)$")
@@ -60,11 +61,31 @@ class DatabaseSpec(Spec):
     resources: GuaranteedResources = GuaranteedResources()
     operator_chart_version: str = "0.26.1"
     backup: BackupSpec = BackupSpec()
-    restore_from: RestoreSpec | None = None
+    # cnpg: the Cluster the gateway reads (DATABASE_URL points at <cluster>-rw). Switching it after a restore
+    # (restore.into) is one config change; the Secret's checksum rolls the gateway.
+    cluster: DnsName = DEFAULT_CLUSTER
+    restore: RestoreSpec | None = None
     # cnpg only. install: this stack installs the CloudNativePG operator (Helm chart, pinned above).
     # existing: an operator already runs in namespace cnpg-system (a cluster-wide install shared by stacks,
     # or the engine tier's harness, which cannot fetch the chart offline); the stack declares only the Cluster.
     operator: Literal["install", "existing"] = "install"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _restore_from_replaced(cls, data: Any) -> Any:
+        if isinstance(data, dict) and ("restoreFrom" in data or "restore_from" in data):
+            raise ValueError(
+                "restoreFrom: replaced by restore, which recovers into a new Cluster beside the live one "
+                "(docs/how-to/backup-restore.md). A restoreFrom was read only when its Cluster was created: remove "
+                "it (keep backup.serverName); to restore now set restore: {fromBackupOf: litellm-db, into: "
+                "litellm-db-2}"
+            )
+        return data
+
+    @property
+    def clusters(self) -> list[str]:
+        """cnpg: the Clusters the stack declares (`cluster` is the one the gateway reads)."""
+        return declared_clusters(self.cluster, self.restore) if self.mode == "cnpg" else []
 
     @model_validator(mode="after")
     def _operator_for_cnpg(self) -> "DatabaseSpec":
@@ -183,10 +204,16 @@ class SmokeTestSpec(Spec):
 
 class RuntimeModelEgressSpec(Spec):
     """`gateway.runtimeModelEgress`: where models added at run time (storeModelInDb) may be, for the gateway's
-    NetworkPolicy. Each CIDR on each port; e.g. the VPC range of in-VPC endpoints, or 0.0.0.0/0 for internet APIs."""
+    NetworkPolicy. Each CIDR on each port; e.g. the VPC range of in-VPC endpoints, or 0.0.0.0/0 for internet APIs.
+
+    connectTimeoutSeconds: LiteLLM 1.102.4 has no connect timeout of its own (a timeout from config bounds every
+    phase, connect and read alike), so an endpoint outside the allow-list (dropped silently) would hold a request
+    for requestTimeout. The gateway's pre-call hook first opens a TCP connection to such a model's api_base with
+    this timeout, and refuses the request at once (503) when it cannot."""
 
     cidrs: list[str] = Field(min_length=1)
     ports: list[int] = Field(default_factory=lambda: [443], min_length=1)
+    connect_timeout_seconds: float = Field(default=3, gt=0, le=30)
 
     @field_validator("cidrs")
     @classmethod

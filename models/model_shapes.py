@@ -4,8 +4,9 @@ Source of every row: https://huggingface.co/<repo>/blob/main/config.json for the
 instruct repo where the base and instruct configs differ); head_dim is config.json's own where it has one, else
 hidden_size / num_attention_heads. `max_position` is max_position_embeddings (vLLM's derived max_model_len);
 where config.json's rope_scaling already extends it (llama3, longrope, yarn as shipped) that is the extended value.
-Rows marked [searched] were cross-checked against a public copy of the config found with the search tool in this
-change; the others carry the values of the config.json named. Sliding-window rows count the full-attention layers:
+Every row is held to a public copy of its config.json where one was found (the Hub itself is not reachable
+here): tests/contracts/model_configs.json records the copy and its source, tests/test_shape_table_config_json.py
+compares; the rows it lists as not found carry the values of the config.json named, unchecked. Sliding-window rows count the full-attention layers:
 Gemma 2 alternates (every other layer), Gemma 3 has one full layer per sliding_window_pattern (6) layers.
 """
 
@@ -73,9 +74,9 @@ SHAPES: dict[str, Shape] = {
     "mistralai/mistral-7b-instruct-v0.3": Shape(32, 8, 128, 32768),
     "mistralai/mistral-7b-v0.3": Shape(32, 8, 128, 32768),
     "mistralai/mistral-7b-instruct-v0.2": Shape(32, 8, 128, 32768),
-    # hidden 5120, 32 heads, head_dim 128 [searched: 40 layers, 8 KV heads, max_position_embeddings 1024000]
-    "mistralai/mistral-nemo-instruct-2407": Shape(40, 8, 128, 1024000),
-    "mistralai/mistral-nemo-base-2407": Shape(40, 8, 128, 1024000),
+    # hidden 5120, 32 heads, head_dim 128; the instruct config.json went from 1024000 positions to 131072
+    "mistralai/mistral-nemo-instruct-2407": Shape(40, 8, 128, 131072),
+    "mistralai/mistral-nemo-base-2407": Shape(40, 8, 128, 128000),
     # Gemma 2 (google/...): sliding_window 4096 on alternate layers [searched: Gemma2Config attn_types]
     "google/gemma-2-2b": _gemma2(26, 4, 256),
     "google/gemma-2-9b": _gemma2(42, 8, 256),

@@ -5,8 +5,10 @@ from collections import defaultdict
 from pydantic import model_validator
 
 from .alerting_rules import alerting_problems
+from .cluster import NodePoolSpec
 from .common import Problems, duplicates
 from .database_backup import backup_problems
+from .database_restore import restore_problems
 from .external import ExternalModelSpec
 from .frontends import frontend_problems
 from .llama_rules import gpu_demands, llama_problems
@@ -42,6 +44,7 @@ class PlatformConfig(PlatformSpec):
             self._database_backups,
             self._alerting,
             self._runtime_models_reachable,
+            self._on_demand_fits,
         ):
             rule(p)
         p.raise_if_any()
@@ -56,6 +59,9 @@ class PlatformConfig(PlatformSpec):
                 w.add(f"models[{i}].{found[0]}", found[1])
             elif isinstance(m, LlamaCppModelSpec) and (text := unknown_shape_warning(m)):
                 w.add(f"models[{i}].modelShape", text)
+        for j, pool in enumerate(self.node_pools):
+            if (text := self._warm_on_demand_pool(pool)) is not None:
+                w.add(f"nodePools[{j}].minNodes", text)
         shapes = [(p.machine_type, p.spot) for p in self.node_pools if p.managed]
         if self.cluster.is_gke and (text := price_warning(self.cluster.region, shapes, self.pricing)):
             w.add("cluster.location", text)
@@ -141,6 +147,41 @@ class PlatformConfig(PlatformSpec):
                     "replicas: 0 or raise maxNodes",
                 )
 
+    def _on_demand_fits(self, p: Problems) -> None:
+        """An on-demand model whose maxReplicas cannot fit its pool would leave a Pending GPU pod forever."""
+        gw = self.gateway
+        if self.on_demand_models and gw.redis_mode == "none" and gw.processes > 1:
+            p.add(
+                "gateway.redis.mode",
+                f"is none, but the gateway runs {gw.processes} processes and on-demand models are scaled on the "
+                "demand they count together; remove mode: none (in-cluster Redis) or point it at your Redis",
+            )
+        pools = {n.name: n for n in self.node_pools}
+        for i, m in enumerate(self.models):
+            if not isinstance(m, VllmModelSpec) or not m.scaling.on_demand or m.pool not in pools:
+                continue
+            pool, need = pools[m.pool], m.scaling.max_replicas * m.tensor_parallel_size
+            if need > pool.gpu_capacity:
+                p.add(
+                    f"models[{i}].scaling.maxReplicas",
+                    f"{m.scaling.max_replicas} replica(s) x tensorParallelSize {m.tensor_parallel_size} need {need} "
+                    f"GPUs but pool '{pool.name}' has at most {pool.gpu_capacity}; lower maxReplicas or raise "
+                    f"nodePools maxNodes for '{pool.name}'",
+                )
+
+    def _warm_on_demand_pool(self, pool: NodePoolSpec) -> str | None:
+        """A pool kept warm while everything on it is on demand at a floor of 0 costs money for nothing."""
+        on_pool = [m for m in self.models if self.model_pool(m) is pool]
+        if not on_pool or self.effective_min_nodes(pool) == 0:
+            return None
+        if all(self.on_demand(m) and m.replicas == 0 for m in on_pool):
+            return (
+                f"keeps {pool.min_nodes} GPU node(s) up although every model on pool '{pool.name}' is on demand "
+                "with replicas: 0; set minNodes: 0 so the pool idles at no cost (a warm node only saves the "
+                "node's boot, about 3 of a cold start's ~10 minutes)"
+            )
+        return None
+
     def _keys_reference_models(self, p: Problems) -> None:
         routed = {m.name: m for m in self.models if m.register_in_gateway}
         for dup in duplicates([k.alias for k in self.gateway.keys]):
@@ -215,12 +256,13 @@ class PlatformConfig(PlatformSpec):
         problems = backup_problems(
             db.mode,
             db.backup,
-            db.restore_from,
+            db.restore is not None,
             cluster.is_gke,
             cluster.workload_identity,
             cluster.project or cluster.name,
         )
         p.lines.extend(problems.lines)
+        p.lines.extend(restore_problems(db.mode, db.cluster, db.backup, db.restore).lines)
 
     def _alerting(self, p: Problems) -> None:
         p.lines.extend(alerting_problems(self).lines)

@@ -17,6 +17,7 @@ from .llamacpp import LLAMA_IMAGES, LlamaCppModelSpec, SwapSpec
 from .network import NetworkSpec
 from .observability import GMP_NAMESPACES, ObservabilitySpec, ScrapeMode
 from .pricing import PricingOverrides
+from .scaling import AutoscalerSpec
 from .serving import VllmModelSpec
 from .zones import pool_zones, storage_class_name
 
@@ -67,6 +68,8 @@ class PlatformSpec(Spec):
     cost: CostSpec = CostSpec()
     notifications: NotificationsSpec | None = None
     dashboard: DashboardSpec = DashboardSpec()
+    # KEDA and the gateway's answers for `scaling.mode: onDemand` models (models/scaling.py).
+    autoscaler: AutoscalerSpec = AutoscalerSpec()
 
     def serving_replicas(self, model: ModelSpec) -> int:
         """Pods that answer for `model` now: its own, the swap pool's, or 1 for an external endpoint."""
@@ -81,6 +84,14 @@ class PlatformSpec(Spec):
         running (they cost no GPU)."""
         on_gpu = not (model.engine == "llamacpp" and model.placement == "cpu")
         return 0 if self.scale_to_zero and on_gpu else model.replicas
+
+    def on_demand(self, model: ModelSpec) -> bool:
+        """KEDA scales this model from the gateway's demand (a vLLM model with scaling.mode: onDemand)."""
+        return isinstance(model, VllmModelSpec) and model.scaling.on_demand
+
+    @property
+    def on_demand_models(self) -> list[VllmModelSpec]:
+        return [m for m in self.models if isinstance(m, VllmModelSpec) and m.scaling.on_demand]
 
     def model_pool(self, model: ModelSpec) -> NodePoolSpec | None:
         """The GPU pool that serves `model` (its own, or swap.pool), None for CPU and external models."""

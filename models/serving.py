@@ -7,6 +7,7 @@ from pydantic import Field, model_validator
 
 from .base import Spec
 from .common import DnsName, PositiveGiB, TokenPrice
+from .scaling import DEFAULT_STARTUP_S, ScalingSpec, scaling_problem
 from .vllm_sizing import MAX_GPU_MEMORY_UTILIZATION, ModelShapeSpec
 
 # Each enum is a subset of what vLLM 0.11 registers (ModelDType, CacheDType, ToolParserManager,
@@ -104,6 +105,16 @@ class VllmModelSpec(GatewayEntry):
     enable_auto_tool_choice: bool = False
     chat_template: str | None = Field(default=None, min_length=1)
     extra_args: list[str] = Field(default_factory=list)
+    # How long vLLM may load before the startupProbe restarts it; on demand, idleMinutes must be longer.
+    startup_seconds: int = Field(default=DEFAULT_STARTUP_S, ge=30, le=14400)
+    # fixed replicas, or onDemand: scaled from zero by KEDA on the gateway's demand (models/scaling.py).
+    scaling: ScalingSpec = ScalingSpec()
+
+    @model_validator(mode="after")
+    def _scaling_outlives_startup(self) -> "VllmModelSpec":
+        if problem := scaling_problem(self.scaling, self.replicas, self.startup_seconds):
+            raise ValueError(f"{problem[0]}: {problem[1]}")
+        return self
 
     @model_validator(mode="after")
     def _tool_choice_needs_parser(self) -> "VllmModelSpec":

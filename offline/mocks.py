@@ -35,6 +35,8 @@ class PlanCapture:
     # "ignore_changes": [property paths] where set, and
     # "await_timeouts": {"create": ..., "update": ...} where custom timeouts are set (how long `pulumi up` waits)
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # pulumi name of a kubernetes resource -> the name of the provider resource that applies it
+    providers: dict[str, str] = field(default_factory=dict)
     # pulumi name -> the pulumi names of its explicit dependencies (the order `pulumi up` keeps)
     depends_on: dict[str, list[str]] = field(default_factory=dict)
 
@@ -68,6 +70,8 @@ class PlatformMocks(pulumi.runtime.Mocks):
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
         self.capture.resources.append(Resource(args.typ, args.name, dict(args.inputs)))
+        if args.provider and args.typ.startswith("kubernetes:"):  # "urn::id": the provider resource's name
+            self.capture.providers[args.name] = args.provider.split("::")[-2]
         state = dict(args.inputs)
         if args.typ == "random:index/randomPassword:RandomPassword":
             state["result"] = _fake(args.name, int(args.inputs.get("length", 16)))

@@ -21,6 +21,7 @@ class Plan:
     options: dict[str, dict[str, Any]] = field(default_factory=dict)  # pulumi name -> protect/retain/ignore
     names: list[str] = field(default_factory=list)  # pulumi name of each k8s manifest, same order
     depends_on: dict[str, list[str]] = field(default_factory=dict)  # pulumi name -> explicit dependencies
+    providers: dict[str, str] = field(default_factory=dict)  # pulumi name -> its kubernetes provider's name
 
     def find(self, kind: str, name: str | None = None, namespace: str | None = None) -> list[dict[str, Any]]:
         return [
@@ -47,7 +48,17 @@ def to_plan(capture: PlanCapture) -> Plan:
             names.append(r.name)
         elif r.type.startswith("gcp:"):
             gcp.append((r.type, r.name, unwrap(r.inputs)))
-    return Plan(k8s, gcp, capture.outputs, capture.generated_secrets, helm, capture.options, names, capture.depends_on)
+    return Plan(
+        k8s,
+        gcp,
+        capture.outputs,
+        capture.generated_secrets,
+        helm,
+        capture.options,
+        names,
+        capture.depends_on,
+        capture.providers,
+    )
 
 
 def is_kept(plan: Plan, manifest: dict[str, Any]) -> bool:

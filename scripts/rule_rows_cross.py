@@ -95,6 +95,25 @@ CROSS_ROWS = [
         lambda r: setv(model(r), modelName="acme/c-7b", modelShape={"numKeyValueHeads": 4, "headDim": 128}),
     ),
     Row("nodePools[0].maxNodes", "the GPU budget fits the pool", lambda r: setv(model(r, "coder-fim"), replicas=1)),
+    # on-demand models (models/scaling.py)
+    Row(
+        "models[1].scaling.idleMinutes",
+        "an on-demand model idles longer than it may take to start",
+        lambda r: setv(model(r, "coder-fim"), scaling={"mode": "onDemand", "idleMinutes": 30}),
+    ),
+    Row(
+        "models[1].scaling.maxReplicas",
+        "an on-demand model's maxReplicas fits its pool",
+        lambda r: setv(model(r, "coder-fim"), scaling={"mode": "onDemand", "maxReplicas": 2}),
+    ),
+    Row(
+        "gateway.redis.mode",
+        "on-demand models over several gateway processes count demand in Redis",
+        lambda r: (
+            setv(model(r, "coder-fim"), scaling={"mode": "onDemand"}),
+            r["gateway"].update(redis={"mode": "none"}),
+        ),
+    ),
     Row(
         "gateway.keys[0].alias, gateway.keys[1].alias",
         "key aliases are unique",
@@ -143,20 +162,76 @@ CROSS_ROWS = [
         lambda r: setv(r["gateway"]["database"], mode="existing", urlSecret={"name": "db", "key": "url"}),
     ),
     Row(
-        "gateway.database.restoreFrom",
-        "restoreFrom is for mode: cnpg",
+        "gateway.database.restore",
+        "restore is for mode: cnpg",
         lambda r: setv(
             r["gateway"]["database"],
             mode="existing",
             urlSecret={"name": "db", "key": "url"},
             backup={},
-            restoreFrom={"bucket": "old-backups"},
+            restore={"into": "litellm-db-2", "fromArchive": {"bucket": "old-backups"}},
         ),
     ),
     Row(
-        "gateway.database.backup.serverName",
-        "a restored cluster archives under a new name",
+        "gateway.database.cluster",
+        "cluster is for mode: cnpg",
+        lambda r: setv(
+            r["gateway"]["database"], mode="existing", urlSecret={"name": "db", "key": "url"}, backup={}, cluster="db2"
+        ),
+    ),
+    Row(
+        "gateway.database.restore.fromArchive",
+        "a Cluster restored from another archive archives into a new folder",
+        lambda r: setv(
+            r["gateway"]["database"],
+            restore={"into": "litellm-db", "fromArchive": {"bucket": backup(r)["bucket"]}},
+        ),
+    ),
+    Row(
+        "gateway.database.restoreFrom",
+        "restoreFrom was replaced by restore",
         lambda r: setv(r["gateway"]["database"], restoreFrom={"bucket": backup(r)["bucket"]}),
+    ),
+    Row(
+        "gateway.database.restore.fromBackupOf",
+        "a restore names exactly one source",
+        lambda r: setv(r["gateway"]["database"], restore={"into": "litellm-db-2"}),
+    ),
+    Row(
+        "gateway.database.restore.into",
+        "a restore goes into a new Cluster",
+        lambda r: setv(r["gateway"]["database"], restore={"into": "litellm-db", "fromBackupOf": "litellm-db"}),
+    ),
+    Row(
+        "gateway.database.cluster",
+        "the gateway reads the restore's source or target",
+        lambda r: setv(
+            r["gateway"]["database"], cluster="other-db", restore={"into": "litellm-db-2", "fromBackupOf": "litellm-db"}
+        ),
+    ),
+    Row(
+        "gateway.database.restore.fromBackupOf",
+        "fromBackupOf reads this stack's backups",
+        lambda r: setv(
+            r["gateway"]["database"],
+            backup={"enabled": False},
+            restore={"into": "litellm-db-2", "fromBackupOf": "litellm-db"},
+        ),
+    ),
+    Row(
+        "gateway.database.restore.into",
+        "a restored Cluster archives into a new folder",
+        lambda r: (
+            setv(backup(r), serverName="litellm-db-2"),
+            setv(r["gateway"]["database"], restore={"into": "litellm-db-2", "fromBackupOf": "litellm-db"}),
+        ),
+    ),
+    Row(
+        "gateway.database.restore.fromArchive",
+        "the gateway reads a Cluster recovered from another archive",
+        lambda r: setv(
+            r["gateway"]["database"], restore={"into": "litellm-db-2", "fromArchive": {"bucket": "old-backups"}}
+        ),
     ),
     # models/llama_rules.py
     Row("models[4].placement", "a swap model needs a swap section", lambda r: add_llama(r, placement="swap")),

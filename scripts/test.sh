@@ -31,6 +31,8 @@ export LLM_PLATFORM_CLUSTER_BIN
 # Engine tier (tests/engine): the Pulumi CLI, language host and providers, built once with `go` into
 # ~/.cache/llm-platform/engine (cold build: docs/verification/engine-tier.md); a failed build stops the run here.
 bash scripts/engine/build_pulumi_tools.sh >/dev/null
+# KEDA's operator for the scale-from-zero scenario (tests/engine/test_scale_from_zero.py); cold: ~15 min.
+bash scripts/engine/build_keda.sh >/dev/null
 export LLM_PLATFORM_REQUIRE_CONSUMERS=1
 # Lint, format and types: any finding fails the run (pyproject.toml holds the rule set and the mypy scope).
 .venv/bin/ruff check .

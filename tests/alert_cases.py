@@ -3,11 +3,12 @@ fires, a healthy case where it stays silent, and cases at the threshold's edge. 
 real exporters write (components/manifests/metric_sources.py); values use promtool's expanding notation.
 
 The stack under test (alerting_raw) is the dev stack plus Redis, an HA database, a cost alert and a per-model
-latency override, so every rule is rendered.
+latency override, so every rule is rendered. The failed-Job cases are in tests/alert_cases_jobs.py.
 """
 
 from typing import Any
 
+from tests.alert_cases_jobs import job_cases
 from tests.alert_series import (
     CRON,
     GW,
@@ -28,6 +29,7 @@ from tests.alert_series import (
 )
 
 __all__ = ["alerting_raw", "cases"]
+BACKUP_TS = "barman_cloud_cloudnative_pg_io_last_available_backup_timestamp"
 
 
 def cases(raw: dict[str, Any]) -> list[dict[str, Any]]:
@@ -175,6 +177,16 @@ def cases(raw: dict[str, Any]) -> list[dict[str, Any]]:
             [{"namespace": GW, "pod": "litellm-db-1"}],
         ),
         case(
+            "the restored cluster never archived: every attempt failed",
+            [
+                cnpg("cnpg_pg_stat_archiver_last_failed_time", "2000x20", pod="litellm-db-2-1"),
+                cnpg("cnpg_pg_stat_archiver_last_archived_time", "-1x20", pod="litellm-db-2-1"),  # CNPG: never
+            ],
+            "10m",
+            "DatabaseWalArchivingFailing",
+            [{"namespace": GW, "pod": "litellm-db-2-1"}],
+        ),
+        case(
             "archived after the last failure",
             [
                 cnpg("cnpg_pg_stat_archiver_last_failed_time", "1000x20"),
@@ -200,7 +212,26 @@ def cases(raw: dict[str, Any]) -> list[dict[str, Any]]:
             [cnpg("barman_cloud_cloudnative_pg_io_last_available_backup_timestamp", "0x310")],
             "3000m",
             "DatabaseBackupTooOld",
-            [{}],
+            [{"cluster": "litellm-db"}],
+            "10m",
+        ),
+        case(
+            "restored cluster has no base backup yet, the old one's is 3 h old",
+            [
+                cnpg("barman_cloud_cloudnative_pg_io_last_available_backup_timestamp", "169200x310"),
+                cnpg(BACKUP_TS, "0x310", pod="litellm-db-2-1"),  # the plugin reports 0 before the first backup
+            ],
+            "3000m",
+            "DatabaseBackupTooOld",
+            [{"cluster": "litellm-db-2"}],
+            "10m",
+        ),
+        case(
+            "both clusters backed up 3 h ago",
+            [cnpg(BACKUP_TS, "169200x310"), cnpg(BACKUP_TS, "169200x310", pod="litellm-db-2-1")],
+            "3000m",
+            "DatabaseBackupTooOld",
+            [],
             "10m",
         ),
         case(
@@ -388,4 +419,5 @@ def cases(raw: dict[str, Any]) -> list[dict[str, Any]]:
             "KeyReconcilerFailing",
             [],
         ),
+        *job_cases(),
     ]

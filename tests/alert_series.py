@@ -15,6 +15,8 @@ def alerting_raw() -> dict[str, Any]:
     raw = copy.deepcopy(raw_config("dev"))
     raw["gateway"]["redis"] = {"mode": "incluster"}
     raw["gateway"]["database"]["instances"] = 2
+    # Mid-restore: litellm-db-2 recovered beside litellm-db (the rules then cover both Clusters' pods).
+    raw["gateway"]["database"]["restore"] = {"fromBackupOf": "litellm-db", "into": "litellm-db-2"}
     raw["alerts"] = {"latencyP95SecondsByModel": {"coder-chat": 30}}
     raw["cost"] = {"alertMonthlyUsd": gpu_month_usd(raw)}
     return raw

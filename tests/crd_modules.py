@@ -10,14 +10,16 @@ served here); prometheus-operator at v0.85.0, the one version the proxy lists.
 
 from e2e.assets import BARMAN_PLUGIN_MODULE as BARMAN_PLUGIN
 from e2e.assets import CNPG_MODULE as CNPG
+from e2e.assets import KEDA_MODULE as KEDA
 
 GMP = "github.com/GoogleCloudPlatform/prometheus-engine@v0.17.2"
 PROM_OPERATOR = "github.com/prometheus-operator/prometheus-operator@v0.85.0"
-MODULES = (CNPG, BARMAN_PLUGIN, GMP, PROM_OPERATOR)
+MODULES = (CNPG, BARMAN_PLUGIN, GMP, PROM_OPERATOR, KEDA)
 # kind -> (module, CRD file inside it)
 CNPG_CRDS = {
     "Cluster": (CNPG, "config/crd/bases/postgresql.cnpg.io_clusters.yaml"),
     "ScheduledBackup": (CNPG, "config/crd/bases/postgresql.cnpg.io_scheduledbackups.yaml"),
+    "Backup": (CNPG, "config/crd/bases/postgresql.cnpg.io_backups.yaml"),
     "ObjectStore": (BARMAN_PLUGIN, "config/crd/bases/barmancloud.cnpg.io_objectstores.yaml"),
 }
 RULE_CRDS = {
@@ -30,4 +32,6 @@ SCRAPE_CRDS = {
     "PodMonitoring": (GMP, "charts/operator/crds/monitoring.googleapis.com_podmonitorings.yaml"),
     "ServiceMonitor": (PROM_OPERATOR, "example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml"),
 }
-CRDS = {**CNPG_CRDS, **RULE_CRDS, **SCRAPE_CRDS}
+# On-demand models' ScaledObject (components/manifests/scaling.py), KEDA at its chart's app version.
+KEDA_CRDS = {"ScaledObject": (KEDA, "config/crd/bases/keda.sh_scaledobjects.yaml")}
+CRDS = {**CNPG_CRDS, **RULE_CRDS, **SCRAPE_CRDS, **KEDA_CRDS}

@@ -66,3 +66,31 @@ class TestRegion:
         assert cost_plan(cfg)["priceTable"].endswith("us-central1")
         raw["pricing"] = {"g2-standard-8": {"onDemand": 0.95, "spot": 0.4}}
         assert parse_config(raw).warnings() == []
+
+
+class TestPvcsMatchTheRender:
+    """Every GiB the stack's render claims (PVCs, and each CNPG instance's data and WAL volumes) is costed."""
+
+    @staticmethod
+    def rendered_gib(rendered) -> int:
+        def gib(size: str) -> int:
+            assert size.endswith("Gi"), size
+            return int(size.removesuffix("Gi"))
+
+        total = sum(
+            gib(m["spec"]["resources"]["requests"]["storage"])
+            for m in rendered.k8s
+            if m["kind"] == "PersistentVolumeClaim"
+        )
+        for c in (m for m in rendered.k8s if m["kind"] == "Cluster"):
+            volumes = [c["spec"]["storage"], *([c["spec"]["walStorage"]] if "walStorage" in c["spec"] else [])]
+            total += c["spec"].get("instances", 1) * sum(gib(v["size"]) for v in volumes)
+        return total
+
+    def test_the_costed_gib_equal_the_rendered_claims(self):
+        from tests.conftest import plan_for
+        from tests.llama_seed import seed_raw
+
+        for name, raw in (("dev", raw_config("dev")), ("prod", raw_config("prod")), ("llama-seed", seed_raw())):
+            costed = sum(pvcs(parse_config(copy.deepcopy(raw))).values())
+            assert costed == self.rendered_gib(plan_for(copy.deepcopy(raw))), name

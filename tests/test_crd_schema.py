@@ -93,9 +93,12 @@ def test_cnpg_objects_match_their_crds(stack):
 def test_restore_cluster_matches_the_crd():
     raw = raw_config("dev")
     db = raw["gateway"]["database"]
-    db["backup"]["serverName"] = "litellm-db-2"
-    db["restoreFrom"] = {"bucket": "old-backups", "targetTime": "2026-11-30T04:00:00Z"}
+    db["restore"] = {"fromBackupOf": "litellm-db", "into": "litellm-db-2", "targetTime": "2026-11-30T04:00:00Z"}
+    db["cluster"] = "litellm-db-2"  # switched: both Clusters, both ScheduledBackups
     objects = cnpg_objects(plan_for(raw))
+    assert {m["metadata"]["name"] for m in objects if m["kind"] == "Cluster"} == {"litellm-db", "litellm-db-2"}
+    (restored,) = [m for m in objects if m["metadata"]["name"] == "litellm-db-2"]
+    assert set(restored["spec"]["bootstrap"]["recovery"]) >= {"source", "secret", "recoveryTarget"}
     assert {m["metadata"]["name"] for m in objects if m["kind"] == "ObjectStore"} == {
         "litellm-db-backups",
         "litellm-db-restore-source",
@@ -138,8 +141,7 @@ def chart_object_store_validator() -> jsonschema.Draft7Validator:
 def test_object_stores_match_the_crd_the_pinned_chart_installs():
     raw = raw_config("dev")
     assert parse_config(raw).gateway.database.backup.plugin_chart_version == "0.5.0", "the chart read here"
-    raw["gateway"]["database"]["backup"]["serverName"] = "litellm-db-2"
-    raw["gateway"]["database"]["restoreFrom"] = {"bucket": "old-backups"}
+    raw["gateway"]["database"]["restore"] = {"fromBackupOf": "litellm-db", "into": "litellm-db-2"}
     stores = [m for m in plan_for(raw).k8s if m["kind"] == "ObjectStore"]
     assert len(stores) == 2
     found = chart_object_store_validator()
@@ -148,3 +150,22 @@ def test_object_stores_match_the_crd_the_pinned_chart_installs():
         assert not errors, [f"{list(e.absolute_path)}: {e.message}" for e in errors]
     bad = {**stores[0], "spec": {**stores[0]["spec"], "retentionPolicyy": "30d"}}
     assert list(found.iter_errors(bad)), "the chart's CRD rejects an unknown field"
+
+
+def test_scaled_objects_match_kedas_crd():
+    """An on-demand model's ScaledObject (issue 16) against KEDA v2.21.0's CRD: a misspelt trigger or bound would
+    be pruned by the API server and the model would never scale."""
+    from tests.test_on_demand import on_demand
+
+    raw = on_demand()
+    raw["scaleToZero"] = True  # the paused form too
+    for plan in (plan_for(on_demand()), plan_for(raw)):
+        objects = [m for m in plan.k8s if m["kind"] == "ScaledObject"]
+        assert objects
+        for manifest in objects:
+            check(manifest)
+    bad = plan_for(on_demand())
+    (obj,) = [m for m in bad.k8s if m["kind"] == "ScaledObject"]
+    obj["spec"]["cooldownPeriods"] = obj["spec"].pop("cooldownPeriod")
+    with pytest.raises(pytest.fail.Exception):
+        check(obj)

@@ -205,33 +205,17 @@ class TestBackups:
 
 
 class TestRestore:
-    def test_restore_bootstraps_from_the_plugin_source(self, dev_raw):
-        db = dev_raw["gateway"]["database"]
-        db["backup"]["serverName"] = "litellm-db-2"
-        db["restoreFrom"] = {"bucket": db["backup"]["bucket"], "targetTime": "2026-11-30T04:00:00Z"}
-        plan = plan_for(dev_raw)
-        spec = cluster_spec(plan)
-        assert spec["bootstrap"] == {
-            "recovery": {
-                "source": "origin",
-                "database": "litellm",
-                "owner": "litellm",
-                "recoveryTarget": {"targetTime": "2026-11-30T04:00:00Z"},
-            }
-        }
-        (source,) = spec["externalClusters"]
-        assert source["plugin"] == {
-            "name": PLUGIN,
-            "parameters": {"barmanObjectName": bk.RESTORE_STORE, "serverName": "litellm-db"},
-        }
-        assert spec["plugins"][0]["parameters"]["serverName"] == "litellm-db-2"
-        restore = plan.one("ObjectStore", bk.RESTORE_STORE, NS)["spec"]
-        assert "retentionPolicy" not in restore, "the restore source is never pruned"
+    """The side-by-side restore itself: tests/test_database_restore.py."""
 
-    def test_restore_into_the_same_archive_is_refused(self, dev_raw):
+    def test_the_old_restore_key_says_what_replaced_it(self, dev_raw):
+        dev_raw["gateway"]["database"]["restoreFrom"] = {"bucket": "old-backups"}
+        assert "gateway.database.restoreFrom: replaced by restore" in reject(dev_raw)
+
+    def test_restore_into_the_archive_it_reads_is_refused(self, dev_raw):
         db = dev_raw["gateway"]["database"]
-        db["restoreFrom"] = {"bucket": db["backup"]["bucket"]}
-        assert "gateway.database.backup.serverName: the restored cluster would archive into" in reject(dev_raw)
+        db["backup"]["serverName"] = "litellm-db-2"  # the old recipe's name for litellm-db's own archive
+        db["restore"] = {"fromBackupOf": "litellm-db", "into": "litellm-db-2"}
+        assert "gateway.database.restore.into: 'litellm-db-2' would archive into the folder" in reject(dev_raw)
 
 
 class TestSynchronousReplication:

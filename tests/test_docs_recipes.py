@@ -153,7 +153,17 @@ def check_create_an_environment(before: Plan, after: Plan) -> None:
     assert "ai-prod" in json.dumps(before.gcp) and "ai-prod" not in json.dumps(after.gcp)
 
 
+def check_restore_side_by_side(before: Plan, after: Plan) -> None:
+    assert names(before, "Cluster") == {"litellm-db"} and names(after, "Cluster") == {"litellm-db", "litellm-db-2"}
+    assert after.one("Cluster", "litellm-db") == before.one("Cluster", "litellm-db"), "the live Cluster is untouched"
+    recovery = after.one("Cluster", "litellm-db-2")["spec"]["bootstrap"]["recovery"]
+    assert recovery["source"] == "origin" and recovery["secret"] == {"name": "litellm-db-credentials"}
+    assert after.one("Deployment", "litellm") == before.one("Deployment", "litellm"), "the gateway reads litellm-db"
+    assert "litellm-db-2-daily" in names(after, "ScheduledBackup")
+
+
 CHECKS: dict[str, Callable[[Plan, Plan], None]] = {
+    "restore-side-by-side": check_restore_side_by_side,
     "add-a-model": check_add_a_model,
     "change-a-model": check_change_a_model,
     "scale-one-model": check_scale_one_model,

@@ -59,9 +59,12 @@ class TestKubeconfigVariant:
         assert variant["config"]["gcp:project"] == "p" and any("secure" in c for c in changes)
 
     def test_stack_name(self):
-        assert stack_name(Path("examples/Pulumi.llama-seed.yaml")) == "llama-seed"
-        with pytest.raises(ValueError, match=r"Pulumi\.<stack>\.yaml"):
-            stack_name(Path("dev.yaml"))
+        assert stack_name(Path("examples/Pulumi.llama-seed.yaml")) == ("llama-seed", None)
+
+    def test_a_file_not_named_pulumi_stack_yaml_gives_its_base_name_and_says_so(self):
+        name, note = stack_name(Path("../shared/seeds/seed 002.yaml"))
+        assert name == "seed-002"
+        assert note is not None and "Pulumi.<stack>.yaml" in note and "seed 002.yaml" in note
 
 
 class TestPreviewParsing:

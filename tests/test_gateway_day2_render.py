@@ -5,6 +5,7 @@ against CNPG's CRD in tests/test_crd_schema.py.
 """
 
 import copy
+import json
 
 import yaml
 
@@ -103,3 +104,19 @@ class TestModelsAddedAtRunTimeAreReachable:
         pol = plan.one("NetworkPolicy", "litellm-egress", "litellm")
         (rule,) = [r for r in pol["spec"]["egress"] if {"ipBlock": {"cidr": "10.20.0.0/16"}} in r["to"]]
         assert rule["ports"] == [{"protocol": "TCP", "port": 443}, {"protocol": "TCP", "port": 8000}]
+
+    def test_dev_gives_run_time_models_a_short_connect_timeout(self, dev_plan):
+        """LiteLLM's own timeouts bound connect and read alike: the hook's TCP probe is the connect timeout."""
+        data = dev_plan.one("ConfigMap", "litellm-config")["data"]
+        runtime = json.loads(data["runtime_models.json"])
+        assert runtime["connectTimeoutSeconds"] == 3
+        assert runtime["declared"] == ["coder-agent", "coder-chat", "coder-fim", "embeddings"]
+
+    def test_connect_timeout_from_config(self):
+        egress = {"cidrs": ["10.20.0.0/16"], "connectTimeoutSeconds": 1.5}
+        data = plan_for(dev(runtimeModelEgress=egress)).one("ConfigMap", "litellm-config")["data"]
+        assert json.loads(data["runtime_models.json"])["connectTimeoutSeconds"] == 1.5
+
+    def test_no_run_time_models_no_probe_file(self):
+        data = plan_for(dev(storeModelInDb=False)).one("ConfigMap", "litellm-config")["data"]
+        assert "runtime_models.json" not in data

@@ -52,7 +52,7 @@ def env_of(plan, deployment="litellm") -> dict:
 class TestDatabaseReachesLiteLLMOnlyThroughASecret:
     def test_cnpg_default(self, dev_plan):
         env = env_of(dev_plan)
-        assert env["DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {"name": "litellm-db-app", "key": "uri"}
+        assert env["DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {"name": "litellm-db-credentials", "key": "uri"}
         conf = gateway_conf(dev_plan)["general_settings"]
         assert conf["database_url"] == "os.environ/DATABASE_URL" and conf["store_model_in_db"] is True
 
@@ -61,7 +61,9 @@ class TestDatabaseReachesLiteLLMOnlyThroughASecret:
         spec = dev_plan.one("Cluster", "litellm-db", "litellm")["spec"]
         assert dev_plan.one("Cluster", "litellm-db")["apiVersion"] == "postgresql.cnpg.io/v1"
         assert spec["instances"] >= 1 and spec["storage"]["size"].endswith("Gi")
-        assert spec["bootstrap"] == {"initdb": {"database": "litellm", "owner": "litellm"}}
+        assert spec["bootstrap"] == {
+            "initdb": {"database": "litellm", "owner": "litellm", "secret": {"name": "litellm-db-credentials"}}
+        }
         assert ":" in spec["imageName"] and not spec["imageName"].endswith(":latest")
         assert spec["enableSuperuserAccess"] is False
 

@@ -39,3 +39,19 @@ def test_strict_schema(stack):
             pytest.fail(f"{manifest['kind']}/{manifest['metadata']['name']}: {exc.message} at {list(exc.path)}")
         checked += 1
     assert checked >= 10
+
+
+def test_on_demand_objects_pass_strict_schema():
+    """The on-demand variant of dev (issue 16): the demand Service, the gateway's extra port, KEDA's policies."""
+    from tests.conftest import plan_for
+    from tests.test_on_demand import on_demand
+
+    plan = plan_for(on_demand())
+    names = {"litellm-demand", "keda-demand-ingress", "keda-egress", "litellm", "coder-fim"}
+    checked = [m for m in plan.k8s if builtin(m) and m["metadata"]["name"] in names]
+    assert len(checked) >= 6
+    for manifest in checked:
+        try:
+            kubernetes_validate.validate(manifest, K8S_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as exc:
+            pytest.fail(f"{manifest['kind']}/{manifest['metadata']['name']}: {exc.message} at {list(exc.path)}")

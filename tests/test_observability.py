@@ -236,7 +236,7 @@ class TestOperatorOutputs:
         assert out["gatewayService"]["url"] == out["gatewayUrl"]
         assert out["keySecrets"]["tabby"] == "experience/litellm-key-tabby (key api-key)"
         assert out["database"]["cluster"] == "litellm/litellm-db"
-        assert out["database"]["appSecret"].startswith("litellm/litellm-db-app")
+        assert out["database"]["appSecret"].startswith("litellm/litellm-db-credentials")
         smoke_job = next(j for j in dev_plan.find("Job") if j["metadata"]["name"].startswith("smoke-test-"))
         assert out["jobs"]["smokeTest"]["logs"] == f"kubectl -n litellm logs job/{smoke_job['metadata']['name']}"
         assert out["metrics"]["scrape"] == "podmonitoring"

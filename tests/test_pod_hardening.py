@@ -26,7 +26,7 @@ MONGO = {"name": "librechat-mongo", "key": "uri"}
 
 # container name -> the checkov check its workload must skip for each relaxed rule (docs/operations/security.md)
 ROOT_OK = {"vllm", "open-webui", "llama-server@amd", "llama-swap@amd"}  # CKV_K8S_23 + CKV_K8S_40
-WRITABLE_OK = {"vllm", "litellm", "open-webui", "librechat"}  # CKV_K8S_22
+WRITABLE_OK = {"vllm", "litellm", "migrate", "open-webui", "librechat"}  # CKV_K8S_22; migrate: the LiteLLM image
 LOW_UID_OK = {"librechat": 1000}  # the image's own user, which owns /app; CKV_K8S_40
 # The Job that writes key Secrets, the weight-release Jobs that scale their model to 0 and the Jobs that grow
 # cache claims; CKV_K8S_38

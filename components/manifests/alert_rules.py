@@ -1,7 +1,8 @@
 """The platform's alert rules as plain dicts (Prometheus rule format), built from the stack config.
 
 Three groups, by where their series live: `gateway` (LiteLLM and CNPG, the gateway namespace), `serving` (vLLM,
-the serving namespace) and `cluster` (kube-state-metrics and DCGM, written by cluster-wide exporters).
+the serving namespace) and `cluster` (kube-state-metrics and DCGM, written by cluster-wide exporters; the
+failed-Job alerts are in alert_rules_jobs.py).
 docs/operations/alerts.md has each alert's runbook; components/manifests/metric_sources.py where each metric
 name comes from. Thresholds: models/alerts.py.
 """
@@ -11,8 +12,10 @@ from typing import Any
 from models.platform import PlatformConfig
 from models.pricing import HOURS_PER_MONTH, node_price
 
-from . import database, keys
+from . import keys
 from . import workloads as wl
+from .alert_rule import rule
+from .alert_rules_jobs import job_rules
 from .promql import agg, binop, compare, increase, one_of, quantile, rate, sel
 
 GATEWAY, SERVING, CLUSTER = "gateway", "serving", "cluster"
@@ -20,22 +23,6 @@ WINDOW = "10m"
 # Waiting reasons of a container that will not get better by itself.
 STUCK_REASONS = ["CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "CreateContainerConfigError", "Error"]
 BACKUP_METRIC = "barman_cloud_cloudnative_pg_io_last_available_backup_timestamp"
-
-
-def rule(
-    alert: str, expr: str, for_: str, severity: str, summary: str, description: str, **labels: str
-) -> dict[str, Any]:
-    return {
-        "alert": alert,
-        "expr": expr,
-        "for": for_,
-        "labels": {"severity": severity, "platform": "llm-platform", **labels},
-        "annotations": {
-            "summary": summary,
-            "description": description,
-            "runbook": f"docs/operations/alerts.md#{alert.lower()}",
-        },
-    }
 
 
 def _seconds(s: float) -> str:
@@ -172,7 +159,9 @@ def database_rules(cfg: PlatformConfig) -> list[dict[str, Any]]:
     db, ns, th = cfg.gateway.database, cfg.namespaces.gateway, cfg.alerts
     if db.mode != "cnpg":
         return []
-    pods = "~" + database.CLUSTER_NAME + "-[0-9]+"
+    # Instance pods are <cluster>-<serial>: every declared Cluster (a restore runs two side by side).
+    clusters = db.clusters
+    pods = "~" + (clusters[0] if len(clusters) == 1 else "(" + "|".join(clusters) + ")") + "-[0-9]+"
     out = []
     if db.backup.on:
         failed = sel("cnpg_pg_stat_archiver_last_failed_time", namespace=ns, pod=pods)
@@ -186,27 +175,33 @@ def database_rules(cfg: PlatformConfig) -> list[dict[str, Any]]:
                 "WAL archiving to the backup bucket fails on {{ $labels.pod }}",
                 "The last WAL archive attempt failed after the last success: WAL piles up on the database disk "
                 "(it fills and the database stops) and point-in-time recovery has a gap. Read the plugin "
-                "sidecar's log (kubectl -n " + ns + " logs " + database.CLUSTER_NAME + "-1 -c plugin-barman-cloud) "
-                "for the GCS error; usually the bucket or the Workload Identity binding.",
+                "sidecar's log (kubectl -n " + ns + " logs {{ $labels.pod }} -c plugin-barman-cloud) for the GCS "
+                "error; usually the bucket, the Workload Identity binding, or a pod on a node without the GKE "
+                "metadata server. A restored Cluster whose archive folder is not empty is refused too "
+                "(restore.into must be a new name).",
             )
         )
         max_age = (
             th.backup_max_age_hours * 3600 if th.backup_max_age_hours else 2 * cron_period_seconds(db.backup.schedule)
         )
-        last = agg("max", sel(BACKUP_METRIC, namespace=ns))
+        # Per Cluster (label_replace: pod <cluster>-<n> -> cluster), so a restored Cluster without a first backup
+        # fires while the old one's backups are fresh. The plugin reports 0 before any backup completed.
+        per_pod = sel(BACKUP_METRIC, namespace=ns, pod=pods)
+        last = agg("max", f'label_replace({per_pod}, "cluster", "$1", "pod", "(.+)-[0-9]+")', ["cluster"])
         out.append(
             rule(
                 "DatabaseBackupTooOld",
                 compare(binop("time()", "-", last), ">", max_age),
                 "10m",
                 "critical",
-                "The last base backup of the gateway database is {{ $value | humanizeDuration }} old",
+                "The last base backup of database {{ $labels.cluster }} is {{ $value | humanizeDuration }} old",
                 f"No base backup completed in {_seconds(max_age)} (twice the schedule "
-                f"'{db.backup.schedule}', or alerts.backupMaxAgeHours). List them (kubectl -n {ns} get "
-                "backups.postgresql.cnpg.io) and read the failed one's status; start one by hand with "
-                "kubectl cnpg backup "
-                + database.CLUSTER_NAME
-                + " --method plugin --plugin-name barman-cloud.cloudnative-pg.io.",
+                f"'{db.backup.schedule}', or alerts.backupMaxAgeHours); an age of decades means none ever did "
+                "(a new or restored Cluster whose first backup failed). List them (kubectl -n "
+                f"{ns} get backups.postgresql.cnpg.io -l cnpg.io/cluster={{{{ $labels.cluster }}}}) and read the "
+                "failed one's status; start one by hand with kubectl cnpg backup -n "
+                + ns
+                + " {{ $labels.cluster }} --method plugin --plugin-name barman-cloud.cloudnative-pg.io.",
             )
         )
     size = agg("sum", sel("cnpg_pg_database_size_bytes", namespace=ns, pod=pods), ["pod"])
@@ -235,7 +230,7 @@ def database_rules(cfg: PlatformConfig) -> list[dict[str, Any]]:
                 "warning",
                 "Standby {{ $labels.pod }} replays {{ $value | humanizeDuration }} behind the primary",
                 "A failover now would lose the transactions not yet replayed. Check the standby's pod and disk "
-                "(kubectl cnpg status " + database.CLUSTER_NAME + "), and DatabaseDiskFilling.",
+                "(kubectl cnpg status -n " + ns + " " + db.cluster + "), and DatabaseDiskFilling.",
             )
         )
     return out
@@ -369,7 +364,7 @@ def cluster_rules(cfg: PlatformConfig) -> list[dict[str, Any]]:
                 "(gateway down, master key changed, database unavailable).",
             )
         )
-    return out
+    return out + job_rules(cfg)
 
 
 def rule_groups(cfg: PlatformConfig) -> dict[str, list[dict[str, Any]]]:

@@ -2,18 +2,21 @@
 
 from typing import Any
 
+from models.database_restore import DEFAULT_CLUSTER, server_name
 from models.gateway import DatabaseSpec
 
 from . import database_backup as backup
 from .common import CNPG_CHART_REPO, helm_release, metadata
 
-CLUSTER_NAME = "litellm-db"
+CLUSTER_NAME = DEFAULT_CLUSTER  # the stack's first Cluster; gateway.database.cluster names the one the gateway reads
 OPERATOR_NAMESPACE = "cnpg-system"
-# CNPG writes the app user's credentials to <cluster>-app; `uri` is a ready postgresql:// URL.
-APP_SECRET, APP_URI_KEY = f"{CLUSTER_NAME}-app", "uri"
+# The application credentials, owned by the program (bootstrap.initdb.secret / bootstrap.recovery.secret of every
+# Cluster, so the password survives a restore): a basic-auth Secret (CNPG reads username and password) that also
+# carries the gateway's DATABASE_URL (`uri`, host: the Cluster the gateway reads). CNPG writes no <cluster>-app
+# Secret for a Cluster bootstrapped with it (api/v1 ShouldCreateApplicationSecret) and sets the owner's password
+# from it on the primary whenever the Secret changes (instance manager refreshCredentialsFromSecret).
+APP_SECRET, APP_URI_KEY = f"{CLUSTER_NAME}-credentials", "uri"
 APP_DATABASE = {"database": "litellm", "owner": "litellm"}
-# CNPG's labels on every instance pod of the cluster (not on its initdb/join Jobs).
-INSTANCE_LABELS = {"cnpg.io/cluster": CLUSTER_NAME, "cnpg.io/podRole": "instance"}
 GKE_SA_ANNOTATION = "iam.gke.io/gcp-service-account"
 WORKLOAD_IDENTITY_NODE_LABEL = "iam.gke.io/gke-metadata-server-enabled"  # GKE sets it on GKE_METADATA node pools
 # The instance manager's Prometheus exporter: container port `metrics` on every instance pod (CNPG monitoring docs).
@@ -33,7 +36,12 @@ def operator_release(spec: DatabaseSpec) -> dict[str, Any]:
     )
 
 
-def placement(instances: int) -> dict[str, Any]:
+def instance_labels(cluster: str) -> dict[str, str]:
+    """CNPG's labels on every instance pod of a cluster (not on its initdb/recovery/join Jobs)."""
+    return {"cnpg.io/cluster": cluster, "cnpg.io/podRole": "instance"}
+
+
+def placement(instances: int, cluster: str = CLUSTER_NAME) -> dict[str, Any]:
     """One instance: no PDB (CNPG's default PDB on a single pod blocks every node drain). More: one instance
     per node (required) and spread over zones, so losing a node or a zone never takes every copy."""
     if instances == 1:
@@ -50,7 +58,7 @@ def placement(instances: int) -> dict[str, Any]:
                 "maxSkew": 1,
                 "topologyKey": "topology.kubernetes.io/zone",
                 "whenUnsatisfiable": "DoNotSchedule",
-                "labelSelector": {"matchLabels": dict(INSTANCE_LABELS)},
+                "labelSelector": {"matchLabels": instance_labels(cluster)},
             }
         ],
     }
@@ -64,10 +72,28 @@ def synchronous(instances: int) -> dict[str, Any]:
     return {"postgresql": {"synchronous": {"method": "any", "number": 1, "dataDurability": "preferred"}}}
 
 
+def bootstrap(spec: DatabaseSpec, name: str) -> dict[str, Any]:
+    """initdb, or recovery for the restore's target; both with the program's credentials, so the owner's password
+    is the same in every Cluster (a recovered one would otherwise keep the backup's)."""
+    secret = {"secret": {"name": APP_SECRET}}
+    restore = spec.restore
+    if restore is None or name != restore.into:
+        return {"bootstrap": {"initdb": {**APP_DATABASE, **secret}}}
+    body: dict[str, Any] = {"bootstrap": {"recovery": {**backup.recovery(restore, APP_DATABASE), **secret}}}
+    source = restore.from_archive
+    origin = source.server_name if source else server_name(spec.backup, restore.from_backup_of or "")
+    body["externalClusters"] = [backup.recovery_source(origin)]
+    return body
+
+
 def cluster(
-    spec: DatabaseSpec, namespace: str, storage_class: str | None, gcp_service_account: Any = None
+    spec: DatabaseSpec,
+    namespace: str,
+    storage_class: str | None,
+    gcp_service_account: Any = None,
+    name: str = CLUSTER_NAME,
 ) -> dict[str, Any]:
-    """The `Cluster`. `gcp_service_account`: the GCP identity its pods use for GCS (backup or restore)."""
+    """The `Cluster` `name`. `gcp_service_account`: the GCP identity its pods use for GCS (backup or restore)."""
     storage: dict[str, Any] = {"size": f"{spec.storage_gib}Gi"}
     wal: dict[str, Any] = {"size": f"{spec.wal_storage_gib}Gi"}
     if storage_class:
@@ -79,27 +105,46 @@ def cluster(
         "storage": storage,
         # Added to an existing Cluster, CNPG moves the WAL onto the new volume in a rolling update (no replace).
         "walStorage": wal,
-        "bootstrap": {"initdb": dict(APP_DATABASE)},
+        **bootstrap(spec, name),
         "enableSuperuserAccess": False,
         "resources": {"requests": res, "limits": dict(res)},  # Guaranteed QoS
-        **placement(spec.instances),
+        **placement(spec.instances, name),
         **synchronous(spec.instances),
     }
     if spec.backup.on:
-        body["plugins"] = [backup.wal_archiver(spec.backup)]
-    if spec.restore_from is not None:
-        body["bootstrap"] = {"recovery": backup.recovery(spec.restore_from, APP_DATABASE)}
-        body["externalClusters"] = [backup.recovery_source(spec.restore_from)]
+        body["plugins"] = [backup.wal_archiver(server_name(spec.backup, name))]
     if gcp_service_account:
         body["serviceAccountTemplate"] = {"metadata": {"annotations": {GKE_SA_ANNOTATION: gcp_service_account}}}
         # Only nodes running the GKE metadata server hand the pod its GCP identity; elsewhere Barman Cloud gets
-        # the node's own identity (or none) and WAL archiving fails.
+        # the node's own identity (or none) and WAL archiving fails. CNPG puts the same nodeSelector on the
+        # cluster's Jobs (pkg/specs/jobs.go), so the recovery Job reads the backup as the bound account too.
         body.setdefault("affinity", {})["nodeSelector"] = {WORKLOAD_IDENTITY_NODE_LABEL: "true"}
     return {
         "apiVersion": "postgresql.cnpg.io/v1",
         "kind": "Cluster",
-        "metadata": metadata(CLUSTER_NAME, namespace, "database"),
+        "metadata": metadata(name, namespace, "database"),
         "spec": body,
+    }
+
+
+def rw_host(cluster: str, namespace: str) -> str:
+    return f"{cluster}-rw.{namespace}.svc.cluster.local"
+
+
+def app_uri_parts(cluster: str, namespace: str) -> tuple[str, str]:
+    """The gateway's DATABASE_URL around the password: (before, after). The password is alphanumeric."""
+    owner, db = APP_DATABASE["owner"], APP_DATABASE["database"]
+    return f"postgresql://{owner}:", f"@{rw_host(cluster, namespace)}:5432/{db}"
+
+
+def app_secret(namespace: str, password: Any, uri: Any) -> dict[str, Any]:
+    """The application credentials (APP_SECRET): CNPG's bootstrap secret and the gateway's DATABASE_URL."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "kubernetes.io/basic-auth",
+        "metadata": metadata(APP_SECRET, namespace, "database"),
+        "stringData": {"username": APP_DATABASE["owner"], "password": password, APP_URI_KEY: uri},
     }
 
 
@@ -112,12 +157,24 @@ def url_secret_ref(spec: DatabaseSpec) -> dict[str, str] | None:
     return None
 
 
-def metrics_monitor(mode: str, namespace: str, interval: str, timeout: str, labels: dict[str, str]) -> dict[str, Any]:
-    """Scrape of the instance pods' exporter: GMP PodMonitoring, or prometheus-operator's PodMonitor (CNPG
-    creates no metrics Service for a ServiceMonitor to select)."""
+def metrics_monitor(
+    mode: str,
+    namespace: str,
+    interval: str,
+    timeout: str,
+    labels: dict[str, str],
+    clusters: tuple[str, ...] = (CLUSTER_NAME,),
+) -> dict[str, Any]:
+    """Scrape of the instance pods' exporter, of every declared Cluster: GMP PodMonitoring, or
+    prometheus-operator's PodMonitor (CNPG creates no metrics Service for a ServiceMonitor to select)."""
     meta = metadata(CLUSTER_NAME, namespace, "observability")
     meta["labels"]["llm-platform/scrape-target"] = "cnpg"
-    selector = {"matchLabels": dict(INSTANCE_LABELS)}
+    selector: dict[str, Any] = {"matchLabels": instance_labels(clusters[0])}
+    if len(clusters) > 1:
+        selector = {
+            "matchLabels": {"cnpg.io/podRole": "instance"},
+            "matchExpressions": [{"key": "cnpg.io/cluster", "operator": "In", "values": list(clusters)}],
+        }
     if mode == "podmonitoring":
         endpoint = {"port": METRICS_PORT_NAME, "path": "/metrics", "interval": interval, "timeout": timeout}
         return {

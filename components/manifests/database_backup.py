@@ -3,7 +3,8 @@ the plugin and cert-manager releases, the ObjectStores, the ScheduledBackup and 
 
 from typing import Any
 
-from models.database_backup import BackupSpec, RestoreSpec
+from models.database_backup import BackupSpec
+from models.database_restore import RestoreSpec
 
 from .common import CNPG_CHART_REPO, helm_release, metadata
 
@@ -13,7 +14,11 @@ RESTORE_STORE = "litellm-db-restore-source"  # read only: the backup a new clust
 RESTORE_SOURCE = "origin"  # the externalClusters entry bootstrap.recovery names
 CERT_MANAGER_REPO = "https://charts.jetstack.io"
 CERT_MANAGER_NAMESPACE = "cert-manager"
-SCHEDULED_BACKUP = "litellm-db-daily"
+SCHEDULED_BACKUP = "litellm-db-daily"  # the first Cluster's; every Cluster has its own, <cluster>-daily
+
+
+def scheduled_backup_name(cluster: str) -> str:
+    return f"{cluster}-daily"
 
 
 def plugin_release(spec: BackupSpec, operator_namespace: str) -> dict[str, Any]:
@@ -66,19 +71,24 @@ def object_store(spec: BackupSpec, namespace: str) -> dict[str, Any]:
     return store
 
 
-def restore_store(spec: RestoreSpec, namespace: str) -> dict[str, Any]:
-    """No retentionPolicy: the plugin must never prune the backup a cluster restores from."""
-    return _store(RESTORE_STORE, namespace, spec.destination)
+def restore_store(restore: RestoreSpec, backup: BackupSpec, namespace: str) -> dict[str, Any]:
+    """The archive a restore reads: this stack's (fromBackupOf) or another (fromArchive). No retentionPolicy:
+    the plugin must never prune the backup a cluster restores from."""
+    source = restore.from_archive
+    return _store(RESTORE_STORE, namespace, source.destination if source else backup.destination)
 
 
 def scheduled_backup(spec: BackupSpec, namespace: str, cluster: str) -> dict[str, Any]:
     return {
         "apiVersion": "postgresql.cnpg.io/v1",
         "kind": "ScheduledBackup",
-        "metadata": metadata(SCHEDULED_BACKUP, namespace, "database-backup"),
+        "metadata": metadata(scheduled_backup_name(cluster), namespace, "database-backup"),
         "spec": {
             "schedule": spec.schedule,
-            "immediate": True,  # a base backup right away: WAL alone cannot be restored
+            # A base backup as soon as the Cluster's primary is ready (WAL alone cannot be restored): for a restored
+            # Cluster, right after the recovery (the Backup waits as `pending` while no instance is ready). CNPG
+            # labels it cnpg.io/immediateBackup=true.
+            "immediate": True,
             "backupOwnerReference": "self",
             "cluster": {"name": cluster},
             "method": "plugin",
@@ -87,42 +97,60 @@ def scheduled_backup(spec: BackupSpec, namespace: str, cluster: str) -> dict[str
     }
 
 
-def wal_archiver(spec: BackupSpec) -> dict[str, Any]:
-    """The Cluster's spec.plugins entry."""
+def wal_archiver(server_name: str) -> dict[str, Any]:
+    """A Cluster's spec.plugins entry: archives WAL and base backups under `server_name`."""
     return {
         "name": PLUGIN,
         "isWALArchiver": True,
-        "parameters": {"barmanObjectName": OBJECT_STORE, "serverName": spec.server_name},
+        "parameters": {"barmanObjectName": OBJECT_STORE, "serverName": server_name},
     }
 
 
 def recovery(spec: RestoreSpec, app: dict[str, str]) -> dict[str, Any]:
-    out: dict[str, Any] = {"source": RESTORE_SOURCE, **app}  # database/owner: CNPG writes <cluster>-app again
+    out: dict[str, Any] = {"source": RESTORE_SOURCE, **app}  # database/owner: the application database again
     if spec.target_time:
         out["recoveryTarget"] = {"targetTime": spec.target_time}
     return out
 
 
-def recovery_source(spec: RestoreSpec) -> dict[str, Any]:
+def recovery_source(server_name: str) -> dict[str, Any]:
+    """The externalClusters entry bootstrap.recovery names: the plugin reading `server_name` in RESTORE_STORE."""
     return {
         "name": RESTORE_SOURCE,
         "plugin": {
             "name": PLUGIN,
-            "parameters": {"barmanObjectName": RESTORE_STORE, "serverName": spec.server_name},
+            "parameters": {"barmanObjectName": RESTORE_STORE, "serverName": server_name},
         },
     }
 
 
-def operator_output(backup: BackupSpec, namespace: str, cluster: str) -> dict[str, Any]:
-    """The `database.backup` stack output: where backups go and how to check them (no secret values)."""
+def backup_status_check(namespace: str, cluster: str) -> str:
+    """One command that blocks until the Cluster archives WAL and its first base backup completed, and fails
+    (non-zero) when either does not happen in time."""
+    return (
+        f"kubectl -n {namespace} wait cluster.postgresql.cnpg.io/{cluster} --for=condition=ContinuousArchiving "
+        f"--timeout=15m && kubectl -n {namespace} wait backups.postgresql.cnpg.io "
+        f"-l cnpg.io/cluster={cluster},cnpg.io/immediateBackup=true "
+        "--for=jsonpath='{.status.phase}'=completed --timeout=30m"
+    )
+
+
+def operator_output(backup: BackupSpec, namespace: str, first: str, archives: dict[str, str]) -> dict[str, Any]:
+    """The `database.backup` stack output: where backups go and how to check them (no secret values). `first`:
+    the Cluster the gateway reads; `archives`: every declared Cluster's archive folder (serverName)."""
     if not backup.on:
         return {"enabled": False}
     return {
         "enabled": True,
-        "destination": f"{backup.destination}/{backup.server_name}",
+        "destination": f"{backup.destination}/{archives[first]}",
         "objectStore": f"{namespace}/{OBJECT_STORE}",
-        "scheduledBackup": f"{namespace}/{SCHEDULED_BACKUP} ({backup.schedule}, retention {backup.retention})",
-        "check": f"kubectl -n {namespace} get backups; kubectl -n {namespace} get cluster {cluster} "
+        "scheduledBackup": f"{namespace}/{scheduled_backup_name(first)} ({backup.schedule}, retention "
+        f"{backup.retention})",
+        "check": f"kubectl -n {namespace} get backups; kubectl -n {namespace} get cluster {first} "
         "-o jsonpath='{.status.conditions[?(@.type==\"ContinuousArchiving\")]}'",
-        "backupNow": f"kubectl cnpg backup -n {namespace} {cluster} --method=plugin --plugin-name={PLUGIN}",
+        "backupNow": f"kubectl cnpg backup -n {namespace} {first} --method=plugin --plugin-name={PLUGIN}",
+        # Not awaited by `up` (docs/how-to/backup-restore.md): run after the first up of a Cluster (a new stack,
+        # a restore); the alerts DatabaseWalArchivingFailing and DatabaseBackupTooOld watch it from then on.
+        "status": {c: backup_status_check(namespace, c) for c in archives},
+        "archives": {c: f"{backup.destination}/{n}" for c, n in archives.items()},
     }

@@ -8,9 +8,10 @@ from urllib.parse import urlsplit
 import yaml
 
 from models.external import ExternalModelSpec
+from models.gateway import RuntimeModelEgressSpec
 from models.platform import ModelSpec, PlatformConfig
 
-from . import database, llamacpp, redis, vllm
+from . import database, demand, llamacpp, redis, vllm
 from .common import (
     WRITABLE_ROOT,
     checkov_skips,
@@ -118,6 +119,12 @@ def availability(cfg: PlatformConfig) -> dict[str, dict[str, Any]]:
             "hint": f"To serve it: pulumi config set --path 'llm-platform:{key}' 1 "
             "(and llm-platform:scaleToZero false), then pulumi up",
         }
+        if cfg.on_demand(m):  # KEDA brings it up on demand; paused: scaleToZero holds it at 0 regardless
+            out[m.name].update(
+                onDemand=True,
+                paused=cfg.scale_to_zero,
+                hint="To serve it: pulumi config set llm-platform:scaleToZero false, then pulumi up",
+            )
     return out
 
 
@@ -194,8 +201,30 @@ def configmap(cfg: PlatformConfig) -> dict[str, Any]:
             f"{HOOK_MODULE}.py": HOOK_SCRIPT.read_text(),
             **({f"{TPM_MODULE}.py": TPM_SCRIPT.read_text()} if tpm_callbacks(cfg) else {}),
             "availability.json": json.dumps(availability(cfg), indent=2, sort_keys=True),
+            **({RUNTIME_FILE: json.dumps(rt, indent=2, sort_keys=True)} if (rt := runtime_models(cfg)) else {}),
+            **({demand.DEMAND_FILE: json.dumps(d, indent=2, sort_keys=True)} if (d := demand.demand_file(cfg)) else {}),
         },
     }
+
+
+RUNTIME_FILE = "runtime_models.json"
+
+
+def runtime_models(cfg: PlatformConfig) -> dict[str, Any] | None:
+    """With storeModelInDb: the connect timeout the availability hook applies to models added at run time (those
+    not declared here), before LiteLLM, whose timeouts bound connect and read alike, tries them."""
+    gw = cfg.gateway
+    if not gw.store_model_in_db:
+        return None
+    egress = gw.runtime_model_egress
+    default = RuntimeModelEgressSpec.model_fields["connect_timeout_seconds"].default
+    return {
+        "connectTimeoutSeconds": egress.connect_timeout_seconds if egress else default,
+        "declared": sorted(m.name for m in cfg.models if m.register_in_gateway),
+    }
+
+
+LITELLM_LOCAL_ENV = {"name": "LITELLM_LOCAL_MODEL_COST_MAP", "value": "True"}
 
 
 def database_env(cfg: PlatformConfig) -> list[dict[str, Any]]:
@@ -226,7 +255,14 @@ def deployment(cfg: PlatformConfig) -> dict[str, Any]:
             *("--config", f"{CONFIG_DIR}/config.yaml", "--port", str(PORT), "--num_workers", str(gw.num_workers)),
             *worker_healthcheck(gw.num_workers),
         ],
-        "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
+        "ports": [
+            {"name": "http", "containerPort": PORT, "protocol": "TCP"},
+            *(
+                [{"name": "demand", "containerPort": demand.DEMAND_PORT, "protocol": "TCP"}]
+                if demand.enabled(cfg)
+                else []
+            ),
+        ],
         "env": [
             secret_env(MASTER_KEY_ENV, SECRET, MASTER_KEY_ENV),
             secret_env(UPSTREAM_KEY_ENV, SECRET, UPSTREAM_KEY_ENV),
@@ -234,8 +270,10 @@ def deployment(cfg: PlatformConfig) -> dict[str, Any]:
             # How long a draining worker waits for its in-flight requests (preStop, then SIGTERM).
             {"name": "GRACEFUL_SHUTDOWN_TIMEOUT", "value": str(gw.request_timeout)},
             {"name": "LITELLM_LOG", "value": gw.log_level},
-            {"name": "LITELLM_LOCAL_MODEL_COST_MAP", "value": "True"},
+            LITELLM_LOCAL_ENV,
             *database_env(cfg),
+            # The migration Job migrates (components/manifests/gateway_migrate.py); serving pods never race to.
+            *([{"name": "DISABLE_SCHEMA_UPDATE", "value": "true"}] if database_env(cfg) else []),
             *redis.gateway_env(cfg),
             *external_key_env(cfg),
         ],
@@ -268,7 +306,9 @@ def deployment(cfg: PlatformConfig) -> dict[str, Any]:
             "template": {
                 "metadata": {
                     "labels": labels(NAME, "gateway"),
-                    "annotations": {"llm-platform/config-checksum": checksum(configmap(cfg)["data"])},
+                    "annotations": {
+                        "llm-platform/config-checksum": checksum(configmap(cfg)["data"]),
+                    },
                 },
                 "spec": {
                     "automountServiceAccountToken": False,

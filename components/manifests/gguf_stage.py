@@ -46,7 +46,7 @@ def _stage(name: str, namespace: str, cfg: PlatformConfig, pvc: str, scripts: st
         "containers": [fetch],
         "volumes": lc.cache_volumes(pvc, scripts),
     }
-    return job_manifest(name, namespace, STAGE, deadline_seconds(weights), 2, pod)
+    return job_manifest(name, namespace, STAGE, deadline_seconds(weights), 0, pod)  # the script retries
 
 
 def static_jobs(spec: LlamaCppModelSpec, cfg: PlatformConfig) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -50,8 +50,9 @@ BARMAN = Source(
 KSM = Source(
     "kube-state-metrics v2 (GKE's managed kube state metrics package, or kube-prometheus-stack's)",
     "https://cloud.google.com/kubernetes-engine/docs/how-to/kube-state-metrics (package: Pods, Deployments, "
-    "...); kube-state-metrics docs/metrics/workload/{pod,deployment,cronjob}-metrics.md",
-    "GKE: the package (on by default from 1.29); CronJob series need a self-deployed kube-state-metrics",
+    "...); kube-state-metrics docs/metrics/workload/{pod,deployment,cronjob,job}-metrics.md and "
+    "internal/store/job.go (kube_job_failed: labels job_name, namespace, condition true/false/unknown)",
+    "GKE: the package (on by default from 1.29); CronJob and Job series need a self-deployed kube-state-metrics",
 )
 DCGM = Source(
     "NVIDIA DCGM exporter (GKE managed DCGM metrics package, or dcgm-exporter)",
@@ -87,6 +88,7 @@ METRICS: dict[str, Source] = {
     "kube_pod_init_container_status_waiting_reason": KSM,
     "kube_cronjob_status_last_successful_time": KSM,
     "kube_cronjob_created": KSM,
+    "kube_job_failed": KSM,
     "DCGM_FI_DEV_GPU_UTIL": DCGM,
     "DCGM_FI_DEV_FB_USED": DCGM,
 }

@@ -228,13 +228,7 @@ def gateway_policies(cfg: PlatformConfig) -> list[dict[str, Any]]:
     if ingress:
         out.append(policy("litellm-ingress", ns, gw_pods, ingress=ingress))
 
-    egress = backend_rules(cfg)
-    db = wl.database_cluster(cfg)
-    if db:
-        egress.append(rule([in_namespace(ns, {"matchLabels": {wl.CNPG_CLUSTER_LABEL: db}})], tcp(5432), "egress"))
-    elif cfg.gateway.database.mode == "existing":
-        # An existing Postgres may be anywhere (Cloud SQL private IP, another namespace): its port only.
-        egress.append(rule([ip_block(ANYWHERE)], tcp(5432), "egress"))
+    egress = backend_rules(cfg) + database_egress(cfg)
     if (shared := redis_egress(cfg)) is not None:
         egress.append(shared)
     if external_ports(cfg):
@@ -245,6 +239,8 @@ def gateway_policies(cfg: PlatformConfig) -> list[dict[str, Any]]:
         egress.append(rule([ip_block(c) for c in runtime.cidrs], tcp(*runtime.ports), "egress"))
     if egress:
         out.append(policy("litellm-egress", ns, gw_pods, egress=egress))
+    if db_egress := database_egress(cfg):  # the migration Job: the database, nothing else
+        out.append(policy("litellm-migrate-egress", ns, names_selector([wl.MIGRATE_NAME]), egress=db_egress))
 
     to_gateway = rule([in_namespace(ns, gw_pods)], tcp(wl.GATEWAY_PORT), "egress")
     if key_job := wl.key_job_name(cfg):  # mints keys through the gateway, writes them as Secrets through the API
@@ -265,13 +261,25 @@ def gateway_policies(cfg: PlatformConfig) -> list[dict[str, Any]]:
                 egress=[to_gateway, *backend_rules(cfg)],
             )
         )
-    if db:
-        out += database_policies(cfg, db)
+    for c in wl.database_clusters(cfg):
+        out += database_policies(cfg, c)
     if redis.mode(cfg) == "incluster":  # only the gateway talks to its Redis; Redis itself calls nothing
         pods = names_selector([redis.NAME])
         ingress = [rule([in_namespace(ns, gw_pods)], tcp(redis.PORT), "ingress")]
         out.append(policy(f"{redis.NAME}-ingress", ns, pods, ingress=ingress))
     return out
+
+
+def database_egress(cfg: PlatformConfig) -> list[dict[str, Any]]:
+    ns = cfg.namespaces.gateway
+    if wl.database_cluster(cfg):
+        # Every declared Cluster (a restore runs two): switching `cluster` then never waits on a policy update.
+        peers = [in_namespace(ns, {"matchLabels": {wl.CNPG_CLUSTER_LABEL: c}}) for c in wl.database_clusters(cfg)]
+        return [rule(peers, tcp(5432), "egress")]
+    if cfg.gateway.database.mode == "existing":
+        # An existing Postgres may be anywhere (Cloud SQL private IP, another namespace): its port only.
+        return [rule([ip_block(ANYWHERE)], tcp(5432), "egress")]
+    return []
 
 
 def redis_egress(cfg: PlatformConfig) -> dict[str, Any] | None:
@@ -294,7 +302,7 @@ def database_policies(cfg: PlatformConfig, cluster: str) -> list[dict[str, Any]]
     pods = {"matchLabels": {wl.CNPG_CLUSTER_LABEL: cluster}}
     peers_in_cluster = in_namespace(ns, pods)  # replication between instances, join/initdb Jobs
     ingress = [
-        rule([gateway_pods(cfg)], tcp(5432), "ingress"),
+        rule([gateway_pods(cfg), in_namespace(ns, names_selector([wl.MIGRATE_NAME]))], tcp(5432), "ingress"),
         rule([in_namespace(OPERATOR_NAMESPACE), peers_in_cluster], tcp(*wl.CNPG_PORTS), "ingress"),
     ]
     if scraper := scraper_peer(cfg):  # the instance manager's exporter
@@ -302,7 +310,7 @@ def database_policies(cfg: PlatformConfig, cluster: str) -> list[dict[str, Any]]
     # The instance manager watches its Cluster through the Kubernetes API.
     egress = [rule([peers_in_cluster], tcp(*wl.CNPG_PORTS), "egress"), api_server_rule(cfg)]
     db = cfg.gateway.database
-    if cfg.cluster.is_gke and (db.backup.on or db.restore_from is not None):
+    if cfg.cluster.is_gke and (db.backup.on or db.restore is not None):
         egress += gcs_egress(cfg)
     return [
         policy(f"{cluster}-ingress", ns, pods, ingress=ingress),
@@ -357,6 +365,9 @@ def policies(cfg: PlatformConfig) -> list[dict[str, Any]]:
         return []
     out = [p for ns in namespaces(cfg) for p in baseline(cfg, ns)]
     out += serving_policies(cfg) + gateway_policies(cfg)
+    from . import scaling
+
+    out += scaling.policies(cfg)
     if wl.frontends_namespace_used(cfg):
         out += frontend_policies(cfg)
     return out

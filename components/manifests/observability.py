@@ -15,10 +15,22 @@ GKE Managed Prometheus `PodMonitoring` (monitoring.googleapis.com/v1) by default
 from dataclasses import dataclass
 from typing import Any
 
+from models.database_restore import server_name
 from models.observability import GMP_NAMESPACES
 from models.platform import PlatformConfig
 
-from . import alert_objects, dashboard_panels, database, database_backup, gateway, keys, network, redis, smoke
+from . import (
+    alert_objects,
+    dashboard_panels,
+    database,
+    database_backup,
+    database_restore,
+    gateway,
+    keys,
+    network,
+    redis,
+    smoke,
+)
 from . import workloads as wl
 from .common import metadata
 from .vllm import UPSTREAM_KEY, UPSTREAM_SECRET
@@ -138,7 +150,12 @@ def scrape_manifests(cfg: PlatformConfig) -> list[dict[str, Any]]:
         obs = cfg.observability
         out.append(
             database.metrics_monitor(
-                mode, cfg.namespaces.gateway, obs.interval, obs.timeout, dict(obs.service_monitor_labels)
+                mode,
+                cfg.namespaces.gateway,
+                obs.interval,
+                obs.timeout,
+                dict(obs.service_monitor_labels),
+                tuple(wl.database_clusters(cfg)),
             )
         )
     if mode == "podmonitoring":
@@ -221,13 +238,18 @@ def operator_outputs(cfg: PlatformConfig) -> dict[str, Any]:
 def database_output(cfg: PlatformConfig) -> dict[str, Any]:
     db, ns = cfg.gateway.database, cfg.namespaces.gateway
     if db.mode == "cnpg":
-        return {
+        out = {
             "mode": "cnpg",
-            "cluster": f"{ns}/{database.CLUSTER_NAME}",
-            "service": f"{database.CLUSTER_NAME}-rw.{ns}.svc.cluster.local:5432",
+            "cluster": f"{ns}/{db.cluster}",
+            "service": f"{database.rw_host(db.cluster, ns)}:5432",
             "appSecret": f"{ns}/{database.APP_SECRET} (key {database.APP_URI_KEY})",
-            "backup": database_backup.operator_output(db.backup, ns, database.CLUSTER_NAME),
+            "backup": database_backup.operator_output(
+                db.backup, ns, db.cluster, {c: server_name(db.backup, c) for c in db.clusters}
+            ),
         }
+        if db.restore is not None:
+            out["restore"] = database_restore.restore_output(db, ns)
+        return out
     if db.mode == "existing" and (url := db.url_secret) is not None:  # the validator requires it there
         return {"mode": "existing", "urlSecret": f"{ns}/{url.name} (key {url.key})"}
     return {"mode": "none"}

@@ -4,6 +4,7 @@ import math
 from typing import Any
 
 from models.machines import MachineShape
+from models.scaling import STARTUP_PERIOD_S, startup_failures
 from models.serving import VllmModelSpec
 
 from .common import (
@@ -154,7 +155,9 @@ def _server_container(spec: VllmModelSpec, image: str, shape: MachineShape, gpu_
         + [secret_env("VLLM_API_KEY", UPSTREAM_SECRET, UPSTREAM_KEY)],
         "resources": pod_resources(spec, shape, gpu_resource),
         # First boot compiles CUDA graphs: allow up to 30 min before liveness applies.
-        "startupProbe": http_probe("/health", "http", period=10, failures=180),
+        "startupProbe": http_probe(
+            "/health", "http", period=STARTUP_PERIOD_S, failures=startup_failures(spec.startup_seconds)
+        ),
         "readinessProbe": {
             "exec": {"command": ["python3", "-c", READY_PROBE]},
             "periodSeconds": 15,

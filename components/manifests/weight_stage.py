@@ -41,7 +41,7 @@ HF_HOME = f"{CACHE_MOUNT}/hf"
 VLLM_CACHE_ROOT = f"{CACHE_MOUNT}/vllm"  # torch.compile and CUDA-graph caches: warm across restarts
 SCRIPTS_MOUNT = "/opt/llm-platform"
 ZONE_LABEL = "topology.kubernetes.io/zone"
-# Exit code of a stage that retrying cannot fix (no such repo/file, gated, too big): the Job fails at once.
+# Exit code of a stage that retrying cannot fix (no such repo/file, gated, too big), told apart in its log.
 FATAL_EXIT = 3
 FORCE = {"pulumi.com/patchForce": "true"}
 # Bumped when the set of files a stage downloads changes, so every model re-stages (and prunes) once.
@@ -124,12 +124,13 @@ def job_manifest(
         "spec": {
             "backoffLimit": backoff,
             "activeDeadlineSeconds": deadline,
+            # No FailJob rule: pulumi-kubernetes 4.32's Job await fails `up` only on a Failed condition with reason
+            # BackoffLimitExceeded or DeadlineExceeded; a FailJob's reason (PodFailurePolicy) would leave `up`
+            # waiting out its timeout (found by tests/engine/test_failed_stage.py). A stage gets backoffLimit 0
+            # instead: its script retries the hub itself, so its first failure is final.
             "podFailurePolicy": {
-                "rules": [
-                    {"action": "FailJob", "onExitCodes": {"operator": "In", "values": [FATAL_EXIT]}},
-                    # a pod evicted or preempted is retried without counting against backoffLimit
-                    {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]},
-                ]
+                # a pod evicted or preempted is retried without counting against backoffLimit
+                "rules": [{"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]}]
             },
             "template": {"metadata": {"labels": labels(pod_name, "model")}, "spec": {"restartPolicy": "Never", **pod}},
         },
@@ -186,7 +187,7 @@ def stage_job(
         ],
     }
     # Retries for what a retry can fix (a node lost mid-pull); the script itself retries the hub's 429s.
-    return job_manifest(n["stage"], namespace, STAGE, stage_deadline_seconds(spec), 2, pod)
+    return job_manifest(n["stage"], namespace, STAGE, stage_deadline_seconds(spec), 0, pod)
 
 
 RELEASE_DEADLINE_SECONDS = 300
@@ -245,6 +246,12 @@ def generic_release_job(
         ],
     }
     return job_manifest(name, namespace, RELEASE, RELEASE_DEADLINE_SECONDS, 2, pod, **checkov_skips(API_TOKEN_SKIP))
+
+
+def stage_info(job: dict[str, Any]) -> dict[str, Any]:
+    """The weightStaging stack output of one stage Job: where it is and how to read why it failed."""
+    ns, name = job["metadata"]["namespace"], job["metadata"]["name"]
+    return {"staged": True, "job": f"{ns}/{name}", "logs": f"kubectl -n {ns} logs job/{name}"}
 
 
 def mark_staged(manifest: dict[str, Any], staged_by: dict[str, Any]) -> dict[str, Any]:

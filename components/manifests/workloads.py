@@ -11,7 +11,6 @@ from models.platform import PlatformConfig
 
 from . import (
     cache_growth,
-    database,
     frontends,
     gateway,
     gguf_stage,
@@ -117,7 +116,13 @@ def gguf_fetching_pods(cfg: PlatformConfig) -> list[str]:
 
 def database_cluster(cfg: PlatformConfig) -> str | None:
     """The CNPG Cluster the gateway uses, when the stack declares one."""
-    return database.CLUSTER_NAME if cfg.gateway.database.mode == "cnpg" else None
+    return cfg.gateway.database.cluster if cfg.gateway.database.mode == "cnpg" else None
+
+
+def database_clusters(cfg: PlatformConfig) -> list[str]:
+    """Every CNPG Cluster the stack declares (a restore runs two side by side)."""
+    return cfg.gateway.database.clusters
 
 
 GATEWAY_NAME, GATEWAY_PORT = gateway.NAME, gateway.PORT
+MIGRATE_NAME = "litellm-migrate"  # the migration Job's pods (components/manifests/gateway_migrate.py)

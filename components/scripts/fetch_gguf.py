@@ -6,7 +6,8 @@
 The catalog is a JSON list of {"name", "repo", "link", "quant"?, "file"?, "revision"?}. For each entry the one
 GGUF in `repo` whose path matches `quant` as a delimited token (or the explicit `file`) is resolved from the HF
 cache with zero hub calls when present; otherwise the repo is listed and the file pulled once, retrying with
-backoff. A split GGUF (-00001-of-0000N) is staged whole (a cache missing any shard is cold) and linked at its
+backoff. A wrong repo, revision, file or quant, a gated repo without a token and a cache too small for the file
+fail at once with exit 3, after one hub call (the stage Job, backoffLimit 0, fails with it). A split GGUF (-00001-of-0000N) is staged whole (a cache missing any shard is cold) and linked at its
 first shard, which llama.cpp loads.
 `link` (e.g. /models/weights/model.gguf) becomes a relative symlink into the cache, replaced atomically.
 Env: HF_HOME, HF_TOKEN (optional), FETCH_ATTEMPTS (default 5). Needs only the stdlib and huggingface_hub.
@@ -20,10 +21,29 @@ import time
 from pathlib import Path
 
 SHARD = re.compile(r"-(\d{5})-of-(\d{5})\.gguf$")
+FATAL_EXIT = 3  # components/manifests/weight_stage.py: what no retry fixes, told apart in the log
+GIB = 1024**3
 
 
 class StageError(Exception):
-    """A catalog entry that cannot be staged; the message says why and what to change."""
+    """A catalog entry that cannot be staged and retrying cannot fix; the message says why and what to change."""
+
+
+def hub_refusal(exc: Exception, repo: str, revision: str | None) -> StageError | None:
+    """The hub's answers that no retry changes, as the fix to make; None for anything else (429, 5xx, network)."""
+    try:
+        from huggingface_hub import utils
+    except ImportError:
+        return None
+    if isinstance(exc, utils.GatedRepoError):  # a subclass of RepositoryNotFoundError: test it first
+        return StageError(f"{repo} is gated: accept its licence on huggingface.co and put a token in Secret hf-token")
+    if isinstance(exc, utils.RevisionNotFoundError):
+        return StageError(f"revision {revision!r} does not exist in {repo} (check the model's revision)")
+    if isinstance(exc, utils.RepositoryNotFoundError):
+        return StageError(f"no hub repo {repo!r} (check ggufRepo; a private repo needs Secret hf-token)")
+    if isinstance(exc, utils.EntryNotFoundError):
+        return StageError(f"{repo}@{revision or 'main'} lists a file the hub cannot serve ({exc})")
+    return None
 
 
 def quant_matches(quant: str, path: str) -> bool:
@@ -84,12 +104,14 @@ def _local(repo: str, revision: str | None) -> tuple[Path, list[str]] | None:
     return snap, [p.relative_to(snap).as_posix() for p in snap.rglob("*") if p.is_file()]
 
 
-def _retry(what: str, fn, attempts: int):
+def _retry(what: str, fn, attempts: int, repo: str, revision: str | None):
     delay = 10.0
     for attempt in range(1, attempts + 1):
         try:
             return fn()
         except Exception as exc:
+            if (refusal := hub_refusal(exc, repo, revision)) is not None:
+                raise refusal from exc
             if attempt == attempts:
                 raise
             print(f"fetch-gguf: {what}: attempt {attempt} failed ({exc}); retrying in {delay:.0f}s", flush=True)
@@ -122,14 +144,37 @@ def stage(entry: dict, attempts: int) -> Path:
     print(f"fetch-gguf: {name}: cold cache for {repo}@{revision or 'main'}; pulling once", flush=True)
     from huggingface_hub import HfApi, hf_hub_download
 
-    files = _retry(f"list {repo}", lambda: HfApi().list_repo_files(repo, revision=revision), attempts)
-    chosen = select(files, entry)
+    info = _retry(
+        f"look up {repo}",
+        lambda: HfApi().model_info(repo, revision=revision, files_metadata=True),
+        attempts, repo, revision,
+    )  # fmt: skip
+    sizes = {s.rfilename: getattr(s, "size", None) or 0 for s in info.siblings or []}
+    chosen = select(list(sizes), entry)
     gone = missing_shards(chosen)
     if gone:
         raise StageError(f"{repo} lists only part of split GGUF {chosen[0]}: no {', '.join(gone)}")
-    paths = [_retry(f"download {f}", lambda f=f: hf_hub_download(repo, f, revision=revision), attempts) for f in chosen]
+    check_room(repo, sum(sizes[f] for f in chosen))
+    paths = [
+        _retry(f"download {f}", lambda f=f: hf_hub_download(repo, f, revision=revision), attempts, repo, revision)
+        for f in chosen
+    ]
     print(f"fetch-gguf: {name}: pulled {', '.join(chosen)}", flush=True)
     return Path(paths[0])
+
+
+def check_room(repo: str, need: int) -> None:
+    """Before the download: the cache volume must hold the file (a full volume fails halfway, after hours)."""
+    import shutil
+
+    home = Path(os.environ.get("HF_HOME") or Path.home() / ".cache" / "huggingface")
+    home.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(home).free
+    if need > free:
+        raise StageError(
+            f"{repo}: the GGUF needs {need / GIB:.1f} GiB and the cache volume has {free / GIB:.1f} GiB free: "
+            "raise the model's cacheGiB (or the swap pool's)"
+        )
 
 
 def link(target: Path, link_path: Path) -> None:
@@ -167,6 +212,9 @@ def main(argv: list[str]) -> int:
     for entry in entries:
         try:
             link(stage(entry, attempts), Path(entry["link"]))
+        except StageError as exc:
+            print(f"fetch-gguf: cannot stage {entry['name']} from {entry['repo']}: {exc}", file=sys.stderr)
+            return FATAL_EXIT
         except Exception as exc:
             print(
                 f"fetch-gguf: could not stage {entry['name']} from {entry['repo']}: {exc}. If the hub "

@@ -33,7 +33,7 @@ SINGLE_FILES = ("model.safetensors", "pytorch_model.bin")
 SIDE_FILES = ("*.json", "tokenizer.model", "*.tiktoken", "merges.txt", "vocab.txt", "spiece.model", "*.jinja")
 # Training leftovers a .bin checkpoint repo may carry; vLLM's loader skips them too.
 NOT_WEIGHTS = ("training_args.bin", "optimizer.bin", "scheduler.bin")
-FATAL_EXIT = 3  # the Job's podFailurePolicy fails at once on it: retrying cannot fix a wrong name or a gated repo
+FATAL_EXIT = 3  # retrying cannot fix a wrong name or a gated repo: no retry here, and the Job (backoffLimit 0) fails
 
 
 class IncompleteCache(Exception):

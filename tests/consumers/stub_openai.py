@@ -45,6 +45,7 @@ class StubOpenAI:
     # every request seen: method, path, headers (lower-cased keys), body
     requests: list[dict] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
+    fail_next: int = 0  # answer this many POSTs with 500 first (a backend lost with its Spot node)
 
 
 def _make_handler(stub: StubOpenAI):
@@ -104,6 +105,9 @@ def _make_handler(stub: StubOpenAI):
             self._record(body)
             if not self._authorized():
                 return
+            if stub.fail_next > 0:
+                stub.fail_next -= 1
+                return self._error(500, "upstream lost", "internal_server_error")
             if not isinstance(body, dict):
                 return self._error(400, "body must be a JSON object", "invalid_request_error")
             model = body.get("model")

@@ -198,8 +198,14 @@ class TestModelTpmIsSharedAcrossWorkers:
             assert counted and max(counted) >= 1, "no worker reported the fail-open"
 
     def test_without_redis_each_worker_admits_the_limit(self, tmp_path):
-        """The regression guarded: per-process counts admit more than the model's tpm with 2 workers."""
+        """The regression guarded: per-process counts admit more than the model's tpm with 2 workers. Which worker
+        accepts a connection is the kernel's choice, and on a loaded machine one worker can take a whole burst:
+        up to three bursts (each in its own minute) before judging."""
         with gateway(tmp_path, "none", "tpm") as gw:
-            statuses = burst(gw, pause=0.5)
-            print(f"tpm without Redis: {statuses.count(200)} x 200 of {REQUESTS}")
+            for _ in range(3):
+                statuses = burst(gw, pause=0.5)  # waits for the start of a minute: counters are per minute
+                print(f"tpm without Redis: {statuses.count(200)} x 200 of {REQUESTS}")
+                if statuses.count(200) > TPM_ADMITS:
+                    break
+                time.sleep(61 - datetime.datetime.now(datetime.UTC).second)
             assert TPM_ADMITS < statuses.count(200) <= 2 * TPM_ADMITS, statuses

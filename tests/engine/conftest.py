@@ -53,16 +53,24 @@ def engine_env(pulumi_env: Path, cluster_bin: Path) -> dict[str, str]:
 CLUSTER_DIR = Path(os.environ.get("LLM_E2E_CLUSTER_DIR", CACHE / "cluster"))
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _stop_the_control_plane_afterwards():
-    """The tier reuses one control plane; it is stopped at the end (LLM_E2E_KEEP_CLUSTER=1 keeps it)."""
-    yield
-    if os.environ.get("LLM_E2E_KEEP_CLUSTER") == "1" or not (CLUSTER_REPO / "e2e" / "cluster.py").exists():
-        return
+def _cluster(cmd: str) -> None:
     subprocess.run(
-        [sys.executable, "-m", "e2e.cluster", "down", "--dir", str(CLUSTER_DIR)],
+        [sys.executable, "-m", "e2e.cluster", cmd, "--dir", str(CLUSTER_DIR)],
         cwd=CLUSTER_REPO,
         capture_output=True,
         check=False,
         timeout=120,
     )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_control_plane_per_session():
+    """The tier starts on an empty store, so a run never inherits what an earlier or killed run kept (its kept
+    Secrets hold values this run's fresh state cannot carry), shares one control plane, and stops it at the end.
+    LLM_E2E_KEEP_CLUSTER=1 keeps both the store and the running control plane."""
+    keep = os.environ.get("LLM_E2E_KEEP_CLUSTER") == "1" or not (CLUSTER_REPO / "e2e" / "cluster.py").exists()
+    if not keep:
+        _cluster("reset")
+    yield
+    if not keep:
+        _cluster("down")

@@ -103,3 +103,86 @@ class TestGpuOverCapacity:
             assert any(f"{ns}/too-many-gpus: requests 2 GPU(s) and is Pending" in e for e in errors), errors
         finally:
             kubectl(kubeconfig, "delete", "namespace", ns, "--wait=false")
+
+
+class TestKeyReconcilerMayOnlyStamp:
+    """The ValidatingAdmissionPolicy of components/manifests/keys_admission.py on a real API server: the reconciler's
+    ServiceAccount may patch a consumer's stamp annotation, and is refused any other change."""
+
+    def test_stamp_is_admitted_and_an_image_change_is_denied(self, kubeconfig, engine_env):
+        import yaml
+
+        from components.manifests import keys_admission
+        from models import config_from_pulumi_values, parse_config, read_stack_file
+
+        cfg = parse_config(config_from_pulumi_values(read_stack_file(DEV)))
+        ns, name = "e2e-key-stamp", "e2e-key-stamp-only"
+        policy, binding = keys_admission.policy(cfg), keys_admission.binding(cfg)
+        policy["metadata"]["name"] = binding["metadata"]["name"] = binding["spec"]["policyName"] = name
+        binding["spec"]["matchResources"]["namespaceSelector"]["matchExpressions"][0]["values"] = [ns]
+        user = f"system:serviceaccount:{cfg.namespaces.gateway}:litellm-keys"
+        rbac = [
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "Role",
+                "metadata": {"name": "patch-deployments", "namespace": ns},
+                "rules": [{"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get", "patch"]}],
+            },
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "RoleBinding",
+                "metadata": {"name": "patch-deployments", "namespace": ns},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "patch-deployments"},
+                "subjects": [{"kind": "User", "name": user, "apiGroup": "rbac.authorization.k8s.io"}],
+            },
+        ]
+        deployment = {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "consumer", "namespace": ns},
+            "spec": {
+                "replicas": 0,
+                "selector": {"matchLabels": {"app": "consumer"}},
+                "template": {
+                    "metadata": {"labels": {"app": "consumer"}},
+                    "spec": {"containers": [{"name": "c", "image": "registry.k8s.io/pause:3.10"}]},
+                },
+            },
+        }
+        kubectl(kubeconfig, "create", "namespace", ns)
+        try:
+            docs = yaml.safe_dump_all([policy, binding, *rbac, deployment])
+            res = kubectl(kubeconfig, "apply", "-f", "-", stdin=docs)
+            assert res.returncode == 0, res.stderr
+
+            def patch(body: dict) -> subprocess.CompletedProcess:
+                return kubectl(
+                    kubeconfig, "--as", user, "-n", ns, "patch", "deployment", "consumer", "-p", json.dumps(body)
+                )
+
+            image = {"spec": {"template": {"spec": {"containers": [{"name": "c", "image": "busybox:1.37"}]}}}}
+            denied = patch(image)
+            for _ in range(30):  # the policy is enforced once the API server has loaded it
+                if denied.returncode != 0:
+                    break
+                patch(
+                    {
+                        "spec": {
+                            "template": {"spec": {"containers": [{"name": "c", "image": "registry.k8s.io/pause:3.10"}]}}
+                        }
+                    }
+                )
+                time.sleep(1)
+                denied = patch(image)
+            assert denied.returncode != 0 and "may change only the pod-template annotation" in denied.stderr, denied
+            stamp = patch({"spec": {"template": {"metadata": {"annotations": {keys_admission.KEY_STAMP: "abc123"}}}}})
+            assert stamp.returncode == 0, stamp.stderr
+            other = patch({"spec": {"template": {"metadata": {"annotations": {"other": "x"}}}}})
+            assert other.returncode != 0 and "another template annotation changed" in other.stderr, other.stderr
+            assert (
+                kubectl(kubeconfig, "-n", ns, "patch", "deployment", "consumer", "-p", json.dumps(image)).returncode
+                == 0
+            )
+        finally:
+            kubectl(kubeconfig, "delete", "namespace", ns, "--wait=false")
+            kubectl(kubeconfig, "delete", "validatingadmissionpolicybinding,validatingadmissionpolicy", name)
