@@ -10,7 +10,10 @@ backoff. A wrong repo, revision, file or quant, a gated repo without a token and
 fail at once with exit 3, after one hub call (the stage Job, backoffLimit 0, fails with it). A split GGUF (-00001-of-0000N) is staged whole (a cache missing any shard is cold) and linked at its
 first shard, which llama.cpp loads.
 `link` (e.g. /models/weights/model.gguf) becomes a relative symlink into the cache, replaced atomically.
-Env: HF_HOME, HF_TOKEN (optional), FETCH_ATTEMPTS (default 5). Needs only the stdlib and huggingface_hub.
+After every entry staged (PRUNE=1, the default) the cache keeps only what the catalog links: other repos, other
+revisions, other quants and links of models no longer in the catalog go, so a model change never fills the volume.
+The catalog is the pod's whole cache (one PVC per static server, one for the swap pool).
+Env: HF_HOME, HF_TOKEN (optional), FETCH_ATTEMPTS (default 5), PRUNE. Needs only the stdlib and huggingface_hub.
 """
 
 import json
@@ -120,8 +123,8 @@ def _retry(what: str, fn, attempts: int, repo: str, revision: str | None):
     raise AssertionError("unreachable")
 
 
-def stage(entry: dict, attempts: int) -> Path:
-    """Resolve the entry's GGUF in the HF cache (pulling once if cold); return the path to link."""
+def stage(entry: dict, attempts: int) -> list[Path]:
+    """Resolve the entry's GGUF in the HF cache (pulling once if cold); return its files, the one to link first."""
     repo, revision, name = entry["repo"], entry.get("revision"), entry["name"]
     local = _local(repo, revision)
     if local is not None:
@@ -138,7 +141,7 @@ def stage(entry: dict, attempts: int) -> Path:
                 f"fetch-gguf: {name}: warm cache: {repo}@{revision or 'main'} {', '.join(chosen)}; 0 hub calls",
                 flush=True,
             )
-            return snap / chosen[0]
+            return [snap / f for f in chosen]
         if gone:
             print(f"fetch-gguf: {name}: incomplete split GGUF in the cache (missing {', '.join(gone)})", flush=True)
     print(f"fetch-gguf: {name}: cold cache for {repo}@{revision or 'main'}; pulling once", flush=True)
@@ -160,14 +163,21 @@ def stage(entry: dict, attempts: int) -> Path:
         for f in chosen
     ]
     print(f"fetch-gguf: {name}: pulled {', '.join(chosen)}", flush=True)
-    return Path(paths[0])
+    return [Path(p) for p in paths]
+
+
+def hub_dir() -> Path:
+    """huggingface_hub's cache folder, from the env as it reads it (HF_HUB_CACHE, else HF_HOME/hub)."""
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"])
+    return Path(os.environ.get("HF_HOME") or "~/.cache/huggingface").expanduser() / "hub"
 
 
 def check_room(repo: str, need: int) -> None:
     """Before the download: the cache volume must hold the file (a full volume fails halfway, after hours)."""
     import shutil
 
-    home = Path(os.environ.get("HF_HOME") or Path.home() / ".cache" / "huggingface")
+    home = hub_dir()
     home.mkdir(parents=True, exist_ok=True)
     free = shutil.disk_usage(home).free
     if need > free:
@@ -175,6 +185,53 @@ def check_room(repo: str, need: int) -> None:
             f"{repo}: the GGUF needs {need / GIB:.1f} GiB and the cache volume has {free / GIB:.1f} GiB free: "
             "raise the model's cacheGiB (or the swap pool's)"
         )
+
+
+def prune(staged: list[Path], links: list[Path]) -> list[str]:
+    """Keep only the `staged` files (snapshot paths) and `links`: every other repo, snapshot, file, blob and ref in
+    the hub cache, and every other symlink beside a link, goes. Returns what went, for the log."""
+    import shutil
+
+    hub, gone = hub_dir(), list[str]()
+    keep: dict[Path, set[str]] = {}  # snapshot dir -> its kept files, relative
+    for path in staged:
+        if not path.is_relative_to(hub) or len(rel := path.relative_to(hub).parts) < 4:
+            print(f"fetch-gguf: {path} is outside {hub}; nothing pruned", flush=True)
+            return []  # models--org--name/snapshots/<commit>/<file...> is the only layout this reads
+        keep.setdefault(hub.joinpath(*rel[:3]), set()).add("/".join(rel[3:]))
+    repos = {snap.parent.parent for snap in keep}
+    for repo in sorted(hub.glob("models--*")):
+        if repo not in repos:
+            shutil.rmtree(repo, ignore_errors=True)
+            gone.append(repo.name)
+            continue
+        for snap in sorted((repo / "snapshots").glob("*")):
+            if snap not in keep:
+                shutil.rmtree(snap, ignore_errors=True)
+                gone.append(f"{repo.name} snapshot {snap.name[:12]}")
+                continue
+            for f in sorted(snap.rglob("*"), reverse=True):  # files before their folders
+                if f.is_dir() and not f.is_symlink():
+                    if not any(f.iterdir()):
+                        f.rmdir()
+                elif f.relative_to(snap).as_posix() not in keep[snap]:
+                    f.unlink()
+                    gone.append(f"{repo.name} {f.relative_to(snap).as_posix()}")
+        names = {snap.name for snap in keep if snap.parent.parent == repo}
+        for ref in sorted((repo / "refs").rglob("*")):
+            if ref.is_file() and ref.read_text().strip() not in names:
+                ref.unlink()
+        used = {Path(os.path.realpath(f)) for snap in keep if snap.parent.parent == repo for f in snap.rglob("*")}
+        for blob in sorted((repo / "blobs").glob("*")):  # both resolved: HF_HOME may be a link
+            if blob.is_file() and Path(os.path.realpath(blob)) not in used:
+                blob.unlink()  # an old quant, or a download cut off (*.incomplete)
+    wanted = {Path(p) for p in links}
+    for folder in sorted({p.parent for p in wanted}):
+        for old in sorted(folder.glob("*.gguf")):
+            if old.is_symlink() and old not in wanted:
+                old.unlink()
+                gone.append(f"link {old}")
+    return gone
 
 
 def link(target: Path, link_path: Path) -> None:
@@ -209,9 +266,12 @@ def main(argv: list[str]) -> int:
         print(f"fetch-gguf: bad catalog: {exc}", file=sys.stderr)
         return 2
     attempts = int(os.environ.get("FETCH_ATTEMPTS", "5"))
+    staged: list[Path] = []
     for entry in entries:
         try:
-            link(stage(entry, attempts), Path(entry["link"]))
+            files = stage(entry, attempts)
+            link(files[0], Path(entry["link"]))
+            staged += files
         except StageError as exc:
             print(f"fetch-gguf: cannot stage {entry['name']} from {entry['repo']}: {exc}", file=sys.stderr)
             return FATAL_EXIT
@@ -222,6 +282,10 @@ def main(argv: list[str]) -> int:
                 file=sys.stderr,
             )
             return 1
+    if os.environ.get("PRUNE", "1") == "1":  # only after every entry staged: a failed stage removes nothing
+        gone = prune(staged, [Path(e["link"]) for e in entries])
+        if gone:
+            print(f"fetch-gguf: removed from the cache: {', '.join(gone)}", flush=True)
     return 0
 
 
