@@ -45,14 +45,18 @@ def _checked_name(spec: ClusterSpec, needs: ClusterNeeds, name: str, configs: li
     return name
 
 
-def system_pool_args(spec: ClusterSpec, *, cluster: object, service_account: object = None) -> dict:
-    """Inputs of the created cluster's CPU pool; total counts, since GKE counts min/max per zone."""
-    nodes = spec.system_pool_nodes()
+def system_pool_args(
+    spec: ClusterSpec, *, cluster: object, service_account: object = None, zones: tuple[str, ...] = ()
+) -> dict:
+    """Inputs of the created cluster's CPU pool; total counts, since GKE counts min/max per zone. `zones`: its
+    node_locations (every GPU pool's zone, where the weight-stage Jobs run: models/zones.py)."""
+    nodes = spec.system_pool_nodes(len(zones) or None)
     return {
         "name": "system",
         "cluster": cluster,
         "location": spec.location,
         "project": spec.project,
+        **({"node_locations": list(zones)} if zones else {}),
         "autoscaling": {"total_min_node_count": nodes["minNodes"], "total_max_node_count": nodes["maxNodes"]},
         "initial_node_count": nodes["initialPerZone"],
         "node_config": {
@@ -140,7 +144,9 @@ class GkeCluster(pulumi.ComponentResource):
             )
             gcp.container.NodePool(
                 f"{name}-system",
-                **system_pool_args(spec, cluster=cluster.name, service_account=self.node_service_account),
+                **system_pool_args(
+                    spec, cluster=cluster.name, service_account=self.node_service_account, zones=needs.system_zones
+                ),
                 opts=pulumi.ResourceOptions(
                     parent=self, custom_timeouts=CLUSTER_TIMEOUTS, ignore_changes=["initialNodeCount"]
                 ),
@@ -157,6 +163,8 @@ class GkeCluster(pulumi.ComponentResource):
                 enable_autopilot=found.enable_autopilot,
                 addons_configs=found.addons_configs,
                 monitoring_configs=found.monitoring_configs,
+                node_pools=found.node_pools,
+                node_locations=found.node_locations,
             )
             self.cluster_name = pulumi.Output.all(found.name, found.workload_identity_configs, facts).apply(
                 lambda v: _checked_name(spec, needs, v[0], v[1], v[2])

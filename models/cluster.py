@@ -29,6 +29,7 @@ GpuResource = Literal["nvidia.com/gpu", "amd.com/gpu"]
 
 REGION = re.compile(r"^[a-z]+-[a-z]+[0-9]+$")
 ZONE = re.compile(r"^([a-z]+-[a-z]+[0-9]+)-[a-z]$")
+ROLE_LABEL = "ai.llm.role"  # the GPU pools' node label; model pods require it
 # GKE spreads a regional cluster's node pools over three zones of the region unless told otherwise.
 GKE_DEFAULT_ZONES = 3
 
@@ -148,11 +149,12 @@ class ClusterSpec(Spec):
         """The node pools' metadata mode: the GKE metadata server needs Workload Identity on the cluster."""
         return "GKE_METADATA" if self.workload_identity else "GCE_METADATA"
 
-    def system_pool_nodes(self) -> dict[str, int]:
+    def system_pool_nodes(self, zones: int | None = None) -> dict[str, int]:
         """The created cluster's system pool: totals (what GKE runs) and the per-zone initial count GKE wants.
-        A regional cluster spreads the pool over GKE_DEFAULT_ZONES zones, so it starts with at least that many
-        nodes and the autoscaler settles within [total min, total max]."""
-        zones = GKE_DEFAULT_ZONES if self.is_regional else 1
+        A regional cluster spreads the pool over `zones` zones (models/zones.py system_pool_zones; GKE's default
+        is GKE_DEFAULT_ZONES), so it starts with at least that many nodes and the autoscaler settles within
+        [total min, total max]."""
+        zones = (zones or GKE_DEFAULT_ZONES) if self.is_regional else 1
         return {
             "zones": zones,
             "initialPerZone": math.ceil(self.system_nodes / zones),

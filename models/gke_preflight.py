@@ -3,14 +3,16 @@
 Pure: the component (components/cluster.py) hands in the looked-up fields and raises the lines at preview, next
 to the Workload Identity check, before GKE or Kubernetes refuse the first pool, PVC or PodMonitoring. The
 fields are pulumi-gcp's GetClusterResult names: enable_autopilot, addons_configs[].
-gce_persistent_disk_csi_driver_configs[].enabled, monitoring_configs[].managed_prometheuses[].enabled. A field
+gce_persistent_disk_csi_driver_configs[].enabled, monitoring_configs[].managed_prometheuses[].enabled,
+node_pools[].node_locations / node_configs[].guest_accelerators, labels, taints[].effect, node_locations. A field
 the lookup does not return (an empty list) is taken as fine: only a cluster that says "off" is refused.
 """
 
 from dataclasses import dataclass
 from typing import Any
 
-from .cluster import ClusterSpec
+from .cluster import ROLE_LABEL, ClusterSpec
+from .zones import stage_zones, system_pool_zones
 
 PD_CSI_CLASSES = ("standard-rwo", "premium-rwo")
 
@@ -22,6 +24,10 @@ class ClusterNeeds:
     node_pools: bool = False  # it adds GKE node pools (managed GPU pools)
     storage_class: str | None = None  # the StorageClass every PVC names
     pod_monitoring: bool = False  # it declares GMP PodMonitoring objects
+    # (zone, GPU pool) of a regional cluster: a CPU node must be able to run there (the weight-stage Jobs)
+    stage_zones: tuple[tuple[str, str], ...] = ()
+    # a created regional cluster's system pool node_locations (empty: GKE's default three zones)
+    system_zones: tuple[str, ...] = ()
 
 
 def needs_of(cfg: Any) -> ClusterNeeds:
@@ -29,6 +35,8 @@ def needs_of(cfg: Any) -> ClusterNeeds:
         node_pools=any(p.managed for p in cfg.node_pools),
         storage_class=cfg.storage_class_name,
         pod_monitoring=cfg.scrape_mode() == "podmonitoring",
+        stage_zones=tuple(stage_zones(cfg)),
+        system_zones=tuple(system_pool_zones(cfg)),
     )
 
 
@@ -66,5 +74,40 @@ def preflight_problems(spec: ClusterSpec, needs: ClusterNeeds, found: dict[str, 
             "PodMonitoring CRD is missing and `pulumi up` fails on the first PodMonitoring. Enable it: gcloud "
             f"container clusters update {spec.name} {where} --enable-managed-prometheus, or set "
             "observability.scrape: none"
+        )
+    out += cpu_zone_problems(spec, needs, found)
+    return out
+
+
+def _counts_as_cpu_pool(pool: Any) -> bool:
+    """A pool a stage Job can land on: no GPU, no node-role label (GPU pools' placement), no NoSchedule taint."""
+    configs = _get(pool, "node_configs") or []
+    for cfg in configs:
+        if _get(cfg, "guest_accelerators") or ROLE_LABEL in (_get(cfg, "labels") or {}):
+            return False
+        if any(_get(t, "effect") in ("NO_SCHEDULE", "NO_EXECUTE") for t in _get(cfg, "taints") or []):
+            return False
+    return True
+
+
+def cpu_zone_problems(spec: ClusterSpec, needs: ClusterNeeds, found: dict[str, Any]) -> list[str]:
+    """Each GPU pool's zone that no CPU pool of the existing regional cluster reaches: its stage Job (and so the
+    model) would stay Pending until the stage deadline. A lookup without node pools is taken as fine."""
+    pools = found.get("node_pools") or []
+    if not pools or not needs.stage_zones:
+        return []
+    cluster_zones = list(found.get("node_locations") or [])
+    covered = {z for p in pools if _counts_as_cpu_pool(p) for z in (_get(p, "node_locations") or cluster_zones)}
+    out = []
+    for zone, pool in needs.stage_zones:
+        if zone in covered:
+            continue
+        out.append(
+            f"nodePools.{pool}.zones: cluster '{spec.name}' has no CPU node pool in {zone}, where GPU pool "
+            f"'{pool}' runs; the model's weight-stage Job runs on a CPU node in that zone (its cache disk is "
+            f"created there) and would stay Pending. Add the zone to a CPU pool: gcloud container node-pools "
+            f"update POOL --cluster={spec.name} --location={spec.location} --node-locations=ITS_ZONES,{zone} "
+            f"(CPU pools now reach: {', '.join(sorted(covered)) or 'no zone'}), or set nodePools.{pool}.zones "
+            "to one of those zones"
         )
     return out

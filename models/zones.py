@@ -8,7 +8,7 @@ zone of the node the pod was scheduled to: the pool's zone. docs/concepts/pools.
 
 from typing import Any
 
-from .cluster import ZONE, default_l4_zone, l4_zones_hint, region_of
+from .cluster import GKE_DEFAULT_ZONES, L4_ZONES, ZONE, default_l4_zone, l4_zones_hint, region_of
 from .common import Problems
 
 # GKE's built-in PD CSI classes: pd-balanced / pd-ssd, volumeBindingMode WaitForFirstConsumer.
@@ -36,6 +36,24 @@ def pool_zones(cfg: Any, pool: Any) -> list[str]:
         return [cfg.cluster.location]
     default = default_l4_zone(cfg.cluster.region) if pool.managed else None
     return [default] if default else []
+
+
+def stage_zones(cfg: Any) -> list[tuple[str, str]]:
+    """(zone, GPU pool) pairs of a regional GKE cluster: a weight-stage Job runs on a CPU node in each GPU pool's
+    zone (its model's cache disk is created there), so a CPU pool must reach every one of these zones."""
+    if not (cfg.cluster.is_gke and cfg.cluster.is_regional):
+        return []
+    return sorted({(zone, pool.name) for pool in cfg.node_pools for zone in pool_zones(cfg, pool)})
+
+
+def system_pool_zones(cfg: Any) -> list[str]:
+    """The created regional cluster's system pool zones: every GPU pool's zone, filled up to GKE's three with the
+    region's L4 zones (GKE's own three might miss the GPU zone). Empty: not created here, or zonal."""
+    if not cfg.cluster.create:
+        return []
+    need = sorted({zone for zone, _ in stage_zones(cfg)})
+    fill = [z for z in L4_ZONES.get(cfg.cluster.region or "", ()) if z not in need]
+    return sorted(need + fill[: max(0, GKE_DEFAULT_ZONES - len(need))])
 
 
 def zone_problems(cfg: Any) -> Problems:
@@ -100,10 +118,11 @@ def node_pool_plan(cfg: Any) -> dict[str, Any]:
         }
     cluster = cfg.cluster
     if cluster.is_gke and cluster.create:
-        nodes = cluster.system_pool_nodes()
+        zones = system_pool_zones(cfg)
+        nodes = cluster.system_pool_nodes(len(zones) or None)
         out["system"] = {
             "machineType": cluster.system_machine_type,
-            "zones": f"{nodes['zones']} (GKE default)" if cluster.is_regional else [cluster.location],
+            "zones": zones or (f"{nodes['zones']} (GKE default)" if cluster.is_regional else [cluster.location]),
             "minNodes": nodes["minNodes"],
             "maxNodes": nodes["maxNodes"],
             "initialNodes": nodes["initialPerZone"] * nodes["zones"],

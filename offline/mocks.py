@@ -14,6 +14,8 @@ from pulumi.runtime.proto import source_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from models.cluster import ROLE_LABEL
+
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_SIG = "4dabf18193072939515e22adb298388d"  # Pulumi's wire marker for a secret value
 MASK = "<secret>"
@@ -64,6 +66,8 @@ class PlatformMocks(pulumi.runtime.Mocks):
     existing_autopilot: bool = False
     existing_pd_csi: bool = True
     existing_managed_prometheus: bool = True
+    # The zones of its CPU pool (it also lists a GPU pool in us-central1-a); None: the lookup lists no pools.
+    existing_cpu_zones: tuple[str, ...] | None = None
 
     def __init__(self, capture: PlanCapture):
         self.capture = capture
@@ -98,8 +102,17 @@ class PlatformMocks(pulumi.runtime.Mocks):
                 "enableAutopilot": self.existing_autopilot,
                 "addonsConfigs": [{"gcePersistentDiskCsiDriverConfigs": [{"enabled": self.existing_pd_csi}]}],
                 "monitoringConfigs": [{"managedPrometheuses": [{"enabled": self.existing_managed_prometheus}]}],
+                **({} if self.existing_cpu_zones is None else {"nodePools": self._node_pools()}),
             }, []
         return {}, []
+
+
+    def _node_pools(self) -> list[dict[str, Any]]:
+        gpu = {"guestAccelerators": [{"type": "nvidia-l4", "count": 1}], "labels": {ROLE_LABEL: "chat"}}
+        return [
+            {"name": "default-pool", "nodeLocations": list(self.existing_cpu_zones or ()), "nodeConfigs": [{}]},
+            {"name": "gpu-chat", "nodeLocations": ["us-central1-a"], "nodeConfigs": [gpu]},
+        ]
 
 
 def _jsonable(value: Any) -> Any:

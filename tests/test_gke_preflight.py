@@ -46,7 +46,7 @@ class TestPreflightRules:
         found = {**ALL_ON, "monitoring_configs": [{"managed_prometheuses": []}]}
         raw = raw_config("dev")
         raw["observability"] = {"scrape": "none"}
-        assert needs_of(parse_config(raw)) == ClusterNeeds(True, "standard-rwo", False)
+        assert needs_of(parse_config(raw)) == ClusterNeeds(True, "standard-rwo", False, (("us-central1-a", "l4-coder"),))
         assert preflight_problems(dev_cluster(), needs_of(parse_config(raw)), found) == []
         assert len(preflight_problems(dev_cluster(), needs_of(parse_config(raw_config("dev"))), found)) == 1
 
@@ -57,6 +57,7 @@ class TestPreflightRules:
         ("existing_autopilot", True, "nodePools: cluster 'ai-dev' (us-central1) is an Autopilot cluster"),
         ("existing_pd_csi", False, "storageClass: cluster 'ai-dev' has the Compute Engine persistent disk CSI"),
         ("existing_managed_prometheus", False, "observability.scrape: cluster 'ai-dev' has Managed Service for"),
+        ("existing_cpu_zones", ("us-central1-b",), "nodePools.l4-coder.zones: cluster 'ai-dev' has no CPU node pool"),
     ],
 )
 def test_the_program_fails_preview_on_the_looked_up_cluster(switch, value, start):

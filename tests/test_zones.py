@@ -81,6 +81,13 @@ class TestNodeCountsAreTotals:
         # Regional: GKE starts initialNodeCount in each of its 3 default zones; the autoscaler settles to 2..4.
         assert system["initialNodeCount"] == 1 and 2 <= 3 * system["initialNodeCount"] <= 4
 
+    def test_created_system_pool_reaches_every_gpu_zone(self, plans):
+        # The weight-stage Jobs run on a CPU node in the GPU pool's zone: GKE's own three zones might miss it.
+        declared = pools(plans["prod"])
+        gpu_zones = {z for n, p in declared.items() if n != "system" for z in p["nodeLocations"]}
+        assert gpu_zones and gpu_zones <= set(declared["system"]["nodeLocations"])
+        assert len(declared["system"]["nodeLocations"]) == 3, "filled up to GKE's three with the region's L4 zones"
+
     def test_cost_plan_and_outputs_count_what_gke_runs(self, plans):
         out = plans["prod"].outputs
         cfg = parse_config(stack("prod"))
@@ -93,7 +100,7 @@ class TestNodeCountsAreTotals:
             assert cost["zones"] == out["nodePools"][pool.name]["zones"] == [pool.zones[0]]
         assert out["nodePools"]["system"] == {
             "machineType": "e2-standard-4",
-            "zones": "3 (GKE default)",
+            "zones": ["us-central1-a", "us-central1-b", "us-central1-c"],
             "minNodes": 2,
             "maxNodes": 4,
             "initialNodes": 3,

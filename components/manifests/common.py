@@ -4,8 +4,9 @@ import hashlib
 import json
 from typing import Any
 
+from models.cluster import ROLE_LABEL  # noqa: F401 (re-exported: the manifests import it from here)
+
 PART_OF = "llm-platform"
-ROLE_LABEL = "ai.llm.role"
 
 
 def labels(name: str, component: str) -> dict[str, str]:
