@@ -8,7 +8,7 @@ import re
 
 from .cluster import NodePoolSpec
 from .common import Problems
-from .llama_sizing import kv_problem
+from .llama_sizing import cache_block_problem, kv_problem
 from .llamacpp import LlamaCppModelSpec
 from .platform_spec import PlatformSpec
 
@@ -162,6 +162,8 @@ def _sizing_rules(cfg: PlatformSpec, p: Problems) -> None:
     pools = {n.name: n for n in cfg.node_pools}
     swap_pool = pools.get(cfg.swap.pool) if cfg.swap else None
     for i, m in llama_models(cfg):
+        if problem := cache_block_problem(m):
+            p.add(f"models[{i}].extraArgs", problem)
         pool = pools.get(m.static_pool) if m.placement == "static" else swap_pool
         if pool is not None:
             _fits(f"models[{i}].weightsGiB", f"'{m.name}'", m.weights_gib, m.full_offload, pool, p)

@@ -13,6 +13,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from .base import Spec
 from .common import DnsName, PositiveGiB
+from .llama_sizing import UNQUANTIZED, V_FLAGS, cache_type
 from .serving import GatewayEntry
 from .vllm_sizing import ModelShapeSpec
 
@@ -236,6 +237,14 @@ class LlamaCppModelSpec(GatewayEntry):
                     f"extraArgs: sets {flag}, which an embedding model takes from contextSize (a whole input "
                     "must fit one physical batch); change contextSize instead"
                 )
+        v_type = cache_type(self.extra_args, V_FLAGS)
+        if self.flash_attn == "off" and v_type not in UNQUANTIZED:
+            # the real llama-server exits at load: "quantized V cache requires flash_attn to be enabled"
+            raise ValueError(
+                f"flashAttn: is off, and extraArgs set --cache-type-v {v_type}: llama-server refuses a quantized V "
+                "cache without flash attention and exits at load (the pod crash-loops). Set flashAttn: on (or "
+                "remove it: auto), or drop --cache-type-v (a quantized K cache alone works without it)"
+            )
         return self
 
     @property

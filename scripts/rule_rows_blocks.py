@@ -237,6 +237,11 @@ BLOCK_ROWS = [
         "an embedding model's physical batch is its context",
         lambda r: setv(model(r, "embeddings"), extraArgs=["--ubatch-size", "512"]),
     ),
+    Row(
+        "models[3].flashAttn",
+        "a quantized V cache needs flash attention",
+        lambda r: setv(model(r, "embeddings"), flashAttn="off", extraArgs=["--cache-type-v", "q8_0"]),
+    ),
     # models/external.py
     Row(
         "models[4].litellmModel",

@@ -276,6 +276,16 @@ CROSS_ROWS = [
         ),
     ),
     Row(
+        "models[4].extraArgs",
+        "a quantized cache's blocks divide the head size",
+        lambda r: add_llama(
+            r,
+            placement="cpu",
+            modelShape={"numHiddenLayers": 32, "numKeyValueHeads": 32, "headDim": 80},
+            extraArgs=["--cache-type-k", "q8_0"],
+        ),
+    ),
+    Row(
         "swap.exclusive",
         "exclusive: false needs every swap model to fit at once",
         lambda r: add_swap(r, models=3, weights=8, exclusive=False),

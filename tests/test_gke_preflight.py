@@ -46,7 +46,9 @@ class TestPreflightRules:
         found = {**ALL_ON, "monitoring_configs": [{"managed_prometheuses": []}]}
         raw = raw_config("dev")
         raw["observability"] = {"scrape": "none"}
-        assert needs_of(parse_config(raw)) == ClusterNeeds(True, "standard-rwo", False, (("us-central1-a", "l4-coder"),))
+        assert needs_of(parse_config(raw)) == ClusterNeeds(
+            True, "standard-rwo", False, (("us-central1-a", "l4-coder"),)
+        )
         assert preflight_problems(dev_cluster(), needs_of(parse_config(raw)), found) == []
         assert len(preflight_problems(dev_cluster(), needs_of(parse_config(raw_config("dev"))), found)) == 1
 

@@ -5,8 +5,8 @@ import copy
 import pytest
 
 from models import ConfigError, config_from_pulumi_values, parse_config
-from models.llama_sizing import cache_type, kv_bytes
-from models.model_shapes import gguf_shape
+from models.llama_sizing import cache_type, kv_bytes, kv_cells
+from models.model_shapes import Shape, gguf_shape
 from tests.llama_seed import seed_values
 
 GIB = 1024**3
@@ -76,10 +76,24 @@ class TestKvBytes:
 
     def test_mla_keeps_one_latent_and_sliding_layers_their_window(self):
         glm = gguf_shape("unsloth/GLM-4.7-Flash-GGUF")
-        assert kv_bytes(glm, 1000) == 47 * 576 * 2 * 1000
+        assert kv_bytes(glm, 1024) == 47 * 576 * 2 * 1024
+        assert kv_bytes(glm, 1000) == kv_bytes(glm, 1024), "llama.cpp pads the context to 256 cells"
         gemma = gguf_shape("unsloth/gemma-3-4b-it-GGUF")
         per_layer = 4 * 256 * 4
-        assert kv_bytes(gemma, 32768) == per_layer * (5 * 32768 + 29 * (1024 + 512))
+        # --parallel unset: 4 slots on one unified stream, so a sliding layer keeps 4 windows and a micro-batch
+        assert kv_bytes(gemma, 32768) == per_layer * (5 * 32768 + 29 * (4 * 1024 + 512))
+        # one stream per slot (--parallel 2): each keeps one window and a micro-batch
+        assert kv_bytes(gemma, 32768, slots=2, unified=False) == per_layer * (5 * 32768 + 29 * 2 * (1024 + 512))
+
+    def test_cells_as_the_real_server_reported_them(self):
+        # Recorded from the pinned llama-server on the tiny Gemma-3 GGUF (window 100, 1 full + 5 sliding layers);
+        # tests/consumers/test_llama_kv_consumer.py re-runs these against the server itself.
+        tiny = Shape(6, 2, 32, 32768, sliding_window=100, global_layers=1)
+        assert kv_cells(tiny, 8192) == (8192, 1024)
+        assert kv_cells(tiny, 1000, slots=1, unified=False) == (1024, 768)
+        assert kv_cells(tiny, 1000, slots=3, unified=False) == (3 * 512, 3 * 512)
+        assert kv_cells(tiny, 3000, slots=3, unified=False, ubatch=256) == (3 * 1024, 3 * 512)
+        assert kv_cells(tiny, 3000, swa_full=True) == (3072, 3072)
 
     def test_cache_types_come_from_extra_args(self):
         assert cache_type([], ("-ctk", "--cache-type-k")) == "f16"

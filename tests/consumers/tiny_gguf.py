@@ -212,10 +212,9 @@ def _repo_root() -> Path:
     return Path(__file__).resolve().parents[2]
 
 
-def ensure_tiny_gguf(path: str | Path) -> Path:
-    """Write the model with this interpreter if it has ``gguf``, else with the
-    consumers venv's python (``$CONSUMERS_VENV`` or ``.venv-consumers``)."""
-    path = Path(path)
+def ensure_with_gguf(write, module: str, *args: str) -> Path:
+    """`write()` with this interpreter if it has ``gguf``, else ``python -m module *args`` with the consumers
+    venv's python (``$CONSUMERS_VENV`` or ``.venv-consumers``). Returns the written path (``args[0]``)."""
     try:
         import gguf  # noqa: F401
         import numpy  # noqa: F401
@@ -229,13 +228,14 @@ def ensure_tiny_gguf(path: str | Path) -> Path:
             raise RuntimeError(
                 f"gguf/numpy are not importable and no consumers venv at {venv}; run .ci/install_llama_server.sh"
             ) from None
-        subprocess.run(
-            [str(py), "-m", "tests.consumers.tiny_gguf", str(path)],
-            cwd=root,
-            check=True,
-        )
-        return path
-    return write_tiny_gguf(path)
+        subprocess.run([str(py), "-m", module, *args], cwd=root, check=True)
+        return Path(args[0])
+    return Path(write())
+
+
+def ensure_tiny_gguf(path: str | Path) -> Path:
+    """The tiny llama GGUF at ``path``, written with whichever interpreter has ``gguf``."""
+    return ensure_with_gguf(lambda: write_tiny_gguf(path), "tests.consumers.tiny_gguf", str(path))
 
 
 def main(argv: list[str] | None = None) -> int:
