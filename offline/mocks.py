@@ -106,7 +106,6 @@ class PlatformMocks(pulumi.runtime.Mocks):
             }, []
         return {}, []
 
-
     def _node_pools(self) -> list[dict[str, Any]]:
         gpu = {"guestAccelerators": [{"type": "nvidia-l4", "count": 1}], "labels": {ROLE_LABEL: "chat"}}
         return [
