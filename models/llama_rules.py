@@ -8,7 +8,7 @@ import re
 
 from .cluster import NodePoolSpec
 from .common import Problems
-from .llama_sizing import cache_block_problem, kv_problem
+from .llama_sizing import cache_block_problem, kv_gib, kv_problem
 from .llamacpp import LlamaCppModelSpec
 from .platform_spec import PlatformSpec
 
@@ -158,6 +158,30 @@ def _fits(key: str, who: str, weights: float, full_offload: bool, pool: NodePool
         )
 
 
+def _all_at_once(swapped: list[LlamaCppModelSpec], pool: NodePoolSpec, p: Problems) -> None:
+    """exclusive: false keeps every swap model loaded: each llama-server holds its GGUF, its KV cache and its own
+    compute buffers on the GPU at the same time. Checked when every model is fully offloaded with a known shape."""
+    if not all(m.full_offload for m in swapped):
+        return
+    kvs = [kv_gib(m) for m in swapped]
+    if any(kv is None for kv in kvs):
+        return  # a model outside the shape table already has its warning
+    need = [m.weights_gib + (kv or 0.0) + VRAM_HEADROOM_GIB for m, kv in zip(swapped, kvs, strict=True)]
+    if sum(need) <= pool.gpu_vram_gib:
+        return
+    parts = ", ".join(
+        f"{m.name} {m.weights_gib:g} + {kv:.2f} KV" for m, kv in zip(swapped, kvs, strict=True) if kv is not None
+    )
+    p.add(
+        "swap.exclusive",
+        f"false keeps every swap model loaded at once, and together they need {sum(need):.2f} GiB of VRAM "
+        f"(GGUF + KV cache GiB: {parts}; plus {VRAM_HEADROOM_GIB:g} GiB of buffers per server), more than the "
+        f"{pool.gpu_vram_gib:g} GiB GPU of pool '{pool.name}': the last model to load fails with a CUDA "
+        "out-of-memory error. Set exclusive: true (one model at a time), smaller contextSize values, or fewer "
+        "swap models",
+    )
+
+
 def _sizing_rules(cfg: PlatformSpec, p: Problems) -> None:
     pools = {n.name: n for n in cfg.node_pools}
     swap_pool = pools.get(cfg.swap.pool) if cfg.swap else None
@@ -182,6 +206,8 @@ def _sizing_rules(cfg: PlatformSpec, p: Problems) -> None:
             swap_pool,
             p,
         )
+    if swap_pool is not None and not cfg.swap.exclusive:
+        _all_at_once(swapped, swap_pool, p)
     if cfg.swap.cache_gib is not None and cfg.swap.cache_gib < total:
         p.add(
             "swap.cacheGiB",

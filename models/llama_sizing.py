@@ -112,6 +112,16 @@ def llama_shape(m: Any) -> Shape | None:
     return m.model_shape.shape() if m.model_shape else gguf_shape(m.gguf_repo)
 
 
+def kv_gib(m: Any) -> float | None:
+    """GiB of the KV cache the rendered llama-server allocates for `m`; None when its shape is unknown."""
+    shape = llama_shape(m)
+    context = (m.context_size or shape.max_position) if shape else None
+    if shape is None or not context:
+        return None
+    k_type, v_type = cache_type(m.extra_args, K_FLAGS), cache_type(m.extra_args, V_FLAGS)
+    return kv_bytes(shape, context, k_type, v_type, **kv_layout(m)) / GIB
+
+
 def kv_problem(m: Any, vram_gib: float, headroom_gib: float) -> str | None:
     """Why a fully offloaded model's KV cache at contextSize does not fit next to its weights, or None."""
     shape = llama_shape(m)

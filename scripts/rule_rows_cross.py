@@ -290,6 +290,24 @@ CROSS_ROWS = [
         "exclusive: false needs every swap model to fit at once",
         lambda r: add_swap(r, models=3, weights=8, exclusive=False),
     ),
+    Row(
+        "swap.exclusive",
+        "exclusive: false needs every swap model's GGUF, KV cache and buffers to fit one GPU",
+        lambda r: (
+            add_swap(r, models=0, exclusive=False),
+            [
+                add_llama(
+                    r,
+                    name=f"Swap-{i}",
+                    placement="swap",
+                    ggufRepo="bartowski/Meta-Llama-3.1-8B-Instruct-GGUF",
+                    weightsGiB=4.9,
+                    contextSize=32768,
+                )
+                for i in range(3)
+            ],
+        ),
+    ),
     Row("swap.cacheGiB", "the swap cache holds every swap GGUF", lambda r: add_swap(r, cacheGiB=2)),
     Row(
         "images.llamaSwap",

@@ -7,6 +7,7 @@ import pytest
 from models import ConfigError, config_from_pulumi_values, parse_config
 from models.llama_sizing import cache_type, kv_bytes, kv_cells
 from models.model_shapes import Shape, gguf_shape
+from tests.conftest import raw_config
 from tests.llama_seed import seed_values
 
 GIB = 1024**3
@@ -101,3 +102,38 @@ class TestKvBytes:
         assert cache_type(["--cache-type-v=Q8_0"], ("-ctv", "--cache-type-v")) == "q8_0"
         llama = gguf_shape("bartowski/Meta-Llama-3.1-8B-Instruct-GGUF")
         assert kv_bytes(llama, 4096, "q8_0", "q8_0") == 32 * 8 * 128 * 2 * 34 / 32 * 4096
+
+
+def swap_stack(models: int, exclusive: bool, context: int = 32768) -> dict:
+    from scripts.rule_edits import add_llama, add_pool
+
+    raw = copy.deepcopy(raw_config("dev"))
+    add_pool(raw, name="swap")
+    raw["swap"] = {"pool": "swap", "exclusive": exclusive}
+    for i in range(models):
+        add_llama(
+            raw,
+            name=f"Llama-{i}",
+            placement="swap",
+            ggufRepo="bartowski/Meta-Llama-3.1-8B-Instruct-GGUF",
+            weightsGiB=4.9,
+            contextSize=context,
+        )
+    return raw
+
+
+class TestSwapModelsAllAtOnce:
+    """exclusive: false loads every swap model at once: GGUFs, KV caches and each server's buffers share one GPU."""
+
+    def test_three_8b_models_at_32k_do_not_fit_one_l4_together(self):
+        # 4.9 GiB of GGUF + 4 GiB of KV (32 layers x 8 KV heads x 128 x 4 B x 32768) + 1 GiB each: 29.7 > 24;
+        # their GGUFs alone (14.7 GiB) pass the weights rule
+        (line,) = lines(swap_stack(3, exclusive=False))
+        assert line.startswith("swap.exclusive: false keeps every swap model loaded at once")
+        assert "need 29.70 GiB of VRAM" in line and "Llama-0 4.9 + 4.00 KV" in line
+        assert "Set exclusive: true" in line
+
+    def test_two_fit_and_exclusive_is_never_summed(self):
+        parse_config(swap_stack(2, exclusive=False))  # 19.8 GiB
+        parse_config(swap_stack(3, exclusive=True))  # one at a time: 9.9 GiB
+        parse_config(swap_stack(3, exclusive=False, context=8192))  # 3 x (4.9 + 1 + 1) GiB
