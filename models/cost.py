@@ -16,7 +16,7 @@ from typing import Any
 from .cost_extras import extras
 from .llama_rules import gpu_demands
 from .platform_spec import PlatformSpec
-from .pricing import HOURS_PER_MONTH, PRICES_AS_OF, node_price, price_region
+from .pricing import HOURS_PER_MONTH, node_price, price_table
 
 
 def _requested_gpus(cfg: PlatformSpec) -> dict[str, int]:
@@ -106,7 +106,7 @@ def cost_plan(cfg: PlatformSpec) -> dict[str, Any]:
     return {
         "currency": "USD",
         "hoursPerMonth": HOURS_PER_MONTH,
-        "priceTable": f"{PRICES_AS_OF} {price_region(cfg.cluster.region)}",
+        "priceTable": price_table(cfg.cluster.region),
         "scaleToZero": cfg.scale_to_zero,
         "pools": pools,
         # managed: false pools are existing nodes this stack neither creates nor prices.

@@ -1,6 +1,6 @@
 """Hourly prices of the G2 machine shapes, and the stack-config override (`llm-platform:pricing`).
 
-PRICE TABLE, dated 2026-11-23, us-central1 (Iowa), USD per node-hour, Linux, no discounts (no CUD/SUD).
+PRICE TABLE, dated 2026-11-23, us-central1 (Iowa) (other regions: models/pricing_regions.py), USD per node-hour, Linux, no discounts (no CUD/SUD).
 Source: Google Cloud "VM instance pricing" page, accelerator-optimized family, G2 rows
 (cloud.google.com/compute/vm-instance-pricing). Anchors from a colleague's research of that page:
     g2-standard-4   on-demand 0.706832276  spot 0.424056
@@ -23,6 +23,7 @@ from pydantic import AfterValidator, Field, model_validator
 
 from .base import Spec
 from .machines import G2_MACHINES
+from .pricing_regions import G2_COMPONENTS, REGIONAL_PRICES_AS_OF
 
 PRICES_AS_OF = "2026-11-23"
 PRICES_REGION = "us-central1"
@@ -78,14 +79,36 @@ def _known_shapes(value: dict[str, MachinePrice]) -> dict[str, MachinePrice]:
 PricingOverrides = Annotated[dict[str, MachinePrice], AfterValidator(_known_shapes)]
 
 
-# Regions whose G2 prices are in the table. Only us-central1's were checked; a cluster elsewhere is priced with
-# them and warned about (price_warning), until its region's figures are added here or set in `pricing`.
-REGION_PRICES: dict[str, dict[str, tuple[float, float]]] = {PRICES_REGION: G2_PRICES}
+def _from_components(components: tuple[float, float, float, float]) -> dict[str, tuple[float, float]]:
+    od_vcpu, od_l4, spot_vcpu, spot_l4 = components
+    return {
+        shape: (round(m.vcpus * od_vcpu + m.gpus * od_l4, 9), round(m.vcpus * spot_vcpu + m.gpus * spot_l4, 9))
+        for shape, m in G2_MACHINES.items()
+    }
+
+
+# Regions whose G2 prices are in the table: us-central1's own (above), and every other region of the 2025-03-06
+# Cloud Billing Catalog export (models/pricing_regions.py). A cluster elsewhere is priced with us-central1's and
+# warned about (price_warning), until its figures are set in `pricing`.
+REGION_PRICES: dict[str, dict[str, tuple[float, float]]] = {
+    **{region: _from_components(c) for region, c in G2_COMPONENTS.items()},
+    PRICES_REGION: G2_PRICES,
+}
+REGION_AS_OF: dict[str, str] = {
+    **dict.fromkeys(G2_COMPONENTS, REGIONAL_PRICES_AS_OF),
+    PRICES_REGION: PRICES_AS_OF,
+}
 
 
 def price_region(region: str | None) -> str:
     """The region whose table prices apply: the cluster's own when the table has it, else us-central1."""
     return region if region in REGION_PRICES else PRICES_REGION
+
+
+def price_table(region: str | None) -> str:
+    """The table the cost plan uses, as "<as-of date> <region>"."""
+    table = price_region(region)
+    return f"{REGION_AS_OF[table]} {table}"
 
 
 def node_price(
@@ -96,9 +119,8 @@ def node_price(
     value = None if override is None else (override.spot if spot else override.on_demand)
     if value is not None:
         return value, "stack config"
-    table = price_region(region)
-    on_demand, spot_price = REGION_PRICES[table][machine_type]
-    return (spot_price if spot else on_demand), f"table {PRICES_AS_OF} {table}"
+    on_demand, spot_price = REGION_PRICES[price_region(region)][machine_type]
+    return (spot_price if spot else on_demand), f"table {price_table(region)}"
 
 
 def price_warning(region: str | None, machine_types: Sequence[tuple[str, bool]], overrides: dict) -> str | None:
