@@ -128,8 +128,8 @@ class Engine:
             args.append("--expect-no-changes")
         return self.run(*args, parse_json=not diff)
 
-    def up(self) -> StepResult:
-        return self.run("up", "--yes", "--skip-preview", *self._stack())
+    def up(self, *, refresh: bool = False) -> StepResult:
+        return self.run("up", "--yes", "--skip-preview", *(["--refresh"] if refresh else []), *self._stack())
 
     def set_config(self, key: str, value: str, *, path: bool = False) -> StepResult:
         """`pulumi config set [--path] [--type T] KEY VALUE`. A --path value is saved typed only as int or bool by

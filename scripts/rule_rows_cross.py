@@ -17,6 +17,21 @@ from scripts.rule_edits import (
     unregister_chat_models,
 )
 
+
+def _three_8b_models_loaded_at_once(r) -> None:
+    """exclusive: false with three Llama-3.1-8B at 32k: their GGUFs fit an L4, their KV caches too do not."""
+    add_swap(r, models=0, exclusive=False)
+    for i in range(3):
+        add_llama(
+            r,
+            name=f"Swap-{i}",
+            placement="swap",
+            ggufRepo="bartowski/Meta-Llama-3.1-8B-Instruct-GGUF",
+            weightsGiB=4.9,
+            contextSize=32768,
+        )
+
+
 CROSS_ROWS = [
     # models/platform.py
     Row("models[0].name, models[1].name", "names are unique", lambda r: setv(model(r, "coder-fim"), name="coder-chat")),
@@ -293,20 +308,7 @@ CROSS_ROWS = [
     Row(
         "swap.exclusive",
         "exclusive: false needs every swap model's GGUF, KV cache and buffers to fit one GPU",
-        lambda r: (
-            add_swap(r, models=0, exclusive=False),
-            [
-                add_llama(
-                    r,
-                    name=f"Swap-{i}",
-                    placement="swap",
-                    ggufRepo="bartowski/Meta-Llama-3.1-8B-Instruct-GGUF",
-                    weightsGiB=4.9,
-                    contextSize=32768,
-                )
-                for i in range(3)
-            ],
-        ),
+        _three_8b_models_loaded_at_once,
     ),
     Row("swap.cacheGiB", "the swap cache holds every swap GGUF", lambda r: add_swap(r, cacheGiB=2)),
     Row(
