@@ -54,4 +54,5 @@ export LLM_PLATFORM_REQUIRE_CONSUMERS=1
 .venv/bin/mypy
 .venv/bin/python render.py --stack-file Pulumi.dev.yaml --out build/dev
 step "lint and types passed; running the tests"
-.venv/bin/python -m pytest -q -rs --durations=30 "$@"
+# Two workers: the engine tier (one control plane) runs on one of them, the rest spread (tests/conftest.py).
+.venv/bin/python -m pytest -q -rs -n 2 --dist loadgroup --durations=30 "$@"

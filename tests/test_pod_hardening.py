@@ -80,7 +80,7 @@ def cases():
                 yield pytest.param(m, pod, c, init, id=f"{plan_name}:{m['kind']}/{m['metadata']['name']}/{c['name']}")
 
 
-CASES = list(cases())
+CASES = sorted(cases(), key=lambda c: c.id or "")  # collection order fixed across xdist workers
 
 
 def test_every_stack_and_variant_has_workloads():
