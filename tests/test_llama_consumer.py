@@ -57,7 +57,9 @@ def pvc(tmp_path_factory, plan, llama_bin) -> Path:
         cat = root.parent / f"{cm['metadata']['name']}.json"
         cat.write_text(json.dumps(catalog))
         env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING"))}
-        env.update(net_env, HF_HOME=str(root / "hf"), FETCH_ATTEMPTS="1")
+        # One directory stands in for every claim (each pod has its own on GKE), so one catalog's prune must not
+        # remove another's GGUFs: tests/test_gguf_cache_prune.py covers the prune.
+        env.update(net_env, HF_HOME=str(root / "hf"), FETCH_ATTEMPTS="1", PRUNE="0")
         res = subprocess.run(
             [*prefix, sys.executable, str(FETCH_SCRIPT), str(cat)], env=env, capture_output=True, text=True, timeout=120
         )
