@@ -3,8 +3,8 @@
     python -m e2e.zone_move STACK_FILE --out DIR --pulumi-env FILE --cluster-dir DIR
 
 The stack (dev: pool l4-coder, model coder-chat) goes up in its pool's zone. Then the recipe: step 1's diff is
-applied to the stack file and the fake GPU nodes move to the new zone (what GKE does to the pool in that `up`),
-step 2's kubectl commands run verbatim (with the harness's kubeconfig), and step 3 is `pulumi up --refresh`.
+applied to the stack file, step 2's kubectl commands run verbatim (with the harness's kubeconfig), and step 3
+is `pulumi up --refresh`, just before which the fake GPU nodes move to the new zone (GKE moves the pool in it).
 Checked, and written to DIR/zone-move.json: the second `up` succeeds; the cache claim is a new one; the stage
 Job ran again, on a CPU node of the new zone; the model's pod runs on a GPU node of the new zone. Then the stack
 and its namespaces go. Exits non-zero when a check fails.
@@ -124,11 +124,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             return rep
         wait_for(lambda: snapshot(cluster, ns, model)["modelZones"], 120)
         rep["before"] = snapshot(cluster, ns, model)
-        # step 1: the stack file changes; GKE moves the pool's nodes (here: the harness re-syncs the fake nodes)
-        write_variant(moved, work, stack, current_context(kubeconfig))
-        cluster_up(moved, cluster_dir, repo, env)
+        write_variant(moved, work, stack, current_context(kubeconfig))  # step 1: the stack file changes
         rep["step2"] = run_step2(commands, kubeconfig)  # step 2, verbatim
-        second = eng.up(refresh=True)  # step 3
+        # step 3: in this `up` GKE moves the pool's nodes; here the harness re-syncs the fake nodes just before it
+        cluster_up(moved, cluster_dir, repo, env)
+        second = eng.up(refresh=True)
         rep["secondUp"] = {"ok": second.ok, "seconds": round(second.seconds, 1)}
         if not second.ok:
             rep["upTail"] = second.output[-2000:]
