@@ -56,10 +56,3 @@ def capture() -> PlanCapture:
     """Fresh Pulumi mocks; the resources a test declares land in the returned capture."""
     return install_mocks("test")
 
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (scripts/test.sh: -n 2 --dist loadgroup) every test that drives the one local control
-    plane (marked engine) runs on the same worker, one after another; the rest spread over both workers."""
-    for item in items:
-        if item.get_closest_marker("engine"):
-            item.add_marker(pytest.mark.xdist_group("engine"))
