@@ -55,4 +55,3 @@ def require_consumers() -> bool:
 def capture() -> PlanCapture:
     """Fresh Pulumi mocks; the resources a test declares land in the returned capture."""
     return install_mocks("test")
-
