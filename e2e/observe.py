@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 ROLE_LABEL = "ai.llm.role"
-WAIT = ("--ignore-not-found", "--wait=true", "--timeout=180s")
+WAIT = ("--ignore-not-found", "--wait=true", "--timeout=420s")  # a loaded 2-core machine needs minutes
 GPU_RESOURCES = ("nvidia.com/gpu", "amd.com/gpu")
 
 
@@ -38,7 +38,7 @@ class Cluster:
             check=True,
             capture_output=True,
             text=True,
-            timeout=240,
+            timeout=480,
         )
 
     def nodes(self) -> list[dict[str, Any]]:

@@ -54,24 +54,6 @@ export LLM_PLATFORM_REQUIRE_CONSUMERS=1
 .venv/bin/mypy
 .venv/bin/python render.py --stack-file Pulumi.dev.yaml --out build/dev
 step "lint and types passed; running the tests"
-# Two pytest processes side by side: the engine tier (one local control plane, its tests one after another) and
-# everything else. Exit 5 (nothing collected) is fine for a run narrowed by "$@" to one side.
-if [[ " $* " == *" -m "* ]]; then  # a run that picks its own markers is one process
-  exec .venv/bin/python -m pytest -q -rs --durations=30 "$@"
-fi
-mkdir -p build
-ENGINE_LOG=build/pytest-engine.log
-.venv/bin/python -m pytest -q -rs --durations=15 -p no:cacheprovider -m engine "$@" >"$ENGINE_LOG" 2>&1 &
-ENGINE_PID=$!
-set +e
-.venv/bin/python -m pytest -q -rs --durations=15 -m "not engine" "$@"
-rest=$?
-wait "$ENGINE_PID"
-engine=$?
-set -e
-step "engine tier (its log: $ENGINE_LOG):"
-cat "$ENGINE_LOG"
-step "tests done: engine tier exit $engine, the rest exit $rest"
-for code in "$rest" "$engine"; do
-  [[ $code -eq 0 || $code -eq 5 ]] || exit 1
-done
+# One process: the engine tier and the real-proxy tests time their waits for a machine they do not share (run side
+# by side on 2 cores, namespace deletions and proxy bursts overran them).
+.venv/bin/python -m pytest -q -rs --durations=30 "$@"
