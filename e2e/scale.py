@@ -27,8 +27,8 @@ from typing import Any
 
 import yaml
 
-from e2e import assets, scale_rig
-from e2e.driver import cluster_up, current_context
+from e2e import assets, observe, scale_rig
+from e2e.driver import cluster_up, current_context, namespaces
 from e2e.engine import REPO, Engine, change_counts, environment
 from e2e.stack_variant import stack_name, write_variant
 from tests.consumers.litellm_proxy import http_json
@@ -143,6 +143,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     kubeconfig = cluster_up(stack_file, Path(args.cluster_dir), REPO, env)
     kube = scale_rig.Kube(kubeconfig)
     variant, _ = write_variant(stack_file, work, stack, current_context(kubeconfig))
+    # from empty: what a killed earlier run kept in this control plane's store would collide with this `up`
+    observe.Cluster(kubeconfig).delete_namespaces(set(namespaces(variant).values()))
     roles = on_demand_variant(variant, args.model, args.hold)
     rep["roles"] = roles
     doc = yaml.safe_load(variant.read_text())["config"]
