@@ -160,27 +160,25 @@ class TestKeyReconcilerMayOnlyStamp:
                     kubeconfig, "--as", user, "-n", ns, "patch", "deployment", "consumer", "-p", json.dumps(body)
                 )
 
-            image = {"spec": {"template": {"spec": {"containers": [{"name": "c", "image": "busybox:1.37"}]}}}}
-            denied = patch(image)
-            for _ in range(30):  # the policy is enforced once the API server has loaded it
+            def image(tag: str) -> dict:
+                return {"spec": {"template": {"spec": {"containers": [{"name": "c", "image": f"busybox:{tag}"}]}}}}
+
+            # Each try sets an image it has not set before: a no-op patch is admitted even once the policy is loaded,
+            # so resetting the image between tries would race the policy load.
+            for attempt in range(60):  # the policy is enforced once the API server has loaded it
+                denied = patch(image(f"1.{attempt}"))
                 if denied.returncode != 0:
                     break
-                patch(
-                    {
-                        "spec": {
-                            "template": {"spec": {"containers": [{"name": "c", "image": "registry.k8s.io/pause:3.10"}]}}
-                        }
-                    }
-                )
                 time.sleep(1)
-                denied = patch(image)
             assert denied.returncode != 0 and "may change only the pod-template annotation" in denied.stderr, denied
             stamp = patch({"spec": {"template": {"metadata": {"annotations": {keys_admission.KEY_STAMP: "abc123"}}}}})
             assert stamp.returncode == 0, stamp.stderr
             other = patch({"spec": {"template": {"metadata": {"annotations": {"other": "x"}}}}})
             assert other.returncode != 0 and "another template annotation changed" in other.stderr, other.stderr
             assert (
-                kubectl(kubeconfig, "-n", ns, "patch", "deployment", "consumer", "-p", json.dumps(image)).returncode
+                kubectl(
+                    kubeconfig, "-n", ns, "patch", "deployment", "consumer", "-p", json.dumps(image("1.99"))
+                ).returncode
                 == 0
             )
         finally:
