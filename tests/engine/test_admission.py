@@ -164,10 +164,11 @@ class TestKeyReconcilerMayOnlyStamp:
                 return {"spec": {"template": {"spec": {"containers": [{"name": "c", "image": f"busybox:{tag}"}]}}}}
 
             # Each try sets an image it has not set before: a no-op patch is admitted even once the policy is loaded,
-            # so resetting the image between tries would race the policy load.
-            for attempt in range(60):  # the policy is enforced once the API server has loaded it
+            # so resetting the image between tries would race the policy load. The policy and the RoleBinding take
+            # effect once the API server's informers have them: until then a try is admitted or forbidden.
+            for attempt in range(60):
                 denied = patch(image(f"1.{attempt}"))
-                if denied.returncode != 0:
+                if "may change only the pod-template annotation" in denied.stderr:
                     break
                 time.sleep(1)
             assert denied.returncode != 0 and "may change only the pod-template annotation" in denied.stderr, denied
