@@ -14,7 +14,6 @@ its namespaces go, so the control plane is left as found. Exits non-zero when a 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 from pathlib import Path
@@ -26,6 +25,7 @@ from e2e import observe
 from e2e.assets import FAIL_STAGE_REPO
 from e2e.driver import cluster_up, current_context, namespaces
 from e2e.engine import Engine, environment
+from e2e.report import scenario_parser, write_scenario
 from e2e.stack_variant import stack_name, write_variant
 
 
@@ -96,21 +96,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m e2e.failed_stage", description=__doc__.splitlines()[0])
-    ap.add_argument("stack_file")
-    ap.add_argument("--model", required=True)
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--pulumi-env", required=True)
-    ap.add_argument("--cluster-dir", required=True)
-    ap.add_argument("--cluster-repo", default=str(Path(__file__).resolve().parents[1]))
-    args = ap.parse_args(argv)
-    rep = run(args)
-    rep["ok"] = not rep["errors"]
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "failed-stage.json").write_text(json.dumps(rep, indent=2))
-    print(f"failed stage {args.model}: {'ok' if rep['ok'] else 'FAILED: ' + '; '.join(rep['errors'])}", file=sys.stderr)
-    return 0 if rep["ok"] else 1
+    args = scenario_parser("e2e.failed_stage", __doc__ or "").parse_args(argv)
+    return write_scenario(run(args), args.out, "failed-stage.json", f"failed stage {args.model}")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,3 +97,25 @@ class Report:
         path = out_dir / "e2e.json"
         path.write_text(json.dumps(self.as_dict(), indent=2) + "\n")
         return path
+
+
+def scenario_parser(prog: str, doc: str, model_default: str | None = None) -> argparse.ArgumentParser:
+    """The arguments every one-scenario run (e2e.failed_stage, e2e.zone_move) takes."""
+    ap = argparse.ArgumentParser(prog=f"python -m {prog}", description=doc.splitlines()[0])
+    ap.add_argument("stack_file")
+    ap.add_argument("--model", required=model_default is None, default=model_default)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--pulumi-env", required=True)
+    ap.add_argument("--cluster-dir", required=True)
+    ap.add_argument("--cluster-repo", default=str(Path(__file__).resolve().parents[1]))
+    return ap
+
+
+def write_scenario(rep: dict[str, Any], out: str, file_name: str, label: str) -> int:
+    """DIR/FILE_NAME from a scenario's report (ok when it has no errors); one line on stderr; the exit code."""
+    rep["ok"] = not rep["errors"]
+    out_dir = Path(out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / file_name).write_text(json.dumps(rep, indent=2, default=str))
+    print(f"{label}: {'ok' if rep['ok'] else 'FAILED: ' + '; '.join(rep['errors'][:5])}", file=sys.stderr)
+    return 0 if rep["ok"] else 1

@@ -30,6 +30,7 @@ import yaml
 from e2e import assets, observe, scale_rig
 from e2e.driver import cluster_up, current_context, namespaces
 from e2e.engine import REPO, Engine, change_counts, environment
+from e2e.report import write_scenario
 from e2e.stack_variant import stack_name, write_variant
 from tests.consumers.litellm_proxy import http_json
 
@@ -356,14 +357,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:  # the scale cluster is this run's own: stop it and drop its store, so the next run starts clean
         subprocess.run([sys.executable, "-m", "e2e.cluster", "down", "--dir", args.cluster_dir], cwd=REPO, check=False)
         shutil.rmtree(args.cluster_dir, ignore_errors=True)
-    rep["ok"] = not rep["errors"]
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "scale.json").write_text(json.dumps(rep, indent=2, default=str))
-    print(
-        f"e2e scale {args.model}: {'ok' if rep['ok'] else 'FAILED: ' + '; '.join(rep['errors'][:5])}", file=sys.stderr
-    )
-    return 0 if rep["ok"] else 1
+    return write_scenario(rep, args.out, "scale.json", f"e2e scale {args.model}")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ and its namespaces go. Exits non-zero when a check fails.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import shlex
 import subprocess
@@ -25,6 +24,7 @@ from typing import Any
 from e2e import observe
 from e2e.driver import cluster_up, current_context, namespaces, wait_for
 from e2e.engine import Engine, environment
+from e2e.report import scenario_parser, write_scenario
 from e2e.stack_variant import stack_name, write_variant
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "how-to" / "move-a-zone.md"
@@ -154,21 +154,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m e2e.zone_move", description=__doc__.splitlines()[0])
-    ap.add_argument("stack_file")
-    ap.add_argument("--model", default="coder-chat")
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--pulumi-env", required=True)
-    ap.add_argument("--cluster-dir", required=True)
-    ap.add_argument("--cluster-repo", default=str(Path(__file__).resolve().parents[1]))
-    args = ap.parse_args(argv)
-    rep = run(args)
-    rep["ok"] = not rep["errors"]
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "zone-move.json").write_text(json.dumps(rep, indent=2))
-    print(f"zone move: {'ok' if rep['ok'] else 'FAILED: ' + '; '.join(rep['errors'])}", file=sys.stderr)
-    return 0 if rep["ok"] else 1
+    args = scenario_parser("e2e.zone_move", __doc__ or "", model_default="coder-chat").parse_args(argv)
+    return write_scenario(run(args), args.out, "zone-move.json", "zone move")
 
 
 if __name__ == "__main__":
