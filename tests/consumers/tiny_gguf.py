@@ -127,6 +127,17 @@ def build_vocab() -> tuple[list[str], list[float], list[int]]:
     return tokens, scores, types
 
 
+def add_vocab(w, tokens: list[str], scores: list[float], types: list[int]) -> None:
+    """The tiny vocab's tokenizer keys (SentencePiece-style, unk/bos/eos = 0/1/2) on a GGUFWriter."""
+    w.add_tokenizer_model("llama")
+    w.add_token_list(tokens)
+    w.add_token_scores(scores)
+    w.add_token_types(types)
+    w.add_unk_token_id(0)
+    w.add_bos_token_id(1)
+    w.add_eos_token_id(2)
+
+
 def write_tiny_gguf(path: str | Path, arch: str = "llama") -> Path:
     """Write the tiny model to ``path`` and return it as a :class:`Path`.
 
@@ -162,13 +173,7 @@ def write_tiny_gguf(path: str | Path, arch: str = "llama") -> Path:
     w.add_vocab_size(n_vocab)
     w.add_file_type(gguf.LlamaFileType.ALL_F32)
 
-    w.add_tokenizer_model("llama")
-    w.add_token_list(tokens)
-    w.add_token_scores(scores)
-    w.add_token_types(types)
-    w.add_unk_token_id(0)
-    w.add_bos_token_id(1)
-    w.add_eos_token_id(2)
+    add_vocab(w, tokens, scores, types)
     w.add_add_bos_token(True)
     w.add_add_eos_token(False)
     w.add_chat_template(CHAT_TEMPLATE)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from tests.consumers.tiny_gguf import build_vocab, ensure_with_gguf
+from tests.consumers.tiny_gguf import add_vocab, build_vocab, ensure_with_gguf
 
 N_EMBD, N_HEAD, N_HEAD_KV, HEAD_DIM, N_FF = 64, 4, 2, 32, 128
 N_LAYER = 6  # llama.cpp's gemma3: every 6th layer attends to the whole context, the other 5 to the window
@@ -45,13 +45,7 @@ def write_tiny_swa_gguf(path: str | Path, sliding_window: int) -> Path:
     w.add_rope_freq_base(10000.0)
     w.add_sliding_window(sliding_window)
     w.add_file_type(gguf.LlamaFileType.ALL_F32)
-    w.add_tokenizer_model("llama")
-    w.add_token_list(tokens)
-    w.add_token_scores(scores)
-    w.add_token_types(types)
-    w.add_unk_token_id(0)
-    w.add_bos_token_id(1)
-    w.add_eos_token_id(2)
+    add_vocab(w, tokens, scores, types)
     w.add_tensor("token_embd.weight", rand(len(tokens), N_EMBD))  # tied output head
     for i in range(N_LAYER):
         p = f"blk.{i}."
